@@ -1,0 +1,35 @@
+// Workflow files run in Temporal's deterministic sandbox: Node built-ins (and the
+// modules that pull them in) are banned there, as in Temporal's official samples.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.lazarus/**', 'coverage/**', '*.config.js', '*.config.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins.' })),
+          patterns: [
+            { group: ['**/activities/*', '**/datastores/*', '**/repository/*', '**/temporal/*', '**/client/*'], allowTypeImports: true, message: 'Workflows import only types from non-workflow code.' },
+          ],
+        },
+      ],
+    },
+  },
+);
