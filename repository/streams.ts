@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { Transform, TransformCallback } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Counts the bytes going through and reports the running total. */
+export function byteCounter(onBytes: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
+}
+
+/** Hashes the bytes going through with SHA-256; `digest()` is valid once the stream ended. */
+export function sha256Tap(): Transform & { digest(): string; bytes(): number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let hex: string | undefined;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      hex = hash.digest('hex');
+      done();
+    },
+  });
+  return Object.assign(tap, {
+    digest: () => {
+      if (hex === undefined) throw new Error('sha256Tap: stream has not ended');
+      return hex;
+    },
+    bytes: () => bytes,
+  });
+}
+
+/**
+ * Limits throughput to `bytesPerSecond` (as restic's --limit-upload): keeps a
+ * shared link from being saturated by a backup. Zero or undefined means no limit.
+ */
+export function rateLimiter(bytesPerSecond: number | undefined): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      sent += chunk.length;
+      if (!bytesPerSecond) return done(null, chunk);
+      const due = started + (sent / bytesPerSecond) * 1000;
+      const wait = due - Date.now();
+      if (wait <= 0) return done(null, chunk);
+      sleep(wait).then(() => done(null, chunk), done);
+    },
+  });
+}
