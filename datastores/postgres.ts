@@ -1,0 +1,149 @@
+import { Client } from 'pg';
+import { ContentHash } from './fingerprint';
+import type { Datastore } from '../model/manifest';
+import type { AdapterFor } from './adapter';
+import { derivedName } from './names';
+import { commandInput, commandOutput } from './process';
+import { resolveSecret } from './secrets';
+
+type PostgresStore = Extract<Datastore, { kind: 'postgres' }>;
+
+/**
+ * PostgreSQL with pg_dump's custom format (uncompressed: the repository compresses after
+ * deduplicating), restored with pg_restore into a staging database that is then renamed
+ * into place in one transaction.
+ */
+export const postgresAdapter: AdapterFor<'postgres'> = {
+  kind: 'postgres',
+
+  async snapshot(store, ctx) {
+    return commandOutput({
+      cmd: 'pg_dump',
+      args: [...connectionArgs(store), '--format=custom', '--compress=0', '--no-password', store.database],
+      env: passwordEnv(store),
+      signal: ctx.signal,
+    });
+  },
+
+  async restore(store, data, ctx) {
+    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    await this.discard(store, ctx);
+    await withAdmin(store, (admin) => admin.query(`CREATE DATABASE ${ident(staging)}`));
+    await commandInput(
+      {
+        cmd: 'pg_restore',
+        args: [
+          ...connectionArgs(store),
+          '--no-owner',
+          '--exit-on-error',
+          '--no-password',
+          '--dbname',
+          staging,
+        ],
+        env: passwordEnv(store),
+        signal: ctx.signal,
+      },
+      data,
+    );
+    await withAdmin(store, (admin) => swapDatabases(admin, store.database, staging, setAside));
+  },
+
+  async fingerprint(store) {
+    {
+      const client = new Client(clientConfig(store, store.database));
+      await client.connect();
+      try {
+        const sum = new ContentHash();
+        const { rows: tables } = await client.query(
+          `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+           ORDER BY 1, 2`,
+        );
+        for (const { schema, name } of tables as { schema: string; name: string }[]) {
+          const qualified = `${ident(schema)}.${ident(name)}`;
+          // Each row as text, ordered by its own text: stable whatever the physical order.
+          const { rows } = await client.query(`SELECT t::text AS row FROM ${qualified} t ORDER BY 1`);
+          sum.add('table', schema, name, ...rows.map((r: { row: string }) => r.row));
+        }
+        return sum.hex();
+      } finally {
+        await client.end();
+      }
+    }
+  },
+
+  async discard(store, ctx) {
+    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    await withAdmin(store, async (admin) => {
+      await dropDatabase(admin, staging);
+      await dropDatabase(admin, setAside);
+    });
+  },
+
+  retarget: (store, target) => ({ ...store, database: target }),
+  describe: (store) => `postgres://${store.user}@${store.host}:${store.port}/${store.database}`,
+};
+
+function stagingNames(store: PostgresStore, stagingId: string) {
+  return {
+    staging: derivedName(store.database, `lzs_${stagingId}`),
+    setAside: derivedName(store.database, `lzo_${stagingId}`),
+  };
+}
+
+async function swapDatabases(
+  admin: Client,
+  target: string,
+  staging: string,
+  setAside: string,
+): Promise<void> {
+  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [target]);
+  // A database with open sessions cannot be renamed: the restore replaces it, so they end.
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [target]);
+  await admin.query('BEGIN');
+  try {
+    if (rowCount) await admin.query(`ALTER DATABASE ${ident(target)} RENAME TO ${ident(setAside)}`);
+    await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(target)}`);
+    await admin.query('COMMIT');
+  } catch (err) {
+    await admin.query('ROLLBACK');
+    throw err;
+  }
+  await dropDatabase(admin, setAside);
+}
+
+async function dropDatabase(admin: Client, name: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+}
+
+async function withAdmin<T>(store: PostgresStore, work: (admin: Client) => Promise<T>): Promise<T> {
+  const admin = new Client(clientConfig(store, 'postgres'));
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+function clientConfig(store: PostgresStore, database: string) {
+  return {
+    host: store.host,
+    port: store.port,
+    user: store.user,
+    password: resolveSecret(store.password),
+    database,
+  };
+}
+
+function connectionArgs(store: PostgresStore): string[] {
+  return ['--host', store.host, '--port', String(store.port), '--username', store.user];
+}
+
+function passwordEnv(store: PostgresStore): Record<string, string | undefined> {
+  return { PGPASSWORD: resolveSecret(store.password) };
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

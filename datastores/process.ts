@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface Command {
+  cmd: string;
+  args: string[];
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The standard output of a dump tool, as a stream that errors (with the tool's
+ * stderr) when the tool exits non-zero: a failed dump is never mistaken for a short one.
+ */
+export function commandOutput({ cmd, args, env, signal }: Command): Readable {
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal,
+  });
+  const out = new PassThrough();
+  const stderr = collect(child.stderr);
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (err) => out.destroy(describeSpawnError(cmd, err)));
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`));
+  });
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  });
+  return out;
+}
+
+/** Feeds a stream to a restore tool's standard input; rejects with its stderr when it fails. */
+export async function commandInput(command: Command, input: Readable): Promise<void> {
+  const { cmd, args, env, signal } = command;
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'ignore', 'pipe'],
+    signal,
+  });
+  const stderr = collect(child.stderr);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(describeSpawnError(cmd, err)));
+    child.on('close', resolve);
+  });
+  const fed = pipeline(input, child.stdin).catch((err: NodeJS.ErrnoException) => {
+    // The tool closing its input early is reported through its exit code below.
+    if (err.code !== 'EPIPE') throw err;
+  });
+  const [code] = await Promise.all([exited, fed]);
+  if (code !== 0) throw new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`);
+}
+
+/** Runs a command to completion and returns its standard output. */
+export async function runCommand(command: Command): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of commandOutput(command)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function collect(stream: Readable): () => string {
+  let text = '';
+  stream.on('data', (chunk: Buffer) => {
+    if (text.length < 64 * 1024) text += chunk.toString('utf8');
+  });
+  return () => text;
+}
+
+function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'ENOENT')
+    return new Error(`${cmd} is not installed on this worker (it is needed for this datastore)`);
+  return err;
+}

@@ -1,0 +1,154 @@
+import { Readable } from 'node:stream';
+import { ContentHash } from './fingerprint';
+import Redis from 'ioredis';
+import type { Datastore } from '../model/manifest';
+import type { AdapterFor } from './adapter';
+import { KeyRecord, decodeRecords, encodeRecord } from './redis-records';
+import { resolveSecret } from './secrets';
+
+type RedisStore = Extract<Datastore, { kind: 'redis' }>;
+
+const BATCH = 500;
+/** Marks a staging database as Lazarus's own, so an interrupted restore's leftovers can be cleared. */
+const STAGING_MARKER = '__lazarus_staging__';
+
+/**
+ * Redis through SCAN + DUMP/PTTL and RESTORE. A restore fills the (empty) staging
+ * database and swaps it with the target in one MULTI: readers see the old keyspace or
+ * the new one, never a mix.
+ */
+export const redisAdapter: AdapterFor<'redis'> = {
+  kind: 'redis',
+
+  async snapshot(store) {
+    const redis = connect(store, store.db);
+    await redis.connect();
+    return Readable.from(dumpKeys(redis), { objectMode: false });
+  },
+
+  async restore(store, data, ctx) {
+    if (store.staging_db === store.db)
+      throw new Error(`redis: staging_db must differ from db (both ${store.db})`);
+    const redis = connect(store, store.staging_db);
+    await redis.connect();
+    try {
+      await claimStaging(redis, store, ctx.stagingId);
+      await restoreKeys(redis, decodeRecords(data), ctx.signal);
+      await redis
+        .multi()
+        .select(store.db)
+        .swapdb(store.db, store.staging_db)
+        .del(STAGING_MARKER)
+        .select(store.staging_db)
+        .flushdb()
+        .exec();
+    } finally {
+      redis.disconnect();
+    }
+  },
+
+  async fingerprint(store) {
+    const redis = connect(store, store.db);
+    await redis.connect();
+    try {
+      const keys: Buffer[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scanBuffer(cursor, 'COUNT', BATCH);
+        cursor = String(next);
+        keys.push(...batch);
+      } while (cursor !== '0');
+      keys.sort(Buffer.compare);
+      const sum = new ContentHash();
+      // DUMP encodes the value alone (not its TTL), so equal data dumps equal.
+      for (const key of keys) sum.add(key, (await redis.dumpBuffer(key)) ?? null);
+      return sum.hex();
+    } finally {
+      redis.disconnect();
+    }
+  },
+
+  async discard(store) {
+    const redis = connect(store, store.staging_db);
+    await redis.connect();
+    try {
+      if ((await redis.exists(STAGING_MARKER)) === 1) await redis.flushdb();
+    } finally {
+      redis.disconnect();
+    }
+  },
+
+  retarget: (store, target) => ({ ...store, db: Number(target) }),
+  describe: (store) => `redis://${store.host}:${store.port}/${store.db}`,
+};
+
+function connect(store: RedisStore, db: number): Redis {
+  return new Redis({
+    host: store.host,
+    port: store.port,
+    db,
+    password: resolveSecret(store.password),
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+  });
+}
+
+async function* dumpKeys(redis: Redis): AsyncGenerator<Buffer> {
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scanBuffer(cursor, 'COUNT', BATCH);
+      cursor = String(next);
+      if (keys.length === 0) continue;
+      const pipe = redis.pipeline();
+      for (const key of keys) pipe.dumpBuffer(key).pttl(key);
+      const replies = (await pipe.exec()) ?? [];
+      const records: Buffer[] = [];
+      keys.forEach((key, i) => {
+        const payload = replies[2 * i][1] as Buffer | null;
+        const pttl = replies[2 * i + 1][1] as number;
+        // A key that expired or was deleted between SCAN and DUMP is simply not in the snapshot.
+        if (payload) records.push(encodeRecord({ key, payload, pttl: pttl > 0 ? pttl : -1 }));
+      });
+      yield Buffer.concat(records);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function claimStaging(redis: Redis, store: RedisStore, stagingId: string): Promise<void> {
+  const size = await redis.dbsize();
+  if (size > 0 && (await redis.exists(STAGING_MARKER)) === 0) {
+    throw new Error(
+      `redis: staging database ${store.staging_db} on ${store.host}:${store.port} is not empty; ` +
+        'set datastore.staging_db to an unused database index',
+    );
+  }
+  await redis.flushdb();
+  await redis.set(STAGING_MARKER, stagingId);
+}
+
+async function restoreKeys(
+  redis: Redis,
+  records: AsyncIterable<KeyRecord>,
+  signal: AbortSignal,
+): Promise<void> {
+  let pipe = redis.pipeline();
+  let queued = 0;
+  for await (const { key, payload, pttl } of records) {
+    signal.throwIfAborted();
+    pipe.restore(key, pttl > 0 ? pttl : 0, payload, 'REPLACE');
+    if (++queued === BATCH) {
+      await execOrThrow(pipe);
+      pipe = redis.pipeline();
+      queued = 0;
+    }
+  }
+  if (queued > 0) await execOrThrow(pipe);
+}
+
+async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<void> {
+  const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
+  if (failed) throw failed[0];
+}

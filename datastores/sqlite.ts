@@ -1,0 +1,82 @@
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { ContentHash } from './fingerprint';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import type { AdapterFor } from './adapter';
+import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
+
+/** SQLite through its online backup API: a consistent copy while the application keeps writing. */
+export const sqliteAdapter: AdapterFor<'sqlite'> = {
+  kind: 'sqlite',
+
+  async snapshot(store, ctx) {
+    if (!(await exists(store.path))) throw new Error(`SQLite database ${store.path} does not exist`);
+    const copy = path.join(os.tmpdir(), `lazarus-sqlite-${ctx.stagingId}-${process.pid}-${Date.now()}.db`);
+    const db = new Database(store.path, { readonly: true, fileMustExist: true });
+    try {
+      await db.backup(copy);
+    } finally {
+      db.close();
+    }
+    const stream: Readable = createReadStream(copy);
+    stream.on('close', () => void fs.rm(copy, { force: true }));
+    return stream;
+  },
+
+  async restore(store, data, ctx) {
+    await clearStaging(store.path, ctx.stagingId);
+    const { staging } = stagingPaths(store.path, ctx.stagingId);
+    await fs.mkdir(path.dirname(store.path), { recursive: true });
+    await pipeline(data, createWriteStream(staging, { flush: true }), { signal: ctx.signal });
+    checkIntegrity(staging);
+    // Stale journal files of the old database would be replayed into the new one.
+    await Promise.all(['-wal', '-shm', '-journal'].map((s) => fs.rm(store.path + s, { force: true })));
+    await replaceWithStaging(store.path, ctx.stagingId);
+  },
+
+  async fingerprint(store) {
+    const db = new Database(store.path, { readonly: true, fileMustExist: true });
+    try {
+      const sum = new ContentHash();
+      const tables = db
+        .prepare(
+          "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .all() as { name: string; sql: string }[];
+      for (const table of tables) {
+        sum.add('table', table.name, table.sql);
+        const rows = db
+          .prepare(`SELECT * FROM "${table.name.replace(/"/g, '""')}" ORDER BY 1, 2`)
+          .raw()
+          .iterate();
+        for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(cell));
+      }
+      return sum.hex();
+    } finally {
+      db.close();
+    }
+  },
+
+  discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
+  retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
+  describe: (store) => store.path,
+};
+
+function checkIntegrity(file: string): void {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const result = db.pragma('integrity_check', { simple: true });
+    if (result !== 'ok')
+      throw new Error(`restored SQLite database fails its integrity check: ${String(result)}`);
+  } finally {
+    db.close();
+  }
+}
+
+function cell(value: unknown): string | Buffer | number | null {
+  if (value === null || Buffer.isBuffer(value) || typeof value === 'number') return value;
+  return String(value);
+}
