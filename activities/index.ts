@@ -1,0 +1,138 @@
+/**
+ * Activities: the only place where Lazarus touches datastores and the repository.
+ * Each is idempotent (content-addressed writes, staging areas named per run and
+ * service), heartbeats with progress, and stops cleanly when cancelled.
+ */
+import { Context } from '@temporalio/activity';
+import type { Readable } from 'node:stream';
+import { pipeline as chain } from 'node:stream';
+import { adapterFor } from '../datastores';
+import type { Datastore } from '../model/manifest';
+import { BackupEntry, SnapshotRef } from '../repository/catalog';
+import { Repository } from '../repository/repository';
+import { byteCounter, rateLimiter } from '../repository/streams';
+
+export interface ActivityDeps {
+  /** Bytes per second for snapshot and restore streams; undefined: no limit. */
+  rateLimit?: number;
+}
+
+export interface SnapshotInput {
+  repository: string;
+  service: string;
+  datastore: Datastore;
+  stagingId: string;
+}
+export interface SnapshotOutput {
+  snapshot: SnapshotRef;
+  takenAt: string;
+  durationMs: number;
+}
+export interface RestoreServiceInput {
+  repository: string;
+  service: string;
+  datastore: Datastore;
+  snapshot: SnapshotRef;
+  target?: string;
+  stagingId: string;
+}
+export interface RestoreServiceOutput {
+  durationMs: number;
+  bytes: number;
+  restoredTo: string;
+}
+
+export function createActivities(deps: ActivityDeps = {}) {
+  const repositories = new Map<string, Promise<Repository>>();
+  const openRepository = (root: string): Promise<Repository> => {
+    if (!repositories.has(root)) repositories.set(root, Repository.openLocal(root));
+    return repositories.get(root)!;
+  };
+
+  return {
+    /** Streams a datastore's snapshot into the repository, then reads it back to verify it. */
+    async snapshotService(input: SnapshotInput): Promise<SnapshotOutput> {
+      const started = Date.now();
+      const repo = await openRepository(input.repository);
+      const ctx = Context.current();
+      const takenAt = new Date().toISOString();
+      const snapshot = await withHeartbeats(async (progress) => {
+        const source = await adapterFor(input.datastore).snapshot(input.datastore, adapterContext(input.stagingId));
+        const ref = await repo.storeSnapshot(throttled(source, deps.rateLimit, ctx.cancellationSignal), (bytes) =>
+          progress({ phase: 'snapshot', bytes }),
+        );
+        progress({ phase: 'verify', bytes: ref.size });
+        const problem = await repo.checkSnapshot(ref);
+        if (problem) throw new Error(`snapshot of ${input.service} failed verification: ${problem.problem}`);
+        return ref;
+      });
+      return { snapshot, takenAt, durationMs: Date.now() - started };
+    },
+
+    /** Restores one service's snapshot into its datastore (or the mapped target). */
+    async restoreService(input: RestoreServiceInput): Promise<RestoreServiceOutput> {
+      const started = Date.now();
+      const repo = await openRepository(input.repository);
+      const adapter = adapterFor(input.datastore);
+      const store = input.target ? adapter.retarget(input.datastore, input.target) : input.datastore;
+      const ctx = adapterContext(input.stagingId);
+      const problem = await repo.checkSnapshot(input.snapshot);
+      if (problem) throw new Error(`snapshot of ${input.service} is ${problem.problem}; restore refused`);
+      try {
+        await withHeartbeats(async (progress) => {
+          const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);
+          const counted = chain(source, byteCounter((bytes) => progress({ phase: 'restore', bytes })), () => {});
+          await adapter.restore(store, counted, ctx);
+        });
+      } catch (err) {
+        await adapter.discard(store, ctx);
+        throw err;
+      }
+      return { durationMs: Date.now() - started, bytes: input.snapshot.size, restoredTo: adapter.describe(store) };
+    },
+
+    async resolveBackup(input: { repository: string; app: string; backupId?: string }): Promise<BackupEntry> {
+      return (await openRepository(input.repository)).findBackup(input.app, input.backupId);
+    },
+
+    async saveBackup(input: { repository: string; entry: BackupEntry }): Promise<void> {
+      await (await openRepository(input.repository)).saveBackup(input.entry);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+function adapterContext(stagingId: string) {
+  return { stagingId, signal: Context.current().cancellationSignal };
+}
+
+function throttled(source: Readable, rateLimit: number | undefined, signal: AbortSignal): Readable {
+  const limited = chain(source, rateLimiter(rateLimit), () => {});
+  signal.addEventListener('abort', () => limited.destroy(new Error('cancelled')), { once: true });
+  return limited;
+}
+
+interface Progress {
+  phase: string;
+  bytes: number;
+}
+
+/**
+ * Heartbeats on progress and on a timer, so a step busy in a phase that reports no
+ * bytes (a database swap, SQLite's backup API) still proves its worker alive.
+ */
+async function withHeartbeats<T>(work: (progress: (p: Progress) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let last: Progress = { phase: 'start', bytes: 0 };
+  ctx.heartbeat(last);
+  const timer = setInterval(() => ctx.heartbeat(last), 1000);
+  try {
+    return await work((p) => {
+      last = p;
+      ctx.heartbeat(p);
+    });
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,3 @@
+export { backupApplication, backupPartition } from './backup';
+export { restoreApplication, restorePartition } from './restore';
+export { progressQuery } from './run-state';

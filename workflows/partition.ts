@@ -1,0 +1,125 @@
+/**
+ * Runs a plan's members over the dependency graph: as activities when the plan is
+ * small, as child workflows of at most `partitionSize` members when it is not, so no
+ * history comes near Temporal's limits however large the application.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  executeChild,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { restoreLayers } from '../model/graph';
+import { DagHooks, partitionUnits, runDag, singletonUnits } from './dag';
+import type { RunState } from './run-state';
+import type { NodeOutcome, PartitionPlan } from './types';
+
+export type StepKind = 'snapshot' | 'restore';
+
+export async function runPlan(
+  plan: PartitionPlan,
+  step: StepKind,
+  state?: RunState,
+): Promise<Record<string, NodeOutcome>> {
+  const small = Object.keys(plan.members).length <= plan.options.partitionSize;
+  const units = small
+    ? singletonUnits(plan.dependsOn)
+    : partitionUnits(
+        restoreLayers(toDependencyMap(plan.dependsOn)),
+        plan.dependsOn,
+        plan.options.partitionSize,
+      );
+  const hooks: DagHooks = {
+    execute: small
+      ? (_unit, [member]) => runStep(plan, step, member).then((outcome) => ({ [member]: outcome }))
+      : (unit, members) => runChild(plan, step, unit.id, members),
+    onStart: (members) => state?.started(members),
+    onDone: (outcomes) => state?.finished(outcomes),
+  };
+  return runDag(units, plan.dependsOn, plan.options.concurrency, hooks);
+}
+
+/** The child workflow behind one partition: the same plan runner over a slice of the graph. */
+export async function runPartition(
+  plan: PartitionPlan,
+  step: StepKind,
+): Promise<Record<string, NodeOutcome>> {
+  return runPlan(plan, step);
+}
+
+async function runChild(plan: PartitionPlan, step: StepKind, unitId: string, members: string[]) {
+  const slice: PartitionPlan = {
+    ...plan,
+    members: Object.fromEntries(members.map((m) => [m, plan.members[m]])),
+    // Members of one unit share a layer, so none depends on another.
+    dependsOn: Object.fromEntries(members.map((m) => [m, []])),
+  };
+  return executeChild(step === 'snapshot' ? 'backupPartition' : 'restorePartition', {
+    args: [slice],
+    workflowId: `${workflowInfo().workflowId}/${unitId}`,
+  });
+}
+
+async function runStep(plan: PartitionPlan, step: StepKind, service: string): Promise<NodeOutcome> {
+  const member = plan.members[service];
+  // A stateless service has nothing to restore, but it is still a node of the graph.
+  if (!member.datastore) return { status: 'stateless' };
+  const activities = proxyActivities<Activities>({
+    activityId: `${step}/${service}`,
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: `${plan.options.heartbeatTimeoutSeconds} seconds`,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      maximumAttempts: plan.options.maxAttempts,
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+    },
+  });
+  const common = {
+    repository: plan.repository,
+    service,
+    datastore: member.datastore,
+    stagingId: stagingId(plan, service),
+  };
+  try {
+    if (step === 'snapshot') {
+      const out = await activities.snapshotService(common);
+      return {
+        status: 'succeeded',
+        snapshot: out.snapshot,
+        takenAt: out.takenAt,
+        durationMs: out.durationMs,
+        bytes: out.snapshot.size,
+      };
+    }
+    if (!member.snapshot) return { status: 'failed', reason: 'the backup holds no snapshot of this service' };
+    const out = await activities.restoreService({
+      ...common,
+      snapshot: member.snapshot,
+      target: member.target,
+    });
+    return { status: 'succeeded', durationMs: out.durationMs, bytes: out.bytes, restoredTo: out.restoredTo };
+  } catch (err) {
+    if (err instanceof ActivityFailure) return { status: 'failed', reason: rootMessage(err) };
+    throw err;
+  }
+}
+
+/** Short, deterministic and the same across retries: names the staging area of this run and service. */
+function stagingId(plan: PartitionPlan, service: string): string {
+  let hash = 0x811c9dc5;
+  for (const ch of `${plan.runKey}/${service}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+function rootMessage(err: Error): string {
+  let cause: Error = err;
+  while (cause.cause instanceof Error) cause = cause.cause;
+  return cause.message;
+}
+
+function toDependencyMap(deps: Record<string, string[]>) {
+  return Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, { depends_on: v }]));
+}
