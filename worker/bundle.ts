@@ -1,0 +1,25 @@
+/**
+ * Bundles the workflow code once at build time: a worker then starts in a second
+ * instead of running webpack on every start.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+export const BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+if (require.main === module) {
+  bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger() }).then(
+    ({ code }) => writeFileSync(BUNDLE_PATH, code),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );
+}
+
+function quietLogger() {
+  const noop = () => {};
+  return { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+}

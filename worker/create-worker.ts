@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { TemporalSettings } from '../temporal/settings';
+import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle';
+
+export interface WorkerOptions {
+  /** Bytes per second for each snapshot and restore stream. */
+  rateLimit?: number;
+  /** How many snapshot and restore steps this worker runs at once. */
+  maxConcurrentActivities?: number;
+}
+
+export async function createWorker(
+  connection: NativeConnection,
+  settings: TemporalSettings,
+  options: WorkerOptions = {},
+): Promise<Worker> {
+  const workflows = existsSync(BUNDLE_PATH)
+    ? { workflowBundle: { codePath: BUNDLE_PATH } }
+    : { workflowsPath: WORKFLOWS_PATH };
+  return Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    ...workflows,
+    activities: createActivities({ rateLimit: options.rateLimit }),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+  });
+}
