@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+/**
+ * The lazarus command. Exit codes: 0 success, 1 a run failed or was partial,
+ * 2 bad input (nothing was started), 3 verify found damaged or missing data.
+ */
+import { Command, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadManifest } from '../model/load-manifest';
+import { restoreLayers } from '../model/graph';
+import { UserError } from '../model/errors';
+import { Repository } from '../repository/repository';
+import { connectClient, settingsFromEnv } from '../temporal/settings';
+import { appSpec } from './spec';
+import { followRun, RunFailedError, startRun } from './run-workflow';
+import { formatBytes, runTable, table } from './output';
+import { runDev, runWorker } from './serve';
+import { runDemo } from './demo';
+import type { RunOptions, RunResult } from '../workflows/types';
+
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3 } as const;
+
+// The SDK logs every worker state change at INFO; a command line shows warnings only.
+Runtime.install({ logger: new DefaultLogger((process.env.LAZARUS_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+
+const program = new Command('lazarus')
+  .description('Back up, restore and drill whole applications as durable Temporal workflows.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage));
+
+const json = () => new Option('--json', 'print machine-readable JSON on stdout');
+const concurrency = () => new Option('--concurrency <n>', 'services run at once').argParser(positiveInt);
+
+program
+  .command('dev')
+  .description('start a local Temporal dev server (SQLite file, Web UI) and a worker')
+  .option('--state-dir <dir>', 'where the server keeps its database', '.lazarus/dev')
+  .option('--port <port>', 'gRPC port of the server', positiveInt, 7233)
+  .option('--ui-port <port>', 'port of the Web UI', positiveInt, 8233)
+  .action(action((opts) => runDev(opts)));
+
+program
+  .command('worker')
+  .description('run a worker against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
+  .option('--rate-limit <bytes>', 'bytes per second per snapshot or restore stream', positiveInt)
+  .option('--max-activities <n>', 'snapshot and restore steps run at once by this worker', positiveInt, 8)
+  .action(
+    action((opts) => runWorker({ rateLimit: opts.rateLimit, maxConcurrentActivities: opts.maxActivities })),
+  );
+
+program
+  .command('plan <manifest>')
+  .description('print the restore order as layers: the services of a layer can run in parallel')
+  .addOption(json())
+  .action(
+    action((file: string, opts) => {
+      const manifest = loadManifest(file);
+      const layers = restoreLayers(manifest.services);
+      if (opts.json)
+        return printJson({ app: manifest.app, services: Object.keys(manifest.services).length, layers });
+      console.log(`Restore order of ${manifest.app} (${Object.keys(manifest.services).length} services):`);
+      layers.forEach((layer, i) => console.log(`  ${i + 1}. ${layer.join(', ')}`));
+    }),
+  );
+
+program
+  .command('backup <manifest>')
+  .description('snapshot every datastore of the application and record one catalog entry')
+  .addOption(concurrency())
+  .option('--no-wait', 'print the run ID and return at once')
+  .addOption(json())
+  .action(
+    action(async (file: string, opts) => {
+      const spec = appSpec(loadManifest(file));
+      await execute(opts, { kind: 'backup', input: { spec, options: runOptions(opts) } });
+    }),
+  );
+
+program
+  .command('restore <manifest>')
+  .description('restore the application (or some services) in dependency order')
+  .option('--backup <id>', 'backup to restore (default: the latest verified one)')
+  .option('--services <names>', 'comma-separated services to restore; others are not touched', list)
+  .option('--with-dependencies', 'also restore what the chosen services depend on')
+  .option('--target <service=target...>', 'restore a service into another path, database or index')
+  .addOption(concurrency())
+  .option('--no-wait', 'print the run ID and return at once')
+  .addOption(json())
+  .action(
+    action(async (file: string, opts) => {
+      const manifest = loadManifest(file);
+      const services: string[] | undefined = opts.services;
+      const targets = parseTargets(opts.target ?? [], manifest.services);
+      const unknown = (services ?? []).filter((s) => !(s in manifest.services));
+      if (unknown.length > 0) {
+        throw new UserError(
+          `--services: unknown service ${unknown.join(', ')}; known: ${Object.keys(manifest.services).join(', ')}`,
+        );
+      }
+      const input = {
+        spec: appSpec(manifest),
+        backupId: opts.backup,
+        services,
+        withDependencies: Boolean(opts.withDependencies),
+        targets,
+        options: runOptions(opts),
+      };
+      await execute(opts, { kind: 'restore', input });
+    }),
+  );
+
+program
+  .command('backups <manifest>')
+  .description("list the application's backups in the repository")
+  .addOption(json())
+  .action(
+    action(async (file: string, opts) => {
+      const manifest = loadManifest(file);
+      const entries = await (await Repository.openLocal(manifest.repository.path)).listBackups(manifest.app);
+      if (opts.json) return printJson(entries);
+      const rows = entries.map((e) => [
+        e.id,
+        e.status,
+        String(Object.keys(e.services).length),
+        formatBytes(Object.values(e.services).reduce((n, s) => n + s.snapshot.size, 0)),
+        e.workflowId,
+      ]);
+      console.log(table(['backup', 'status', 'services', 'size', 'run'], rows));
+    }),
+  );
+
+program
+  .command('runs')
+  .description('list recent runs')
+  .option('--app <name>', 'only this application')
+  .option('--kind <kind>', 'backup or restore')
+  .option('--limit <n>', 'at most this many', positiveInt, 20)
+  .addOption(json())
+  .action(
+    action(async (opts) => {
+      const settings = settingsFromEnv();
+      const client = await connectClient(settings);
+      const filters = [
+        opts.app && `LazarusApp = "${opts.app}"`,
+        opts.kind && `LazarusKind = "${opts.kind}"`,
+      ].filter(Boolean);
+      const query = filters.length > 0 ? filters.join(' AND ') : 'LazarusApp IS NOT NULL';
+      const rows: { workflowId: string; status: string; start: string; type: string }[] = [];
+      for await (const wf of client.workflow.list({ query })) {
+        rows.push({
+          workflowId: wf.workflowId,
+          status: wf.status.name,
+          start: wf.startTime.toISOString(),
+          type: wf.type,
+        });
+        if (rows.length >= opts.limit) break;
+      }
+      if (opts.json) return printJson(rows);
+      console.log(
+        table(
+          ['run', 'type', 'status', 'started'],
+          rows.map((r) => [r.workflowId, r.type, r.status, r.start]),
+        ),
+      );
+    }),
+  );
+
+program
+  .command('show <workflowId>')
+  .description("show a run's outcome per service (or its live progress)")
+  .addOption(json())
+  .action(
+    action(async (workflowId: string, opts) => {
+      const client = await connectClient(settingsFromEnv());
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe().catch(() => {
+        throw new UserError(`no run with ID "${workflowId}"`);
+      });
+      const running = description.status.name === 'RUNNING';
+      const result = running
+        ? await handle.query(progressQueryName)
+        : await handle.result().catch((e: Error) => e);
+      if (opts.json)
+        return printJson({
+          workflowId,
+          status: description.status.name,
+          result: result instanceof Error ? result.message : result,
+        });
+      console.log(`${workflowId}: ${description.status.name}`);
+      if (result instanceof Error) return console.log(result.message);
+      console.log(runTable(result as RunResult));
+    }),
+  );
+
+program
+  .command('verify <manifest>')
+  .description('re-read and re-hash every snapshot in the repository; exit 3 if any is damaged')
+  .addOption(json())
+  .action(
+    action(async (file: string, opts) => {
+      const manifest = loadManifest(file);
+      const repo = await Repository.openLocal(manifest.repository.path);
+      const report = await repo.verify();
+      if (opts.json) printJson(report);
+      else {
+        console.log(
+          `Checked ${report.objects} objects (${formatBytes(report.bytes)}) of ${report.backups} backups.`,
+        );
+        for (const p of report.problems) {
+          console.log(`DAMAGED ${p.sha256.slice(0, 12)}: ${p.problem}`);
+          for (const a of p.affects)
+            console.log(`  affects backup ${a.app}/${a.backupId}, service ${a.service}`);
+        }
+        if (report.problems.length === 0) console.log('No problems found.');
+      }
+      if (report.problems.length > 0) process.exitCode = EXIT.corrupt;
+    }),
+  );
+
+program
+  .command('demo')
+  .description('run the shop example end to end: seed, back up, verify, break, restore, compare')
+  .option('--with-servers', 'add the PostgreSQL, MariaDB and Redis services (needs those servers locally)')
+  .option('--keep-open', 'keep the dev server and Web UI running at the end')
+  .action(
+    action((opts) => runDemo({ withServers: Boolean(opts.withServers), keepOpen: Boolean(opts.keepOpen) })),
+  );
+
+const progressQueryName = 'progress';
+
+async function execute(opts: { wait: boolean; json?: boolean }, request: Parameters<typeof startRun>[2]) {
+  const settings = settingsFromEnv();
+  const client = await connectClient(settings);
+  const run = await startRun(client, settings.taskQueue, request);
+  if (!opts.wait) return opts.json ? printJson({ workflowId: run.workflowId }) : console.log(run.workflowId);
+  if (!opts.json) console.error(`${request.kind} started: ${run.workflowId}`);
+  const result = await followRun(client, run, !opts.json && process.stderr.isTTY === true);
+  if (opts.json) printJson({ workflowId: run.workflowId, ...result });
+  else {
+    console.log(runTable(result));
+    console.log(
+      `${request.kind} ${result.backupId}: ${result.outcome} in ${(result.durationMs / 1000).toFixed(2)} s`,
+    );
+  }
+  if (result.outcome !== 'succeeded') process.exitCode = EXIT.runFailed;
+}
+
+function runOptions(opts: { concurrency?: number }): RunOptions {
+  return opts.concurrency ? { concurrency: opts.concurrency } : {};
+}
+
+function parseTargets(pairs: string[], services: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const [service, target] = pair.split('=', 2);
+      if (!service || !target)
+        throw new UserError(`--target ${pair}: expected service=target, e.g. orders=orders_restored`);
+      if (!(service in services)) throw new UserError(`--target ${pair}: unknown service "${service}"`);
+      return [service, target];
+    }),
+  );
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Wraps a command: a user's mistake prints one clear message, never a stack trace. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function action<A extends any[]>(run: (...args: A) => unknown) {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      if (err instanceof UserError) {
+        console.error(`lazarus: ${err.message}`);
+        process.exit(EXIT.usage);
+      }
+      if (err instanceof RunFailedError) {
+        console.error(`lazarus: run failed: ${err.message}`);
+        process.exit(EXIT.runFailed);
+      }
+      console.error(`lazarus: ${(err as Error).message}`);
+      if (process.env.LAZARUS_DEBUG) console.error((err as Error).stack);
+      process.exit(EXIT.runFailed);
+    }
+  };
+}
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`lazarus: ${err.message}`);
+  process.exit(EXIT.usage);
+});

@@ -1,0 +1,42 @@
+import type { RunResult } from '../workflows/types';
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A plain table: columns padded to their widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function runTable(result: RunResult): string {
+  const rows = Object.entries(result.services)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, o]) => [
+      name,
+      o.status,
+      formatDuration(o.durationMs),
+      formatBytes(o.bytes),
+      o.reason ?? o.restoredTo ?? '',
+    ]);
+  return table(['service', 'status', 'time', 'size', 'detail'], rows);
+}

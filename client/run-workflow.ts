@@ -1,0 +1,78 @@
+/** Starts a backup or restore, shows its progress, and waits for its result. */
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { SingleBar } from 'cli-progress';
+import { appKey, runKindKey } from '../workflows/search-attributes';
+import { progressQuery } from '../workflows';
+import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
+import { runId } from './spec';
+
+export type RunRequest = { kind: 'backup'; input: BackupInput } | { kind: 'restore'; input: RestoreInput };
+
+export interface RunHandle {
+  workflowId: string;
+  result: Promise<RunResult>;
+}
+
+export async function startRun(client: Client, taskQueue: string, request: RunRequest): Promise<RunHandle> {
+  const app = request.input.spec.app;
+  const workflowId = runId(request.kind, app);
+  const handle = await client.workflow.start(
+    request.kind === 'backup' ? 'backupApplication' : 'restoreApplication',
+    {
+      taskQueue,
+      workflowId,
+      args: [request.input],
+      typedSearchAttributes: [
+        { key: appKey, value: app },
+        { key: runKindKey, value: request.kind },
+      ],
+      memo: { summary: `${request.kind} of ${app}` },
+    },
+  );
+  return { workflowId, result: handle.result() as Promise<RunResult> };
+}
+
+/** Polls the run's progress query into a progress bar (on a terminal) until it ends. */
+export async function followRun(client: Client, run: RunHandle, showBar: boolean): Promise<RunResult> {
+  if (!showBar) return unwrap(run.result);
+  const bar = new SingleBar({
+    format: '{bar} {value}/{total} services | {running}',
+    hideCursor: true,
+    clearOnComplete: true,
+    stream: process.stderr,
+  });
+  bar.start(1, 0, { running: 'starting' });
+  const handle = client.workflow.getHandle(run.workflowId);
+  const poll = setInterval(() => {
+    handle.query(progressQuery).then(
+      (p: RunProgress) => {
+        bar.setTotal(p.total);
+        bar.update(p.done, {
+          running: p.running.length > 0 ? `running: ${p.running.slice(0, 4).join(', ')}` : '',
+        });
+      },
+      () => {},
+    );
+  }, 400);
+  try {
+    return await unwrap(run.result);
+  } finally {
+    clearInterval(poll);
+    bar.stop();
+  }
+}
+
+async function unwrap(result: Promise<RunResult>): Promise<RunResult> {
+  try {
+    return await result;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      let cause: Error | undefined = err.cause;
+      while (cause?.cause instanceof Error) cause = cause.cause;
+      throw new RunFailedError(cause?.message ?? err.message);
+    }
+    throw err;
+  }
+}
+
+export class RunFailedError extends Error {}

@@ -1,0 +1,12 @@
+import type { Manifest } from '../model/manifest';
+import type { AppSpec } from '../workflows/types';
+
+/** What a run needs of a manifest: secret references stay references. */
+export function appSpec(manifest: Manifest): AppSpec {
+  return { app: manifest.app, repository: manifest.repository.path, services: manifest.services };
+}
+
+/** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */
+export function runId(kind: 'backup' | 'restore', app: string, now = new Date()): string {
+  return `${kind}/${app}/${now.toISOString()}`;
+}

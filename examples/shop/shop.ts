@@ -1,0 +1,179 @@
+/**
+ * The shop example's own data: what its services would write, and the disaster the
+ * demo inflicts on it. Deterministic, so every run seeds the same content.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
+import { Client } from 'pg';
+import type { Datastore } from '../../model/manifest';
+
+type Store<K extends Datastore['kind']> = Extract<Datastore, { kind: K }>;
+
+/** A small deterministic generator, so the seeded data is the same on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const SQLITE_SEEDS: Record<string, (db: Database.Database) => void> = {
+  catalog(db) {
+    db.exec(
+      'CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, price_cents INTEGER)',
+    );
+    const insert = db.prepare('INSERT INTO products VALUES (?, ?, ?, ?)');
+    const rnd = random(1);
+    for (let i = 1; i <= 2000; i++) insert.run(i, `SKU-${i}`, `Product ${i}`, Math.floor(rnd() * 10000) + 99);
+  },
+  accounts(db) {
+    db.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT)');
+    const insert = db.prepare('INSERT INTO customers VALUES (?, ?, ?)');
+    for (let i = 1; i <= 1000; i++) insert.run(i, `customer${i}@example.com`, `Customer ${i}`);
+  },
+  orders(db) {
+    db.exec(
+      'CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, product_id INTEGER, quantity INTEGER)',
+    );
+    const insert = db.prepare('INSERT INTO orders VALUES (?, ?, ?, ?)');
+    const rnd = random(2);
+    for (let i = 1; i <= 5000; i++) {
+      insert.run(i, Math.ceil(rnd() * 1000), Math.ceil(rnd() * 2000), Math.ceil(rnd() * 5));
+    }
+  },
+};
+
+export async function seedService(name: string, store: Datastore): Promise<void> {
+  switch (store.kind) {
+    case 'sqlite':
+      return seedSqlite(name, store);
+    case 'directory':
+      return seedMedia(store);
+    case 'postgres':
+      return seedPayments(store);
+    case 'mariadb':
+      return seedInventory(store);
+    case 'redis':
+      return seedSessions(store);
+  }
+}
+
+async function seedSqlite(name: string, store: Store<'sqlite'>): Promise<void> {
+  await fs.mkdir(path.dirname(store.path), { recursive: true });
+  await fs.rm(store.path, { force: true });
+  const db = new Database(store.path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.transaction(() => SQLITE_SEEDS[name](db))();
+  } finally {
+    db.close();
+  }
+}
+
+async function seedMedia(store: Store<'directory'>): Promise<void> {
+  await fs.rm(store.path, { recursive: true, force: true });
+  const rnd = random(3);
+  for (let i = 1; i <= 300; i++) {
+    const dir = path.join(store.path, 'products', String(i % 20));
+    await fs.mkdir(dir, { recursive: true });
+    const bytes = Buffer.alloc(4096 + Math.floor(rnd() * 60000));
+    for (let b = 0; b < bytes.length; b++) bytes[b] = Math.floor(rnd() * 256);
+    await fs.writeFile(path.join(dir, `product-${i}.jpg`), bytes);
+  }
+}
+
+async function seedPayments(store: Store<'postgres'>): Promise<void> {
+  const admin = new Client({ host: store.host, port: store.port, user: store.user, database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${store.database} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${store.database}`);
+  await admin.end();
+  const db = new Client({ host: store.host, port: store.port, user: store.user, database: store.database });
+  await db.connect();
+  await db.query(
+    'CREATE TABLE payments (id serial PRIMARY KEY, order_id int NOT NULL, amount_cents int, paid_at timestamptz)',
+  );
+  await db.query(
+    `INSERT INTO payments (order_id, amount_cents, paid_at)
+     SELECT g, (g * 37) % 10000, timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, 5000) g`,
+  );
+  await db.end();
+}
+
+async function seedInventory(store: Store<'mariadb'>): Promise<void> {
+  const db = await mysql.createConnection({
+    host: store.host,
+    port: store.port,
+    user: store.user,
+    multipleStatements: true,
+  });
+  await db.query(`DROP DATABASE IF EXISTS ${store.database}; CREATE DATABASE ${store.database}; USE ${store.database};
+    CREATE TABLE stock (product_id INT PRIMARY KEY, on_hand INT NOT NULL);`);
+  const values = Array.from({ length: 2000 }, (_, i) => `(${i + 1}, ${(i * 7) % 500})`).join(',');
+  await db.query(`INSERT INTO stock VALUES ${values}`);
+  await db.end();
+}
+
+async function seedSessions(store: Store<'redis'>): Promise<void> {
+  const redis = new Redis({ host: store.host, port: store.port, db: store.db });
+  await redis.flushdb();
+  const pipe = redis.pipeline();
+  for (let i = 1; i <= 1000; i++) pipe.hset(`session:${i}`, { customer: String(i), cart: `[${i % 7}]` });
+  pipe.set('sessions:count', '1000');
+  await pipe.exec();
+  redis.disconnect();
+}
+
+/** The disaster: files deleted and corrupted, rows and keys dropped. Returns what was done. */
+export async function breakService(name: string, store: Datastore): Promise<string> {
+  switch (store.kind) {
+    case 'sqlite':
+      if (name === 'orders') {
+        const db = new Database(store.path);
+        db.exec('DELETE FROM orders WHERE id % 3 = 0');
+        db.close();
+        return 'deleted a third of the orders';
+      }
+      if (name === 'accounts') {
+        await fs.rm(`${store.path}-wal`, { force: true });
+        await fs.writeFile(store.path, Buffer.from('this is not a database any more'));
+        return 'overwrote the database file with garbage';
+      }
+      await fs.rm(store.path, { force: true });
+      return 'deleted the database file';
+    case 'directory': {
+      const dir = path.join(store.path, 'products', '3');
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.writeFile(path.join(store.path, 'products', '4', 'product-4.jpg'), 'corrupted');
+      return 'deleted a folder of images and corrupted another';
+    }
+    case 'postgres': {
+      const db = new Client({
+        host: store.host,
+        port: store.port,
+        user: store.user,
+        database: store.database,
+      });
+      await db.connect();
+      await db.query('DROP TABLE payments');
+      await db.end();
+      return 'dropped the payments table';
+    }
+    case 'mariadb': {
+      const db = await mysql.createConnection({ host: store.host, port: store.port, user: store.user });
+      await db.query(`UPDATE ${store.database}.stock SET on_hand = 0`);
+      await db.end();
+      return 'zeroed every stock level';
+    }
+    case 'redis': {
+      const redis = new Redis({ host: store.host, port: store.port, db: store.db });
+      await redis.flushdb();
+      redis.disconnect();
+      return 'flushed every session';
+    }
+  }
+}
