@@ -3,7 +3,7 @@
  * Each is idempotent (content-addressed writes, staging areas named per run and
  * service), heartbeats with progress, and stops cleanly when cancelled.
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { Readable } from 'node:stream';
 import { pipeline as chain } from 'node:stream';
 import { adapterFor } from '../datastores';
@@ -23,10 +23,15 @@ export interface SnapshotInput {
   datastore: Datastore;
   stagingId: string;
 }
-export interface SnapshotOutput {
+/** When a step ran, by the worker's clock. */
+export interface StepTiming {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+export interface SnapshotOutput extends StepTiming {
   snapshot: SnapshotRef;
   takenAt: string;
-  durationMs: number;
 }
 export interface RestoreServiceInput {
   repository: string;
@@ -36,8 +41,7 @@ export interface RestoreServiceInput {
   target?: string;
   stagingId: string;
 }
-export interface RestoreServiceOutput {
-  durationMs: number;
+export interface RestoreServiceOutput extends StepTiming {
   bytes: number;
   restoredTo: string;
 }
@@ -66,7 +70,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         if (problem) throw new Error(`snapshot of ${input.service} failed verification: ${problem.problem}`);
         return ref;
       });
-      return { snapshot, takenAt, durationMs: Date.now() - started };
+      return { snapshot, takenAt, ...timing(started) };
     },
 
     /** Restores one service's snapshot into its datastore (or the mapped target). */
@@ -86,9 +90,9 @@ export function createActivities(deps: ActivityDeps = {}) {
         });
       } catch (err) {
         await adapter.discard(store, ctx);
-        throw err;
+        throw ctx.signal.aborted ? new CancelledFailure('restore cancelled; the target was not changed') : err;
       }
-      return { durationMs: Date.now() - started, bytes: input.snapshot.size, restoredTo: adapter.describe(store) };
+      return { bytes: input.snapshot.size, restoredTo: adapter.describe(store), ...timing(started) };
     },
 
     async resolveBackup(input: { repository: string; app: string; backupId?: string }): Promise<BackupEntry> {
@@ -102,6 +106,15 @@ export function createActivities(deps: ActivityDeps = {}) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+function timing(started: number): StepTiming {
+  const finished = Date.now();
+  return {
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+  };
+}
 
 function adapterContext(stagingId: string) {
   return { stagingId, signal: Context.current().cancellationSignal };

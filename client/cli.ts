@@ -4,7 +4,6 @@
  * 2 bad input (nothing was started), 3 verify found damaged or missing data.
  */
 import { Command, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadManifest } from '../model/load-manifest';
 import { restoreLayers } from '../model/graph';
 import { UserError } from '../model/errors';
@@ -13,14 +12,9 @@ import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
 import { followRun, RunFailedError, startRun } from './run-workflow';
 import { formatBytes, runTable, table } from './output';
-import { runDev, runWorker } from './serve';
-import { runDemo } from './demo';
 import type { RunOptions, RunResult } from '../workflows/types';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3 } as const;
-
-// The SDK logs every worker state change at INFO; a command line shows warnings only.
-Runtime.install({ logger: new DefaultLogger((process.env.LAZARUS_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
 
 const program = new Command('lazarus')
   .description('Back up, restore and drill whole applications as durable Temporal workflows.')
@@ -37,7 +31,7 @@ program
   .option('--state-dir <dir>', 'where the server keeps its database', '.lazarus/dev')
   .option('--port <port>', 'gRPC port of the server', positiveInt, 7233)
   .option('--ui-port <port>', 'port of the Web UI', positiveInt, 8233)
-  .action(action((opts) => runDev(opts)));
+  .action(action(async (opts) => (await import('./serve')).runDev(opts)));
 
 program
   .command('worker')
@@ -45,7 +39,12 @@ program
   .option('--rate-limit <bytes>', 'bytes per second per snapshot or restore stream', positiveInt)
   .option('--max-activities <n>', 'snapshot and restore steps run at once by this worker', positiveInt, 8)
   .action(
-    action((opts) => runWorker({ rateLimit: opts.rateLimit, maxConcurrentActivities: opts.maxActivities })),
+    action(async (opts) =>
+      (await import('./serve')).runWorker({
+        rateLimit: opts.rateLimit,
+        maxConcurrentActivities: opts.maxActivities,
+      }),
+    ),
   );
 
 program
@@ -223,7 +222,12 @@ program
   .option('--with-servers', 'add the PostgreSQL, MariaDB and Redis services (needs those servers locally)')
   .option('--keep-open', 'keep the dev server and Web UI running at the end')
   .action(
-    action((opts) => runDemo({ withServers: Boolean(opts.withServers), keepOpen: Boolean(opts.keepOpen) })),
+    action(async (opts) =>
+      (await import('./demo')).runDemo({
+        withServers: Boolean(opts.withServers),
+        keepOpen: Boolean(opts.keepOpen),
+      }),
+    ),
   );
 
 const progressQueryName = 'progress';

@@ -8,20 +8,22 @@ import { Client, Connection } from '@temporalio/client';
 import { adapterFor } from '../datastores';
 import { breakService, seedService } from '../examples/shop/shop';
 import { loadManifest } from '../model/load-manifest';
+import { packageRoot } from '../model/package-root';
 import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import { startDevServer, DevServer } from '../temporal/dev-server';
 import { settingsFromEnv } from '../temporal/settings';
-import { createWorker } from '../worker/create-worker';
+import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
 import { followRun, startRun } from './run-workflow';
 import { appSpec } from './spec';
 
-const EXAMPLE_DIR = path.resolve(__dirname, '..', '..', 'examples', 'shop');
+const EXAMPLE_DIR = path.join(packageRoot(), 'examples', 'shop');
 const say = (text = '') => console.log(text);
 
 export async function runDemo(opts: { withServers: boolean; keepOpen: boolean }): Promise<void> {
+  installQuietRuntime();
   const file = path.join(EXAMPLE_DIR, opts.withServers ? 'lazarus.servers.yaml' : 'lazarus.yaml');
   // The demo's secret: referenced by the manifest, read by the worker, never in history.
   process.env.SHOP_PAYMENTS_PASSWORD ??= 'demo-secret';

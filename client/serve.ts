@@ -2,12 +2,13 @@ import type { Worker } from '@temporalio/worker';
 import { startDevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { connectClient, connectWorker, settingsFromEnv } from '../temporal/settings';
-import { createWorker, WorkerOptions } from '../worker/create-worker';
+import { installQuietRuntime, createWorker, WorkerOptions } from '../worker/create-worker';
 
 const log = (message: string) => console.error(message);
 
 /** `lazarus dev`: the embedded default, a local server with its Web UI plus a worker, until Ctrl+C. */
 export async function runDev(opts: { stateDir: string; port: number; uiPort: number }): Promise<void> {
+  installQuietRuntime();
   const server = await startDevServer({ stateDir: opts.stateDir, port: opts.port, uiPort: opts.uiPort, log });
   const settings = settingsFromEnv({ address: server.address });
   const worker = await createWorker(server.env.nativeConnection, settings);
@@ -20,6 +21,7 @@ export async function runDev(opts: { stateDir: string; port: number; uiPort: num
 
 /** `lazarus worker`: a worker for an existing server or cluster; run as many as the load needs. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
+  installQuietRuntime();
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
   try {

@@ -3,12 +3,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { manifestSchema } from './manifest';
+import { packageRoot } from './package-root';
 
 export function manifestJsonSchema(): string {
   const schema = z.toJSONSchema(manifestSchema, { io: 'input' });
   return JSON.stringify({ title: 'Lazarus application manifest', ...schema }, null, 2) + '\n';
 }
 
-export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', 'schema', 'manifest.schema.json');
+export const SCHEMA_FILE = path.join(packageRoot(), 'schema', 'manifest.schema.json');
 
 if (require.main === module) writeFileSync(SCHEMA_FILE, manifestJsonSchema());

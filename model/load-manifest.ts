@@ -42,7 +42,10 @@ function checkGraph(file: string, services: Manifest['services']): void {
           message: `unknown service "${dep}"; known services: ${Object.keys(services).join(', ')}`,
         });
       } else if (dep === name) {
-        problems.push({ path: `services.${name}.depends_on.${i}`, message: 'a service cannot depend on itself' });
+        problems.push({
+          path: `services.${name}.depends_on.${i}`,
+          message: 'a service cannot depend on itself',
+        });
       }
     });
   }

@@ -7,10 +7,15 @@ import { z } from 'zod';
 
 /** A secret is referenced, never written inline: its value is read by the worker at run time. */
 export const secretRefSchema = z
-  .union([
-    z.strictObject({ env: z.string().min(1).describe('Name of the environment variable that holds the secret') }),
-    z.strictObject({ file: z.string().min(1).describe('Path of a file whose content is the secret') }),
-  ])
+  .union(
+    [
+      z.strictObject({
+        env: z.string().min(1).describe('Name of the environment variable that holds the secret'),
+      }),
+      z.strictObject({ file: z.string().min(1).describe('Path of a file whose content is the secret') }),
+    ],
+    { error: 'must be a reference, {env: NAME} or {file: PATH}, never the secret itself' },
+  )
   .describe('A secret reference: {env: NAME} or {file: PATH}');
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
@@ -75,7 +80,9 @@ export const serviceSchema = z.strictObject({
   description: z.string().optional(),
   tier: z.enum(tierNames).default('standard'),
   depends_on: z.array(serviceName).default([]).describe('Services that must be restored before this one'),
-  datastore: datastoreSchema.optional().describe('Where this service keeps its state; omit for a stateless service'),
+  datastore: datastoreSchema
+    .optional()
+    .describe('Where this service keeps its state; omit for a stateless service'),
 });
 export type Service = z.infer<typeof serviceSchema>;
 

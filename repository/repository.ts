@@ -20,6 +20,11 @@ const CONFIG_KEY = 'config.json';
 export class Repository {
   private constructor(readonly backend: StorageBackend) {}
 
+  /** The local directory, for a repository on the local filesystem. */
+  get root(): string {
+    return this.backend instanceof LocalBackend ? this.backend.root : '';
+  }
+
   /** Opens the repository at a local path, creating it on first use. */
   static async openLocal(root: string): Promise<Repository> {
     await fs.mkdir(root, { recursive: true });
@@ -44,7 +49,10 @@ export class Repository {
     try {
       // A failing source (a dump tool that exits non-zero) destroys the whole chain, so a
       // truncated stream can never be stored as if it were complete.
-      await this.backend.put(upload, chain(data, tap, byteCounter(onBytes), () => {}));
+      await this.backend.put(
+        upload,
+        chain(data, tap, byteCounter(onBytes), () => {}),
+      );
       const ref = { sha256: tap.digest(), size: tap.bytes() };
       if (await this.backend.stat(objectKey(ref.sha256))) await this.backend.remove(upload);
       else await this.backend.rename(upload, objectKey(ref.sha256));
@@ -63,7 +71,10 @@ export class Repository {
     const tap = sha256Tap();
     await pipeline(this.backend.get(objectKey(ref.sha256)), tap, devNull());
     if (tap.digest() !== ref.sha256 || tap.bytes() !== ref.size) {
-      return { sha256: ref.sha256, problem: `corrupt: content hashes to ${tap.digest()} (${tap.bytes()} bytes)` };
+      return {
+        sha256: ref.sha256,
+        problem: `corrupt: content hashes to ${tap.digest()} (${tap.bytes()} bytes)`,
+      };
     }
     return undefined;
   }
@@ -101,7 +112,8 @@ export class Repository {
       return entry;
     }
     const latest = (await this.listBackups(app)).filter(isVerified).at(-1);
-    if (!latest) throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
+    if (!latest)
+      throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
     return latest;
   }
 

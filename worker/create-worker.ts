@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { TemporalSettings } from '../temporal/settings';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle';
@@ -27,4 +27,13 @@ export async function createWorker(
     activities: createActivities({ rateLimit: options.rateLimit }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
   });
+}
+
+/**
+ * The SDK logs every worker state change at INFO; a command line shows warnings only
+ * (LAZARUS_LOG_LEVEL=INFO for more). Must run before the first connection is made.
+ */
+export function installQuietRuntime(): void {
+  const level = (process.env.LAZARUS_LOG_LEVEL ?? 'WARN') as 'WARN';
+  Runtime.install({ logger: new DefaultLogger(level) });
 }

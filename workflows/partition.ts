@@ -7,6 +7,7 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   executeChild,
+  isCancellation,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -85,14 +86,8 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
   };
   try {
     if (step === 'snapshot') {
-      const out = await activities.snapshotService(common);
-      return {
-        status: 'succeeded',
-        snapshot: out.snapshot,
-        takenAt: out.takenAt,
-        durationMs: out.durationMs,
-        bytes: out.snapshot.size,
-      };
+      const { snapshot, ...rest } = await activities.snapshotService(common);
+      return { status: 'succeeded', snapshot, bytes: snapshot.size, ...rest };
     }
     if (!member.snapshot) return { status: 'failed', reason: 'the backup holds no snapshot of this service' };
     const out = await activities.restoreService({
@@ -102,7 +97,8 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
     });
     return { status: 'succeeded', durationMs: out.durationMs, bytes: out.bytes, restoredTo: out.restoredTo };
   } catch (err) {
-    if (err instanceof ActivityFailure) return { status: 'failed', reason: rootMessage(err) };
+    // A cancelled run ends cancelled, not as a list of failed services.
+    if (err instanceof ActivityFailure && !isCancellation(err)) return { status: 'failed', reason: rootMessage(err) };
     throw err;
   }
 }

@@ -43,6 +43,9 @@ export interface NodeOutcome {
   status: NodeStatus;
   /** Why a node failed or was skipped. */
   reason?: string;
+  /** When the step ran, by the worker's clock. */
+  startedAt?: string;
+  finishedAt?: string;
   durationMs?: number;
   bytes?: number;
   snapshot?: SnapshotRef;

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ManifestError } from '../model/errors';
+import { restoreLayers, withDependencies } from '../model/graph';
+import { manifestJsonSchema, SCHEMA_FILE } from '../model/json-schema';
+import { loadManifest, parseManifest } from '../model/load-manifest';
+import { lazarus } from './support/cli';
+import { tempDir, writeManifest } from './support/stores';
+
+function problemsOf(yaml: string): string[] {
+  try {
+    parseManifest(yaml, 'app.yaml');
+  } catch (err) {
+    if (err instanceof ManifestError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+  throw new Error('manifest was accepted');
+}
+
+describe('manifest validation', () => {
+  test('a cycle is rejected and printed as its path', () => {
+    const problems = problemsOf(`app: shop
+services:
+  a: { depends_on: [b] }
+  b: { depends_on: [c] }
+  c: { depends_on: [a] }
+  d: { depends_on: [a] }`);
+    expect(problems).toEqual([
+      'services.a.depends_on: dependency cycle: a -> b -> c -> a; remove one of these edges',
+    ]);
+  });
+
+  test('an unknown reference names the field and the known services', () => {
+    expect(problemsOf('app: shop\nservices:\n  a: { depends_on: [ghost] }\n  b: {}')).toEqual([
+      'services.a.depends_on.0: unknown service "ghost"; known services: a, b',
+    ]);
+  });
+
+  test('a wrong datastore kind lists the allowed kinds', () => {
+    expect(problemsOf('app: shop\nservices:\n  a: { datastore: { kind: mongo, path: x } }')).toEqual([
+      'services.a.datastore.kind: unknown value; allowed: sqlite, directory, postgres, mariadb, redis',
+    ]);
+  });
+
+  test('missing fields, wrong values and unknown fields are all reported at once', () => {
+    expect(problemsOf('services:\n  a: { tier: gold, datastore: { kind: postgres }, extra: 1 }')).toEqual([
+      'app: required (string)',
+      'services.a.tier: must be one of: critical, standard, archive',
+      'services.a.datastore.database: required (string)',
+      'services.a: unknown field "extra"',
+    ]);
+  });
+
+  test('a secret must be a reference, not a value', () => {
+    expect(
+      problemsOf(
+        'app: shop\nservices:\n  a: { datastore: { kind: postgres, database: x, password: hunter2 } }',
+      ),
+    ).toEqual([
+      'services.a.datastore.password: must be a reference, {env: NAME} or {file: PATH}, never the secret itself',
+    ]);
+  });
+
+  test('YAML syntax errors are reported with the file', () => {
+    expect(() => parseManifest('app: [unclosed', 'broken.yaml')).toThrow(
+      /broken.yaml: [\s\S]*YAML syntax: .* at line 1, column 15/,
+    );
+  });
+
+  test('relative paths resolve against the manifest, defaults apply', () => {
+    const m = parseManifest(
+      'app: shop\nservices:\n  a: { datastore: { kind: sqlite, path: data/a.db } }',
+      '/srv/shop/app.yaml',
+    );
+    expect(m.services.a.datastore).toEqual({ kind: 'sqlite', path: '/srv/shop/data/a.db' });
+    expect(m.services.a.tier).toBe('standard');
+    expect(m.repository.path).toBe('/srv/shop/.lazarus/repo');
+  });
+});
+
+describe('dependency graph', () => {
+  const services = {
+    db: { depends_on: [] },
+    cache: { depends_on: [] },
+    api: { depends_on: ['db', 'cache'] },
+    worker: { depends_on: ['db'] },
+    web: { depends_on: ['api'] },
+  };
+
+  test('restore layers put dependencies first and parallel branches together', () => {
+    expect(restoreLayers(services)).toEqual([['cache', 'db'], ['api', 'worker'], ['web']]);
+  });
+
+  test('with-dependencies adds everything a service needs, transitively', () => {
+    expect(withDependencies(services, ['web'])).toEqual(['api', 'cache', 'db', 'web']);
+  });
+});
+
+describe('lazarus plan', () => {
+  test('--json prints the app and its layers', () => {
+    const result = lazarus(['plan', 'examples/shop/lazarus.yaml', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      app: 'shop',
+      layers: [['accounts', 'catalog', 'media'], ['orders'], ['api'], ['storefront']],
+    });
+  });
+
+  test('a bad manifest exits 2 with the file, field and fix, and no stack trace', async () => {
+    const file = await writeManifest(tempDir(), {
+      app: 'x',
+      services: { a: { depends_on: ['b'] }, b: { depends_on: ['a'] } },
+    });
+    const result = lazarus(['plan', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: invalid manifest`);
+    expect(result.stderr).toContain('services.a.depends_on: dependency cycle: a -> b -> a');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a missing file is a clear error', () => {
+    const result = lazarus(['plan', 'nope.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('lazarus: nope.yaml: cannot read the manifest (ENOENT)\n');
+  });
+
+  test('every command has --help', () => {
+    for (const command of [
+      'dev',
+      'worker',
+      'plan',
+      'backup',
+      'restore',
+      'backups',
+      'runs',
+      'show',
+      'verify',
+      'demo',
+    ]) {
+      const result = lazarus([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: lazarus ${command}`);
+    }
+  });
+});
+
+test('the committed JSON Schema matches the manifest definition (npm run schema)', () => {
+  expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(manifestJsonSchema());
+  expect(() => loadManifest(path.resolve('examples/shop/lazarus.servers.yaml'))).not.toThrow();
+});

@@ -1,0 +1,76 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { BackupEntry } from '../repository/catalog';
+import { Repository } from '../repository/repository';
+import { tempDir } from './support/stores';
+
+function entry(id: string, services: Record<string, { sha256: string; size: number }>): BackupEntry {
+  return {
+    id,
+    app: 'shop',
+    workflowId: `backup/shop/${id}`,
+    startedAt: `2026-11-21T10:00:0${id.slice(-1)}Z`,
+    completedAt: `2026-11-21T10:00:0${id.slice(-1)}Z`,
+    status: 'complete',
+    services: Object.fromEntries(
+      Object.entries(services).map(([s, ref]) => [
+        s,
+        { kind: 'sqlite', snapshot: ref, takenAt: '2026-11-21T10:00:00Z', verified: true },
+      ]),
+    ),
+    failures: {},
+    dependsOn: {},
+  };
+}
+
+test('the same content is stored once; verify reports each damaged object with the backups and services it affects', async () => {
+  const root = path.join(tempDir(), 'repo');
+  const repo = await Repository.openLocal(root);
+  const a = await repo.storeSnapshot(Readable.from([Buffer.from('orders table v1')]));
+  const again = await repo.storeSnapshot(Readable.from([Buffer.from('orders table v1')]));
+  const b = await repo.storeSnapshot(Readable.from([Buffer.from('catalog table v1')]));
+  expect(again).toEqual(a);
+  await repo.saveBackup(entry('b1', { orders: a, catalog: b }));
+  await repo.saveBackup(entry('b2', { orders: a }));
+  expect((await repo.verify()).problems).toEqual([]);
+
+  // Flip one byte of one object, delete another.
+  const fileOf = (sha: string) => path.join(root, 'objects', sha.slice(0, 2), sha);
+  const bytes = await fs.readFile(fileOf(a.sha256));
+  bytes[0] ^= 0xff;
+  await fs.writeFile(fileOf(a.sha256), bytes);
+  await fs.rm(fileOf(b.sha256));
+
+  const report = await repo.verify();
+  expect(report.objects).toBe(2);
+  const byObject = Object.fromEntries(report.problems.map((p) => [p.sha256, p]));
+  expect(byObject[a.sha256].problem).toMatch(/^corrupt: content hashes to/);
+  expect(byObject[a.sha256].affects).toEqual([
+    { app: 'shop', backupId: 'b1', service: 'orders' },
+    { app: 'shop', backupId: 'b2', service: 'orders' },
+  ]);
+  expect(byObject[b.sha256]).toMatchObject({
+    problem: 'missing',
+    affects: [{ app: 'shop', backupId: 'b1', service: 'catalog' }],
+  });
+});
+
+test('a catalog entry is written once: the same entry again is a no-op, a different one is refused', async () => {
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
+  await repo.saveBackup(entry('b1', { a: ref }));
+  await repo.saveBackup(entry('b1', { a: ref }));
+  await expect(repo.saveBackup(entry('b1', { z: ref }))).rejects.toThrow(/already in the catalog/);
+  expect((await repo.listBackups('shop')).map((e) => Object.keys(e.services))).toEqual([['a']]);
+});
+
+test('the latest verified backup is the default; a partial one is passed over', async () => {
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
+  await repo.saveBackup(entry('b1', { a: ref }));
+  await repo.saveBackup({ ...entry('b2', { a: ref }), status: 'partial', failures: { b: 'boom' } });
+  expect((await repo.findBackup('shop')).id).toBe('b1');
+  await expect(repo.findBackup('other')).rejects.toThrow('application "other" has no verified backup yet');
+  await expect(repo.findBackup('shop', 'nope')).rejects.toThrow('no backup "nope" of application "shop"');
+});

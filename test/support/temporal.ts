@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { createActivities } from '../../activities';
+import { startRun, RunRequest } from '../../client/run-workflow';
+import type { RunResult } from '../../workflows/types';
+
+/** The workflow bundle that `npm run build` (run by `npm test`) writes. */
+const BUNDLE = path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
+
+export function serverAddress(): string {
+  const address = process.env.LAZARUS_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('the test server is not running (global setup did not run)');
+  return address;
+}
+
+export async function testClient(): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address: serverAddress() }) });
+}
+
+export function uniqueQueue(name: string): string {
+  return `test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+/** An in-process worker on its own task queue; stop it with `stop()`. */
+export async function startWorker(taskQueue: string, rateLimit?: number): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: serverAddress() });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: BUNDLE },
+    activities: createActivities({ rateLimit }),
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export async function runToEnd(
+  client: Client,
+  taskQueue: string,
+  request: RunRequest,
+): Promise<RunResult & { workflowId: string }> {
+  const run = await startRun(client, taskQueue, request);
+  return { workflowId: run.workflowId, ...(await run.result) };
+}
+
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** Per activity ID: when it was scheduled, started and completed, read from the run's history. */
+export async function activityTimes(handle: WorkflowHandle) {
+  const history = await handle.fetchHistory();
+  const byScheduledId = new Map<
+    string,
+    { id: string; scheduled: number; started?: number; completed?: number }
+  >();
+  const ms = (e: HistoryEvent) =>
+    Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  for (const e of history.events ?? []) {
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) {
+      byScheduledId.set(id, {
+        id: e.activityTaskScheduledEventAttributes.activityId ?? '',
+        scheduled: ms(e),
+      });
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) byScheduledId.get(String(started.scheduledEventId))!.started = ms(e);
+    const completed = e.activityTaskCompletedEventAttributes;
+    if (completed) byScheduledId.get(String(completed.scheduledEventId))!.completed = ms(e);
+  }
+  return new Map([...byScheduledId.values()].map((a) => [a.id, a]));
+}

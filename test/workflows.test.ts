@@ -1,0 +1,254 @@
+/**
+ * Backup and restore as real workflows on the real dev server, with an in-process worker.
+ * Snapshot and restore streams are rate-limited so that steps take measurable time.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { appSpec } from '../client/spec';
+import { startRun } from '../client/run-workflow';
+import { loadManifest } from '../model/load-manifest';
+import type { Datastore, Manifest } from '../model/manifest';
+import { progressQuery } from '../workflows';
+import * as stores from './support/stores';
+import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue } from './support/temporal';
+
+const RATE = 4 * 1024 * 1024; // bytes per second per stream
+
+let client: Client;
+let queue: string;
+let worker: { stop(): Promise<void> };
+let dir: string;
+let manifest: Manifest;
+
+/**
+ *   db ─┬─> api ──> web (stateless)
+ * cache ┘
+ *   db ──> jobs
+ *   docs (independent)
+ */
+beforeAll(async () => {
+  client = await testClient();
+  queue = uniqueQueue('workflows');
+  worker = await startWorker(queue, RATE);
+  dir = stores.tempDir();
+  await stores.directoryWithFiles(path.join(dir, 'db'), 8, 256 * 1024);
+  await stores.directoryWithFiles(path.join(dir, 'docs'), 8, 256 * 1024);
+  await stores.directoryWithFiles(path.join(dir, 'api'), 4, 256 * 1024);
+  stores.sqliteWithRows(path.join(dir, 'cache.db'), 2000);
+  stores.sqliteWithRows(path.join(dir, 'jobs.db'), 2000);
+  process.env.LZ_TEST_PG_PASSWORD = 'sup3r-s3cret-value';
+  await stores.postgresWithRows('lz_wf_ledger', 500);
+  const file = await stores.writeManifest(dir, {
+    app: 'wftest',
+    services: {
+      db: { datastore: { kind: 'directory', path: 'db' } },
+      cache: { datastore: { kind: 'sqlite', path: 'cache.db' } },
+      api: { depends_on: ['db', 'cache'], datastore: { kind: 'directory', path: 'api' } },
+      jobs: { depends_on: ['db'], datastore: { kind: 'sqlite', path: 'jobs.db' } },
+      web: { depends_on: ['api'] },
+      docs: { datastore: { kind: 'directory', path: 'docs' } },
+      ledger: {
+        datastore: { kind: 'postgres', database: 'lz_wf_ledger', password: { env: 'LZ_TEST_PG_PASSWORD' } },
+      },
+    },
+  });
+  manifest = loadManifest(file);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await client?.connection.close();
+});
+
+const storeOf = (service: string) => manifest.services[service].datastore as Datastore;
+const backup = (concurrency = 4) =>
+  runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest), options: { concurrency } } });
+
+async function fingerprints(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, svc] of Object.entries(manifest.services)) {
+    if (svc.datastore) out[name] = await stores.fingerprint(svc.datastore);
+  }
+  return out;
+}
+
+test('backup snapshots every datastore, verifies it, and records one catalog entry', async () => {
+  const result = await backup();
+  expect(result.outcome).toBe('succeeded');
+  expect(result.services.web).toEqual({ status: 'stateless' });
+  for (const name of ['db', 'cache', 'api', 'jobs', 'docs', 'ledger']) {
+    expect(result.services[name]).toMatchObject({
+      status: 'succeeded',
+      snapshot: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+  }
+  const { Repository } = await import('../repository/repository');
+  const entries = await (await Repository.openLocal(manifest.repository.path)).listBackups('wftest');
+  const entry = entries.find((e) => e.id === result.backupId);
+  expect(entry?.status).toBe('complete');
+  expect(Object.keys(entry?.services ?? {}).sort()).toEqual(['api', 'cache', 'db', 'docs', 'jobs', 'ledger']);
+  expect(Object.values(entry!.services).every((s) => s.verified)).toBe(true);
+});
+
+test('restore runs dependencies first (read from history) and independent branches in parallel', async () => {
+  const original = await fingerprints();
+  await backup();
+  // Break everything.
+  for (const name of ['db', 'docs', 'api']) await fs.rm(path.join(dir, name), { recursive: true });
+  await fs.writeFile(path.join(dir, 'cache.db'), 'garbage');
+  await fs.rm(path.join(dir, 'jobs.db'));
+  await stores.postgresQuery('lz_wf_ledger', 'DELETE FROM accounts WHERE id > 10');
+
+  const result = await runToEnd(client, queue, { kind: 'restore', input: { spec: appSpec(manifest) } });
+  expect(result.outcome).toBe('succeeded');
+  expect(await fingerprints()).toEqual(original);
+
+  const times = await activityTimes(client.workflow.getHandle(result.workflowId));
+  const edges: [string, string][] = [
+    ['db', 'api'],
+    ['cache', 'api'],
+    ['db', 'jobs'],
+  ];
+  for (const [dep, service] of edges) {
+    const depDone = times.get(`restore/${dep}`)!.completed!;
+    expect(times.get(`restore/${service}`)!.scheduled).toBeGreaterThanOrEqual(depDone);
+  }
+  // db and docs are independent: their restores overlapped in time.
+  const [db, docs] = [times.get('restore/db')!, times.get('restore/docs')!];
+  expect(Math.max(db.started!, docs.started!)).toBeLessThan(Math.min(db.completed!, docs.completed!));
+});
+
+test('a subset restore touches only the chosen services; --with-dependencies adds what they need', async () => {
+  const { backupId } = await backup();
+  await stores.directoryWithFiles(path.join(dir, 'api'), 1, 10); // change api
+  await stores.directoryWithFiles(path.join(dir, 'db'), 1, 10); // change db
+  const changed = await fingerprints();
+
+  const only = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { spec: appSpec(manifest), backupId, services: ['api'] },
+  });
+  expect(Object.keys(only.services)).toEqual(['api']);
+  const afterOnly = await fingerprints();
+  expect(afterOnly.api).not.toBe(changed.api);
+  for (const other of ['db', 'cache', 'jobs', 'docs', 'ledger'])
+    expect(afterOnly[other]).toBe(changed[other]);
+
+  const withDeps = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { spec: appSpec(manifest), backupId, services: ['web'], withDependencies: true },
+  });
+  expect(Object.keys(withDeps.services).sort()).toEqual(['api', 'cache', 'db', 'web']);
+  const afterDeps = await fingerprints();
+  expect(afterDeps.db).not.toBe(changed.db);
+  expect(afterDeps.docs).toBe(changed.docs);
+});
+
+test('a target mapping restores into another path and database, leaving the originals alone', async () => {
+  const { backupId } = await backup();
+  const before = await fingerprints();
+  const copyDir = path.join(dir, 'db-copy');
+  const result = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: {
+      spec: appSpec(manifest),
+      backupId,
+      services: ['db', 'ledger'],
+      targets: { db: copyDir, ledger: 'lz_wf_ledger_copy' },
+    },
+  });
+  expect(result.services.db.restoredTo).toBe(copyDir);
+  expect(await stores.fingerprint({ kind: 'directory', path: copyDir })).toBe(before.db);
+  expect(await stores.fingerprint({ ...storeOf('ledger'), database: 'lz_wf_ledger_copy' } as Datastore)).toBe(
+    before.ledger,
+  );
+  expect(await fingerprints()).toEqual(before);
+});
+
+test('a failing service is retried, then skips its dependents while independent branches finish', async () => {
+  const { backupId } = await backup();
+  const result = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: {
+      spec: appSpec(manifest),
+      backupId,
+      // A path below a regular file can never be created (ENOTDIR).
+      targets: { cache: path.join(dir, 'jobs.db', 'cache.db') },
+      options: { maxAttempts: 2 },
+    },
+  });
+  expect(result.outcome).toBe('partial');
+  expect(result.services.cache).toMatchObject({
+    status: 'failed',
+    reason: expect.stringMatching(/ENOTDIR/),
+  });
+  expect(result.services.api).toEqual({ status: 'skipped', reason: 'dependency cache did not complete' });
+  expect(result.services.web).toEqual({ status: 'skipped', reason: 'dependency api did not complete' });
+  for (const ok of ['db', 'jobs', 'docs', 'ledger']) expect(result.services[ok].status).toBe('succeeded');
+  const history = await client.workflow.getHandle(result.workflowId).fetchHistory();
+  const cacheAttempts = history.events!.filter(
+    (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt === 2,
+  );
+  expect(cacheAttempts.length).toBe(1);
+});
+
+test('connection secrets never appear in a workflow history', async () => {
+  const b = await backup();
+  const r = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { spec: appSpec(manifest), services: ['ledger'] },
+  });
+  expect(r.outcome).toBe('succeeded');
+  for (const id of [b.workflowId, r.workflowId]) {
+    const history = JSON.stringify(await client.workflow.getHandle(id).fetchHistory());
+    const decoded = Buffer.from(history).toString('utf8');
+    expect(decoded).not.toContain('sup3r-s3cret-value');
+    expect(Buffer.from(history.match(/"data":"([^"]+)"/g)?.join('') ?? '').toString()).not.toContain('sup3r');
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1], 'base64').toString('utf8'),
+    );
+    expect(payloads.join('\n')).toContain('LZ_TEST_PG_PASSWORD');
+    expect(payloads.join('\n')).not.toContain('sup3r-s3cret-value');
+  }
+});
+
+test('progress is queryable, and a cancelled restore ends cancelled with the target untouched and no staging left', async () => {
+  const bigDir = path.join(dir, 'big');
+  await stores.directoryWithFiles(bigDir, 24, 1024 * 1024); // 24 MiB: about 6 s at the rate limit
+  const spec = {
+    ...appSpec(manifest),
+    services: {
+      big: {
+        tier: 'standard' as const,
+        depends_on: [],
+        datastore: { kind: 'directory' as const, path: bigDir },
+      },
+    },
+  };
+  const b = await runToEnd(client, queue, { kind: 'backup', input: { spec } });
+  await fs.rm(path.join(bigDir, 'part-0'), { recursive: true });
+  const damaged = await stores.fingerprint({ kind: 'directory', path: bigDir });
+
+  const run = await startRun(client, queue, {
+    kind: 'restore',
+    input: { spec, backupId: b.backupId, options: { heartbeatTimeoutSeconds: 5 } },
+  });
+  const handle = client.workflow.getHandle(run.workflowId);
+  await waitFor(async () => (await handle.query(progressQuery)).running.includes('big'));
+  expect(await handle.query(progressQuery)).toMatchObject({ total: 1, done: 0, running: ['big'] });
+  await handle.cancel();
+  await expect(run.result).rejects.toBeInstanceOf(WorkflowFailedError);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+  expect(await stores.fingerprint({ kind: 'directory', path: bigDir })).toBe(damaged);
+  expect((await fs.readdir(dir)).filter((f) => f.includes('.lazarus-'))).toEqual([]);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
