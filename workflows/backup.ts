@@ -1,11 +1,10 @@
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupEntry } from '../repository/catalog';
 import { runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
-import { servicesKey } from './search-attributes';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';
-import { recordOutcome } from './outcome';
+import { recordOutcome, recordServices } from './outcome';
 
 const catalog = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -21,7 +20,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
   const state = new RunState(Object.keys(spec.services).length);
   state.finished(statelessOutcomes(spec));
-  upsertSearchAttributes([{ key: servicesKey, value: stateful }]);
+  recordServices(stateful);
 
   const plan: PartitionPlan = {
     app: spec.app,

@@ -1,5 +1,5 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { outcomeKey } from './search-attributes';
+import { outcomeKey, servicesKey } from './search-attributes';
 import type { NodeOutcome, RunResult } from './types';
 
 /** succeeded: nothing failed or was skipped; failed: nothing succeeded; partial otherwise. */
@@ -15,4 +15,23 @@ export function recordOutcome(outcomes: Record<string, NodeOutcome>): RunResult[
   const outcome = overallOutcome(outcomes);
   upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
   return outcome;
+}
+
+/** The server refuses a search attribute value over 2,048 bytes. */
+const SEARCH_ATTRIBUTE_BYTES = 2000;
+
+/**
+ * Tags the run with the services it touches, for filtering in the UI. A very large
+ * application is tagged with as many names as the server accepts; the run's result
+ * and the catalog always list every service.
+ */
+export function recordServices(names: string[]): void {
+  const kept: string[] = [];
+  let bytes = 2;
+  for (const name of names) {
+    bytes += name.length + 3;
+    if (bytes > SEARCH_ATTRIBUTE_BYTES) break;
+    kept.push(name);
+  }
+  upsertSearchAttributes([{ key: servicesKey, value: kept }]);
 }

@@ -95,10 +95,11 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
       snapshot: member.snapshot,
       target: member.target,
     });
-    return { status: 'succeeded', durationMs: out.durationMs, bytes: out.bytes, restoredTo: out.restoredTo };
+    return { status: 'succeeded', ...out };
   } catch (err) {
     // A cancelled run ends cancelled, not as a list of failed services.
-    if (err instanceof ActivityFailure && !isCancellation(err)) return { status: 'failed', reason: rootMessage(err) };
+    if (err instanceof ActivityFailure && !isCancellation(err))
+      return { status: 'failed', reason: rootMessage(err) };
     throw err;
   }
 }

@@ -1,15 +1,9 @@
-import {
-  ApplicationFailure,
-  proxyActivities,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDependencies } from '../model/graph';
-import { recordOutcome } from './outcome';
+import { recordOutcome, recordServices } from './outcome';
 import { runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
-import { servicesKey } from './search-attributes';
 import { NodeOutcome, PartitionPlan, RestoreInput, RunResult, defaultRunOptions } from './types';
 
 const catalog = proxyActivities<Activities>({
@@ -26,7 +20,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   const options = { ...defaultRunOptions, ...input.options };
   const started = Date.now();
   const selected = selectServices(input);
-  upsertSearchAttributes([{ key: servicesKey, value: selected }]);
+  recordServices(selected);
   const backup = await catalog.resolveBackup({
     repository: spec.repository,
     app: spec.app,

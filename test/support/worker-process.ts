@@ -1,0 +1,43 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { serverAddress } from './temporal';
+
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'client', 'cli.js');
+
+/** A `lazarus worker` in its own process, as in production: something a test can SIGKILL. */
+export async function spawnWorker(taskQueue: string, args: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'worker', ...args], {
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Worker connected')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
+  });
+  return child;
+}
+
+export async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Waits until some step of the run is under way on a worker and has reported progress. */
+export async function waitForStepInProgress(handle: WorkflowHandle, timeoutMs = 60_000): Promise<string> {
+  const started = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    const busy = pending.find((a) => a.state === started && a.heartbeatDetails);
+    if (busy) return busy.activityId ?? '';
+    if (Date.now() > deadline) throw new Error('no step got under way in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
