@@ -24,9 +24,22 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code is deterministic: no Node built-ins.',
+          })),
           patterns: [
-            { group: ['**/activities/*', '**/datastores/*', '**/repository/*', '**/temporal/*', '**/client/*'], allowTypeImports: true, message: 'Workflows import only types from non-workflow code.' },
+            {
+              group: [
+                '**/activities/*',
+                '**/datastores/*',
+                '**/repository/*',
+                '**/temporal/*',
+                '**/client/*',
+              ],
+              allowTypeImports: true,
+              message: 'Workflows import only types from non-workflow code.',
+            },
           ],
         },
       ],

@@ -3,7 +3,8 @@
  * Each is idempotent (content-addressed writes, staging areas named per run and
  * service), heartbeats with progress, and stops cleanly when cancelled.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { UserError } from '../model/errors';
 import type { Readable } from 'node:stream';
 import { pipeline as chain } from 'node:stream';
 import { adapterFor } from '../datastores';
@@ -61,9 +62,13 @@ export function createActivities(deps: ActivityDeps = {}) {
       const ctx = Context.current();
       const takenAt = new Date().toISOString();
       const snapshot = await withHeartbeats(async (progress) => {
-        const source = await adapterFor(input.datastore).snapshot(input.datastore, adapterContext(input.stagingId));
-        const ref = await repo.storeSnapshot(throttled(source, deps.rateLimit, ctx.cancellationSignal), (bytes) =>
-          progress({ phase: 'snapshot', bytes }),
+        const source = await adapterFor(input.datastore).snapshot(
+          input.datastore,
+          adapterContext(input.stagingId),
+        );
+        const ref = await repo.storeSnapshot(
+          throttled(source, deps.rateLimit, ctx.cancellationSignal),
+          (bytes) => progress({ phase: 'snapshot', bytes }),
         );
         progress({ phase: 'verify', bytes: ref.size });
         const problem = await repo.checkSnapshot(ref);
@@ -85,18 +90,30 @@ export function createActivities(deps: ActivityDeps = {}) {
       try {
         await withHeartbeats(async (progress) => {
           const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);
-          const counted = chain(source, byteCounter((bytes) => progress({ phase: 'restore', bytes })), () => {});
+          const counted = chain(
+            source,
+            byteCounter((bytes) => progress({ phase: 'restore', bytes })),
+            () => {},
+          );
           await adapter.restore(store, counted, ctx);
         });
       } catch (err) {
         await adapter.discard(store, ctx);
-        throw ctx.signal.aborted ? new CancelledFailure('restore cancelled; the target was not changed') : err;
+        throw ctx.signal.aborted
+          ? new CancelledFailure('restore cancelled; the target was not changed')
+          : err;
       }
       return { bytes: input.snapshot.size, restoredTo: adapter.describe(store), ...timing(started) };
     },
 
     async resolveBackup(input: { repository: string; app: string; backupId?: string }): Promise<BackupEntry> {
-      return (await openRepository(input.repository)).findBackup(input.app, input.backupId);
+      try {
+        return await (await openRepository(input.repository)).findBackup(input.app, input.backupId);
+      } catch (err) {
+        // An unknown backup will not appear by retrying.
+        if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'BackupNotFound');
+        throw err;
+      }
     },
 
     async saveBackup(input: { repository: string; entry: BackupEntry }): Promise<void> {

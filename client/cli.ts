@@ -3,6 +3,7 @@
  * The lazarus command. Exit codes: 0 success, 1 a run failed or was partial,
  * 2 bad input (nothing was started), 3 verify found damaged or missing data.
  */
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadManifest } from '../model/load-manifest';
 import { restoreLayers } from '../model/graph';
@@ -95,6 +96,10 @@ program
         throw new UserError(
           `--services: unknown service ${unknown.join(', ')}; known: ${Object.keys(manifest.services).join(', ')}`,
         );
+      }
+      // The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run.
+      if (existsSync(manifest.repository.path)) {
+        await (await Repository.openLocal(manifest.repository.path)).findBackup(manifest.app, opts.backup);
       }
       const input = {
         spec: appSpec(manifest),

@@ -1,0 +1,121 @@
+/** The lazarus command as a user runs it, against the test server and a worker process. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { lazarus } from './support/cli';
+import * as stores from './support/stores';
+import { serverAddress, uniqueQueue } from './support/temporal';
+import { killHard, spawnWorker } from './support/worker-process';
+
+let worker: ChildProcess;
+let env: Record<string, string>;
+let dir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  const queue = uniqueQueue('cli');
+  worker = await spawnWorker(queue);
+  env = { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue };
+  dir = stores.tempDir();
+  stores.sqliteWithRows(path.join(dir, 'users.db'), 500);
+  await stores.directoryWithFiles(path.join(dir, 'files'), 5, 1000);
+  manifest = await stores.writeManifest(dir, {
+    app: 'clitest',
+    services: {
+      users: { datastore: { kind: 'sqlite', path: 'users.db' } },
+      files: { depends_on: ['users'], datastore: { kind: 'directory', path: 'files' } },
+      web: { depends_on: ['files'] },
+    },
+  });
+});
+
+afterAll(() => worker && killHard(worker));
+
+test('backup --json, backups, restore --json, runs and show', async () => {
+  const backup = lazarus(['backup', manifest, '--json'], env);
+  expect(backup.code).toBe(0);
+  const b = JSON.parse(backup.stdout);
+  expect(b).toMatchObject({
+    app: 'clitest',
+    outcome: 'succeeded',
+    workflowId: expect.stringMatching(/^backup\/clitest\//),
+  });
+
+  const list = JSON.parse(lazarus(['backups', manifest, '--json'], env).stdout);
+  expect(list.map((e: { id: string }) => e.id)).toEqual([b.backupId]);
+
+  await fs.rm(path.join(dir, 'users.db'));
+  const restore = lazarus(['restore', manifest, '--json', '--services', 'users'], env);
+  expect(restore.code).toBe(0);
+  const r = JSON.parse(restore.stdout);
+  expect(r).toMatchObject({
+    backupId: b.backupId,
+    outcome: 'succeeded',
+    services: { users: { status: 'succeeded' } },
+  });
+  expect(Object.keys(r.services)).toEqual(['users']);
+
+  const runs = JSON.parse(lazarus(['runs', '--app', 'clitest', '--json'], env).stdout);
+  expect(runs.map((x: { workflowId: string }) => x.workflowId).sort()).toEqual(
+    [b.workflowId, r.workflowId].sort(),
+  );
+  const onlyBackups = JSON.parse(
+    lazarus(['runs', '--app', 'clitest', '--kind', 'backup', '--json'], env).stdout,
+  );
+  expect(onlyBackups.map((x: { workflowId: string }) => x.workflowId)).toEqual([b.workflowId]);
+
+  const show = lazarus(['show', r.workflowId], env);
+  expect(show.code).toBe(0);
+  expect(show.stdout).toMatch(/COMPLETED[\s\S]*users\s+succeeded/);
+});
+
+test('a failed restore exits 1; bad input exits 2 before anything starts', async () => {
+  const partial = lazarus(
+    [
+      'restore',
+      manifest,
+      '--json',
+      '--target',
+      `users=${path.join(dir, 'files', 'part-0', 'file-0.bin', 'x.db')}`,
+    ],
+    env,
+  );
+  expect(partial.code).toBe(1);
+  expect(JSON.parse(partial.stdout)).toMatchObject({
+    outcome: 'failed',
+    services: { users: { status: 'failed' }, files: { status: 'skipped' }, web: { status: 'skipped' } },
+  });
+
+  const unknown = lazarus(['restore', manifest, '--services', 'ghost'], env);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toBe('lazarus: --services: unknown service ghost; known: users, files, web\n');
+  const badTarget = lazarus(['restore', manifest, '--target', 'nobody'], env);
+  expect(badTarget.code).toBe(2);
+  expect(badTarget.stderr).toContain('expected service=target');
+  const noBackup = lazarus(['restore', manifest, '--backup', 'nope', '--json'], env);
+  expect(noBackup.code).toBe(2);
+  expect(noBackup.stderr).toBe('lazarus: no backup "nope" of application "clitest" in the repository\n');
+  const noServer = lazarus(['backup', manifest], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(noServer.code).toBe(2);
+  expect(noServer.stderr).toMatch(/cannot reach the Temporal server at 127.0.0.1:1[\s\S]*lazarus dev/);
+});
+
+test('verify exits 0 on a sound repository and 3 naming the damaged backup and service', async () => {
+  const ok = lazarus(['verify', manifest], env);
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toContain('No problems found.');
+
+  const repoObjects = path.join(dir, '.lazarus', 'repo', 'objects');
+  const [prefix] = await fs.readdir(repoObjects);
+  const [object] = await fs.readdir(path.join(repoObjects, prefix));
+  await fs.appendFile(path.join(repoObjects, prefix, object), 'bit rot');
+  const bad = lazarus(['verify', manifest, '--json'], env);
+  expect(bad.code).toBe(3);
+  const report = JSON.parse(bad.stdout);
+  expect(report.problems).toHaveLength(1);
+  expect(report.problems[0]).toMatchObject({ sha256: object, problem: expect.stringMatching(/^corrupt/) });
+  expect(report.problems[0].affects[0]).toMatchObject({
+    app: 'clitest',
+    service: expect.stringMatching(/users|files/),
+  });
+});
