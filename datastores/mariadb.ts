@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import { ContentHash } from './fingerprint';
 import type { Datastore } from '../model/manifest';
 import type { AdapterFor } from './adapter';
-import { derivedName } from './names';
+import { stagingDatabases } from './names';
 import { commandInput, commandOutput } from './process';
 import { resolveSecret } from './secrets';
 
@@ -34,7 +34,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
   },
 
   async restore(store, data, ctx) {
-    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
     await this.discard(store, ctx);
     await withAdmin(store, (admin) => admin.query(`CREATE DATABASE ${ident(staging)}`));
     await commandInput(
@@ -66,7 +66,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
   },
 
   async discard(store, ctx) {
-    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
     await withAdmin(store, async (admin) => {
       // RENAME TABLE swaps atomically: a set-aside left behind only holds the replaced tables.
       await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`);
@@ -77,13 +77,6 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `mariadb://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
-
-function stagingNames(store: MariadbStore, stagingId: string) {
-  return {
-    staging: derivedName(store.database, `lzs_${stagingId}`),
-    setAside: derivedName(store.database, `lzo_${stagingId}`),
-  };
-}
 
 async function swapTables(admin: mysql.Connection, target: string, staging: string, setAside: string) {
   await admin.query(`CREATE DATABASE IF NOT EXISTS ${ident(target)}`);

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { ContentHash } from './fingerprint';
 import type { Datastore } from '../model/manifest';
 import type { AdapterFor } from './adapter';
-import { derivedName } from './names';
+import { stagingDatabases } from './names';
 import { commandInput, commandOutput } from './process';
 import { resolveSecret } from './secrets';
 
@@ -26,7 +26,7 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
   },
 
   async restore(store, data, ctx) {
-    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
     await this.discard(store, ctx);
     await withAdmin(store, (admin) => admin.query(`CREATE DATABASE ${ident(staging)}`));
     await commandInput(
@@ -49,31 +49,29 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
   },
 
   async fingerprint(store) {
-    {
-      const client = new Client(clientConfig(store, store.database));
-      await client.connect();
-      try {
-        const sum = new ContentHash();
-        const { rows: tables } = await client.query(
-          `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
-           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
-           ORDER BY 1, 2`,
-        );
-        for (const { schema, name } of tables as { schema: string; name: string }[]) {
-          const qualified = `${ident(schema)}.${ident(name)}`;
-          // Each row as text, ordered by its own text: stable whatever the physical order.
-          const { rows } = await client.query(`SELECT t::text AS row FROM ${qualified} t ORDER BY 1`);
-          sum.add('table', schema, name, ...rows.map((r: { row: string }) => r.row));
-        }
-        return sum.hex();
-      } finally {
-        await client.end();
+    const client = new Client(clientConfig(store, store.database));
+    await client.connect();
+    try {
+      const sum = new ContentHash();
+      const { rows: tables } = await client.query(
+        `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+         WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+         ORDER BY 1, 2`,
+      );
+      for (const { schema, name } of tables as { schema: string; name: string }[]) {
+        const qualified = `${ident(schema)}.${ident(name)}`;
+        // Each row as text, ordered by its own text: stable whatever the physical order.
+        const { rows } = await client.query(`SELECT t::text AS row FROM ${qualified} t ORDER BY 1`);
+        sum.add('table', schema, name, ...rows.map((r: { row: string }) => r.row));
       }
+      return sum.hex();
+    } finally {
+      await client.end();
     }
   },
 
   async discard(store, ctx) {
-    const { staging, setAside } = stagingNames(store, ctx.stagingId);
+    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
     await withAdmin(store, async (admin) => {
       await dropDatabase(admin, staging);
       await dropDatabase(admin, setAside);
@@ -83,13 +81,6 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `postgres://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
-
-function stagingNames(store: PostgresStore, stagingId: string) {
-  return {
-    staging: derivedName(store.database, `lzs_${stagingId}`),
-    setAside: derivedName(store.database, `lzo_${stagingId}`),
-  };
-}
 
 async function swapDatabases(
   admin: Client,
