@@ -56,7 +56,13 @@ async function writeRandomFile(file: string, sizeMb: number): Promise<void> {
 }
 
 if (process.argv[2] === '--one') {
-  measure(Number(process.argv[3])).then((r) => console.log(JSON.stringify(r)));
+  measure(Number(process.argv[3])).then(
+    (r) => console.log(JSON.stringify(r)),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );
 } else {
   const results = SIZES_MB.map((mb) =>
     JSON.parse(execFileSync(process.execPath, [__filename, '--one', String(mb)], { encoding: 'utf8' })),
