@@ -1,0 +1,71 @@
+/**
+ * `lazarus dev`: a local server with its Web UI and a worker; runs survive a restart
+ * because the server keeps a SQLite file in the state directory.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { lazarus } from './support/cli';
+import { sqliteWithRows, tempDir, writeManifest } from './support/stores';
+
+const CLI = path.resolve(__dirname, '..', 'dist', 'client', 'cli.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startDev(stateDir: string, port: number, uiPort: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'dev', '--state-dir', stateDir, '--port', String(port), '--ui-port', String(uiPort)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Press Ctrl+C to stop')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`lazarus dev exited (${code}): ${output}`)));
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  return exited;
+}
+
+test('lazarus dev serves the UI, runs backups, stops on Ctrl+C and keeps its runs', async () => {
+  const stateDir = tempDir();
+  sqliteWithRows(path.join(stateDir, 'notes.db'), 100);
+  const manifest = await writeManifest(stateDir, {
+    app: 'devtest',
+    services: { notes: { datastore: { kind: 'sqlite', path: 'notes.db' } } },
+  });
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, LAZARUS_TASK_QUEUE: 'lazarus' };
+
+  let dev = await startDev(stateDir, port, uiPort);
+  expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+  const backup = lazarus(['backup', manifest, '--json'], env);
+  expect(backup.code).toBe(0);
+  const { workflowId } = JSON.parse(backup.stdout);
+  expect(await stop(dev)).toBe(0);
+
+  dev = await startDev(stateDir, port, uiPort);
+  try {
+    const runs = JSON.parse(lazarus(['runs', '--app', 'devtest', '--json'], env).stdout);
+    expect(runs.map((r: { workflowId: string }) => r.workflowId)).toContain(workflowId);
+  } finally {
+    await stop(dev);
+  }
+}, 120_000);
