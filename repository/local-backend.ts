@@ -55,6 +55,28 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
+  /**
+   * Removes the temporary files of uploads whose writer died (a killed worker). A live
+   * upload writes continuously, so a file untouched for `maxAgeMs` has no writer left.
+   */
+  async removeStalePartials(prefixes: string[], maxAgeMs: number): Promise<number> {
+    const listings = await Promise.all(
+      prefixes.map((p) => fs.readdir(this.file(p), { recursive: true, withFileTypes: true }).catch(() => [])),
+    );
+    const entries = listings.flat();
+    let removed = 0;
+    for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.endsWith('.partial')) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && Date.now() - stat.mtimeMs > maxAgeMs) {
+        await fs.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async rename(from: string, to: string): Promise<void> {
     const target = this.file(to);
     await fs.mkdir(path.dirname(target), { recursive: true });

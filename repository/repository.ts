@@ -16,6 +16,8 @@ import { byteCounter, sha256Tap } from './streams';
 
 const FORMAT_VERSION = 1;
 const CONFIG_KEY = 'config.json';
+/** An upload untouched this long lost its writer (a killed worker). */
+const STALE_UPLOAD_MS = 60 * 60 * 1000;
 
 export class Repository {
   private constructor(readonly backend: StorageBackend) {}
@@ -28,7 +30,10 @@ export class Repository {
   /** Opens the repository at a local path, creating it on first use. */
   static async openLocal(root: string): Promise<Repository> {
     await fs.mkdir(root, { recursive: true });
-    return Repository.open(new LocalBackend(root));
+    const backend = new LocalBackend(root);
+    // Objects arrive through tmp/ and are renamed whole: partials live only where uploads are written.
+    await backend.removeStalePartials(['tmp', 'catalog'], STALE_UPLOAD_MS);
+    return Repository.open(backend);
   }
 
   static async open(backend: StorageBackend): Promise<Repository> {

@@ -74,3 +74,17 @@ test('the latest verified backup is the default; a partial one is passed over', 
   await expect(repo.findBackup('other')).rejects.toThrow('application "other" has no verified backup yet');
   await expect(repo.findBackup('shop', 'nope')).rejects.toThrow('no backup "nope" of application "shop"');
 });
+
+test('opening a repository clears uploads a killed worker left, but not live ones', async () => {
+  const root = path.join(tempDir(), 'repo');
+  await Repository.openLocal(root);
+  await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
+  const dead = path.join(root, 'tmp', 'a.b.partial');
+  const live = path.join(root, 'tmp', 'c.d.partial');
+  await fs.writeFile(dead, 'half an upload');
+  await fs.writeFile(live, 'an upload in progress');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+  await fs.utimes(dead, twoHoursAgo, twoHoursAgo);
+  await Repository.openLocal(root);
+  expect(await fs.readdir(path.join(root, 'tmp'))).toEqual(['c.d.partial']);
+});
