@@ -85,8 +85,12 @@ export function createActivities(deps: ActivityDeps = {}) {
       const adapter = adapterFor(input.datastore);
       const store = input.target ? adapter.retarget(input.datastore, input.target) : input.datastore;
       const ctx = adapterContext(input.stagingId);
-      const problem = await repo.checkSnapshot(input.snapshot);
-      if (problem) throw new Error(`snapshot of ${input.service} is ${problem.problem}; restore refused`);
+      // The stream is verified as it is read: damaged bytes fail it before the swap.
+      if (!(await repo.hasSnapshot(input.snapshot))) {
+        throw ApplicationFailure.nonRetryable(
+          `the snapshot of ${input.service} is missing from the repository`,
+        );
+      }
       try {
         await withHeartbeats(async (progress) => {
           const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);

@@ -12,7 +12,7 @@ import { UserError } from '../model/errors';
 import type { StorageBackend } from './backend';
 import { BackupEntry, SnapshotRef, isVerified } from './catalog';
 import { LocalBackend } from './local-backend';
-import { byteCounter, sha256Tap } from './streams';
+import { byteCounter, sha256Tap, verifyingTap } from './streams';
 
 const FORMAT_VERSION = 1;
 const CONFIG_KEY = 'config.json';
@@ -84,8 +84,13 @@ export class Repository {
     return undefined;
   }
 
+  /** Streams a snapshot; the stream fails at its end if the bytes do not match the ref. */
   openSnapshot(ref: SnapshotRef): Readable {
-    return this.backend.get(objectKey(ref.sha256));
+    return chain(this.backend.get(objectKey(ref.sha256)), verifyingTap(ref), () => {});
+  }
+
+  async hasSnapshot(ref: SnapshotRef): Promise<boolean> {
+    return (await this.backend.stat(objectKey(ref.sha256))) !== undefined;
   }
 
   /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */

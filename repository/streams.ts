@@ -57,3 +57,29 @@ export function rateLimiter(bytesPerSecond: number | undefined): Transform {
     },
   });
 }
+
+/**
+ * Passes bytes through while hashing them, and fails at the end of the stream when
+ * they do not hash to `sha256` or have another length: a consumer that acts only on a
+ * cleanly ended stream (a restore's final swap) never acts on damaged data.
+ */
+export function verifyingTap(expected: { sha256: string; size: number }): Transform {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = hash.digest('hex');
+      if (actual === expected.sha256 && bytes === expected.size) return done();
+      done(
+        new Error(
+          `snapshot ${expected.sha256.slice(0, 12)} is damaged: its ${bytes} bytes hash to ${actual.slice(0, 12)}`,
+        ),
+      );
+    },
+  });
+}

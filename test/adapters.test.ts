@@ -141,3 +141,38 @@ test('a restore cut off half-way leaves the target as it was and no staging behi
   expect(await adapter.fingerprint(store)).toBe(before);
   expect((await fs.readdir(dir)).sort()).toEqual(['data', 'live', 'repo']);
 });
+
+describe('a damaged snapshot never replaces the target', () => {
+  async function corruptedRestore<D extends Datastore>(source: D, target: D): Promise<void> {
+    const repo = await Repository.openLocal(path.join(stores.tempDir(), 'repo'));
+    const adapter = adapterFor(source);
+    const ref = await repo.storeSnapshot(await adapter.snapshot(source, ctx()));
+    const object = path.join(repo.root, 'objects', ref.sha256.slice(0, 2), ref.sha256);
+    const bytes = await fs.readFile(object);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01; // one flipped bit, mid-stream
+    await fs.writeFile(object, bytes);
+    const before = await adapter.fingerprint(target);
+    await expect(adapter.restore(target, repo.openSnapshot(ref), ctx('damage01'))).rejects.toThrow();
+    await adapter.discard(target, ctx('damage01'));
+    expect(await adapter.fingerprint(target)).toBe(before);
+  }
+
+  test('directory (tar)', async () => {
+    const dir = stores.tempDir();
+    await stores.directoryWithFiles(path.join(dir, 'a'), 10, 30_000);
+    await stores.directoryWithFiles(path.join(dir, 'b'), 2, 100);
+    await corruptedRestore(
+      { kind: 'directory', path: path.join(dir, 'a') },
+      { kind: 'directory', path: path.join(dir, 'b') },
+    );
+    expect((await fs.readdir(dir)).sort()).toEqual(['a', 'b']);
+  });
+
+  test('PostgreSQL (pg_restore reading stdin)', async () => {
+    await stores.postgresWithRows('lz_damage_src', 5000);
+    await stores.postgresWithRows('lz_damage_dst', 10);
+    const base = { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres' } as const;
+    await corruptedRestore({ ...base, database: 'lz_damage_src' }, { ...base, database: 'lz_damage_dst' });
+    expect(await stores.postgresDatabases('lz_damage_dst_')).toEqual([]);
+  });
+});

@@ -30,12 +30,15 @@ export async function runDag(
   const finishedUnits = new Set<string>();
   const waiting = [...units];
   let inFlight = 0;
+  /** The first error a unit threw (a cancellation, a bug): no new unit starts after it. */
+  let failure: { error: unknown } | undefined;
   const runs: Promise<void>[] = [];
 
   const record = (result: Record<string, NodeOutcome>): void => {
     Object.assign(outcomes, result);
     hooks.onDone?.(result);
   };
+  const isReady = (unit: Unit) => unit.after.every((a) => finishedUnits.has(a));
   const start = (unit: Unit): Promise<void> => {
     const blocked = unit.members.map((m) => [m, failedDependency(m, memberDeps, outcomes)] as const);
     const skipped = Object.fromEntries(
@@ -54,21 +57,26 @@ export async function runDag(
     }
     inFlight++;
     hooks.onStart?.(eligible);
-    return hooks.execute(unit, eligible).then((result) => {
-      record(result);
-      finishedUnits.add(unit.id);
-      inFlight--;
-    });
+    return hooks.execute(unit, eligible).then(
+      (result) => {
+        record(result);
+        finishedUnits.add(unit.id);
+        inFlight--;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+        inFlight--;
+      },
+    );
   };
 
   while (waiting.length > 0) {
-    await condition(
-      () => inFlight < limit && waiting.some((u) => u.after.every((a) => finishedUnits.has(a))),
-    );
-    const index = waiting.findIndex((u) => u.after.every((a) => finishedUnits.has(a)));
-    runs.push(start(waiting.splice(index, 1)[0]));
+    await condition(() => failure !== undefined || (inFlight < limit && waiting.some(isReady)));
+    if (failure) break;
+    runs.push(start(waiting.splice(waiting.findIndex(isReady), 1)[0]));
   }
   await Promise.all(runs);
+  if (failure) throw failure.error;
   return outcomes;
 }
 

@@ -57,10 +57,17 @@ async function runChild(plan: PartitionPlan, step: StepKind, unitId: string, mem
     // Members of one unit share a layer, so none depends on another.
     dependsOn: Object.fromEntries(members.map((m) => [m, []])),
   };
-  return executeChild(step === 'snapshot' ? 'backupPartition' : 'restorePartition', {
-    args: [slice],
-    workflowId: `${workflowInfo().workflowId}/${unitId}`,
-  });
+  try {
+    return await executeChild(step === 'snapshot' ? 'backupPartition' : 'restorePartition', {
+      args: [slice],
+      workflowId: `${workflowInfo().workflowId}/${unitId}`,
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // A partition that failed as a whole fails its members; other branches go on.
+    const reason = `partition ${unitId} failed: ${rootMessage(err as Error)}`;
+    return Object.fromEntries(members.map((m) => [m, { status: 'failed', reason } as NodeOutcome]));
+  }
 }
 
 async function runStep(plan: PartitionPlan, step: StepKind, service: string): Promise<NodeOutcome> {
