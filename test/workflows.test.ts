@@ -92,6 +92,23 @@ test('backup snapshots every datastore, verifies it, and records one catalog ent
   expect(Object.values(entry!.services).every((s) => s.verified)).toBe(true);
 });
 
+test('the concurrency limit bounds how many snapshots run at once', async () => {
+  const maxOverlap = async (concurrency: number) => {
+    const { workflowId } = await backup(concurrency);
+    const steps = [...(await activityTimes(client.workflow.getHandle(workflowId))).values()].filter((a) =>
+      a.id.startsWith('snapshot/'),
+    );
+    // The most steps running at any step's start.
+    return Math.max(
+      ...steps.map((s) => steps.filter((o) => o.started! <= s.started! && o.completed! > s.started!).length),
+    );
+  };
+  expect(await maxOverlap(1)).toBe(1);
+  const wide = await maxOverlap(3);
+  expect(wide).toBeGreaterThan(1);
+  expect(wide).toBeLessThanOrEqual(3);
+});
+
 test('restore runs dependencies first (read from history) and independent branches in parallel', async () => {
   const original = await fingerprints();
   await backup();
