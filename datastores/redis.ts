@@ -29,9 +29,7 @@ export const redisAdapter: AdapterFor<'redis'> = {
   async restore(store, data, ctx) {
     if (store.staging_db === store.db)
       throw new Error(`redis: staging_db must differ from db (both ${store.db})`);
-    const redis = connect(store, store.staging_db);
-    await redis.connect();
-    try {
+    await withRedis(store, store.staging_db, async (redis) => {
       await claimStaging(redis, store, ctx.stagingId);
       await restoreKeys(redis, decodeRecords(data), ctx.signal);
       await redis
@@ -42,15 +40,11 @@ export const redisAdapter: AdapterFor<'redis'> = {
         .select(store.staging_db)
         .flushdb()
         .exec();
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 
   async fingerprint(store) {
-    const redis = connect(store, store.db);
-    await redis.connect();
-    try {
+    return withRedis(store, store.db, async (redis) => {
       const keys: Buffer[] = [];
       let cursor = '0';
       do {
@@ -63,19 +57,13 @@ export const redisAdapter: AdapterFor<'redis'> = {
       // DUMP encodes the value alone (not its TTL), so equal data dumps equal.
       for (const key of keys) sum.add(key, (await redis.dumpBuffer(key)) ?? null);
       return sum.hex();
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 
   async discard(store) {
-    const redis = connect(store, store.staging_db);
-    await redis.connect();
-    try {
+    await withRedis(store, store.staging_db, async (redis) => {
       if ((await redis.exists(STAGING_MARKER)) === 1) await redis.flushdb();
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 
   retarget: (store, target) => ({ ...store, db: Number(target) }),
@@ -91,6 +79,16 @@ function connect(store: RedisStore, db: number): Redis {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
   });
+}
+
+async function withRedis<T>(store: RedisStore, db: number, work: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = connect(store, db);
+  await redis.connect();
+  try {
+    return await work(redis);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function* dumpKeys(redis: Redis): AsyncGenerator<Buffer> {

@@ -2,13 +2,11 @@
  * `lazarus dev`: a local server with its Web UI and a worker; runs survive a restart
  * because the server keeps a SQLite file in the state directory.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { lazarus } from './support/cli';
+import { lazarus, startLazarus } from './support/cli';
 import { sqliteWithRows, tempDir, writeManifest } from './support/stores';
-
-const CLI = path.resolve(__dirname, '..', 'dist', 'client', 'cli.js');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -19,23 +17,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startDev(stateDir: string, port: number, uiPort: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'dev', '--state-dir', stateDir, '--port', String(port), '--ui-port', String(uiPort)],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Press Ctrl+C to stop')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`lazarus dev exited (${code}): ${output}`)));
-  });
-  return child;
+function startDev(stateDir: string, port: number, uiPort: number): Promise<ChildProcess> {
+  const args = ['dev', '--state-dir', stateDir, '--port', String(port), '--ui-port', String(uiPort)];
+  return startLazarus(args, 'Press Ctrl+C to stop');
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {

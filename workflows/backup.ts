@@ -1,15 +1,9 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { workflowInfo } from '@temporalio/workflow';
 import type { BackupEntry } from '../repository/catalog';
-import { runPartition, runPlan } from './partition';
+import { catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';
 import { recordOutcome, recordServices } from './outcome';
-
-const catalog = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10 },
-});
 
 /** Snapshots every datastore of an application, verifies each, and records one catalog entry. */
 export async function backupApplication(input: BackupInput): Promise<RunResult> {

@@ -19,6 +19,12 @@ import type { NodeOutcome, PartitionPlan } from './types';
 
 export type StepKind = 'snapshot' | 'restore';
 
+/** Short catalog steps (resolve a backup, record one): quick, and safe to retry. */
+export const catalog = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 10 },
+});
+
 export async function runPlan(
   plan: PartitionPlan,
   step: StepKind,

@@ -1,15 +1,9 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { withDependencies } from '../model/graph';
 import { recordOutcome, recordServices } from './outcome';
-import { runPartition, runPlan } from './partition';
+import { catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import { NodeOutcome, PartitionPlan, RestoreInput, RunResult, defaultRunOptions } from './types';
-
-const catalog = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10 },
-});
 
 /**
  * Restores an application from one backup in dependency order: a service starts only

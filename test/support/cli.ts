@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'client', 'cli.js');
@@ -11,4 +11,25 @@ export function lazarus(args: string[], env: Record<string, string> = {}) {
     timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts a long-running `lazarus` command and resolves once it prints `readyText` on stderr. */
+export async function startLazarus(
+  args: string[],
+  readyText: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(readyText)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`lazarus ${args[0]} exited early (${code}): ${output}`)));
+  });
+  return child;
 }

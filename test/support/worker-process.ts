@@ -1,26 +1,15 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { startLazarus } from './cli';
 import { serverAddress } from './temporal';
 
-const CLI = path.resolve(__dirname, '..', '..', 'dist', 'client', 'cli.js');
-
 /** A `lazarus worker` in its own process, as in production: something a test can SIGKILL. */
-export async function spawnWorker(taskQueue: string, args: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', ...args], {
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'ignore', 'pipe'],
+export function spawnWorker(taskQueue: string, args: string[] = []): Promise<ChildProcess> {
+  return startLazarus(['worker', ...args], 'Worker connected', {
+    TEMPORAL_ADDRESS: serverAddress(),
+    LAZARUS_TASK_QUEUE: taskQueue,
   });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Worker connected')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
-  });
-  return child;
 }
 
 export async function killHard(child: ChildProcess): Promise<void> {
