@@ -29,22 +29,19 @@ const directoryStore = z.strictObject({
   kind: z.literal('directory'),
   path: z.string().min(1).describe('Directory tree to back up (files, or a local object-storage bucket)'),
 });
-const postgresStore = z.strictObject({
-  kind: z.literal('postgres'),
-  host: z.string().default('127.0.0.1'),
-  port: port.default(5432),
-  user: z.string().default('postgres'),
-  database: z.string().min(1),
-  password: secretRefSchema.optional(),
-});
-const mariadbStore = z.strictObject({
-  kind: z.literal('mariadb'),
-  host: z.string().default('127.0.0.1'),
-  port: port.default(3306),
-  user: z.string().default('root'),
-  database: z.string().min(1),
-  password: secretRefSchema.optional(),
-});
+/** A database server reached over the network: PostgreSQL and MariaDB/MySQL share these fields. */
+function databaseServerStore<K extends string>(kind: K, defaultPort: number, defaultUser: string) {
+  return z.strictObject({
+    kind: z.literal(kind),
+    host: z.string().default('127.0.0.1'),
+    port: port.default(defaultPort),
+    user: z.string().default(defaultUser),
+    database: z.string().min(1),
+    password: secretRefSchema.optional(),
+  });
+}
+const postgresStore = databaseServerStore('postgres', 5432, 'postgres');
+const mariadbStore = databaseServerStore('mariadb', 3306, 'root');
 const redisStore = z.strictObject({
   kind: z.literal('redis'),
   host: z.string().default('127.0.0.1'),
