@@ -1,6 +1,9 @@
 /** Starts a backup or restore, shows its progress, and waits for its result. */
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { formatBytes } from './output';
 import { appKey, runKindKey } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows';
 import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
@@ -44,22 +47,45 @@ export async function followRun(client: Client, run: RunHandle, showBar: boolean
   bar.start(1, 0, { running: 'starting' });
   const handle = client.workflow.getHandle(run.workflowId);
   const poll = setInterval(() => {
-    handle.query(progressQuery).then(
-      (p: RunProgress) => {
-        bar.setTotal(p.total);
-        bar.update(p.done, {
-          running: p.running.length > 0 ? `running: ${p.running.slice(0, 4).join(', ')}` : '',
+    Promise.all([handle.query(progressQuery), handle.describe()]).then(
+      ([progress, description]) => {
+        bar.setTotal(progress.total);
+        bar.update(progress.done, {
+          running: describeRunning(progress, stepBytes(description.raw.pendingActivities)),
         });
       },
       () => {},
     );
-  }, 400);
+  }, 500);
   try {
     return await unwrap(run.result);
   } finally {
     clearInterval(poll);
     bar.stop();
   }
+}
+
+/** Bytes moved so far by each running step, from its last heartbeat ({phase, bytes}). */
+function stepBytes(
+  pending: temporal.api.workflow.v1.IPendingActivityInfo[] | null | undefined,
+): Map<string, number> {
+  const bytes = new Map<string, number>();
+  for (const activity of pending ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (!payload || !activity.activityId) continue;
+    const details = defaultPayloadConverter.fromPayload<{ bytes?: number }>(payload);
+    // Activity IDs read `<step>/<service>`.
+    bytes.set(activity.activityId.split('/').slice(1).join('/'), details.bytes ?? 0);
+  }
+  return bytes;
+}
+
+function describeRunning(progress: RunProgress, bytes: Map<string, number>): string {
+  if (progress.running.length === 0) return '';
+  const shown = progress.running
+    .slice(0, 3)
+    .map((s) => (bytes.has(s) ? `${s} ${formatBytes(bytes.get(s))}` : s));
+  return `running: ${shown.join(', ')}${progress.running.length > 3 ? ` +${progress.running.length - 3}` : ''}`;
 }
 
 async function unwrap(result: Promise<RunResult>): Promise<RunResult> {

@@ -5,8 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { packageRoot } from '../model/package-root';
 
-export const BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+/** Written by `npm run build`; found the same way from dist/ and from the TypeScript sources. */
+export const BUNDLE_PATH = path.join(packageRoot(), 'dist', 'workflow-bundle.js');
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
 if (require.main === module) {

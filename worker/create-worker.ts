@@ -26,6 +26,10 @@ export async function createWorker(
     ...workflows,
     activities: createActivities({ rateLimit: options.rateLimit }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+    // Heartbeats carry the bytes moved; the SDK would otherwise send them only every 24 s
+    // (80% of the heartbeat timeout), and progress bars would stall between.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }
 

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import { createActivities } from '../../activities';
+import { createWorker } from '../../worker/create-worker';
+import { settingsFromEnv } from '../../temporal/settings';
 import { startRun, RunRequest } from '../../client/run-workflow';
 import type { RunResult } from '../../workflows/types';
-
-/** The workflow bundle that `npm run build` (run by `npm test`) writes. */
-const BUNDLE = path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
 
 export function serverAddress(): string {
   const address = process.env.LAZARUS_TEST_TEMPORAL_ADDRESS;
@@ -24,14 +21,11 @@ export function uniqueQueue(name: string): string {
   return `test-${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** An in-process worker on its own task queue; stop it with `stop()`. */
+/** An in-process worker on its own task queue, built as `lazarus worker` builds it; stop it with `stop()`. */
 export async function startWorker(taskQueue: string, rateLimit?: number): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: serverAddress() });
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: BUNDLE },
-    activities: createActivities({ rateLimit }),
+  const worker = await createWorker(connection, settingsFromEnv({ address: serverAddress(), taskQueue }), {
+    rateLimit,
   });
   const running = worker.run();
   return {
