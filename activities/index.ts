@@ -61,20 +61,23 @@ export function createActivities(deps: ActivityDeps = {}) {
       const repo = await openRepository(input.repository);
       const ctx = Context.current();
       const takenAt = new Date().toISOString();
-      const snapshot = await withHeartbeats(async (progress) => {
-        const source = await adapterFor(input.datastore).snapshot(
-          input.datastore,
-          adapterContext(input.stagingId),
-        );
-        const ref = await repo.storeSnapshot(
-          throttled(source, deps.rateLimit, ctx.cancellationSignal),
-          (bytes) => progress({ phase: 'snapshot', bytes }),
-        );
-        progress({ phase: 'verify', bytes: ref.size });
-        const problem = await repo.checkSnapshot(ref);
-        if (problem) throw new Error(`snapshot of ${input.service} failed verification: ${problem.problem}`);
-        return ref;
-      });
+      const snapshot = await withoutRetryingUserErrors(() =>
+        withHeartbeats(async (progress) => {
+          const source = await adapterFor(input.datastore).snapshot(
+            input.datastore,
+            adapterContext(input.stagingId),
+          );
+          const ref = await repo.storeSnapshot(
+            throttled(source, deps.rateLimit, ctx.cancellationSignal),
+            (bytes) => progress({ phase: 'snapshot', bytes }),
+          );
+          progress({ phase: 'verify', bytes: ref.size });
+          const problem = await repo.checkSnapshot(ref);
+          if (problem)
+            throw new Error(`snapshot of ${input.service} failed verification: ${problem.problem}`);
+          return ref;
+        }),
+      );
       return { snapshot, takenAt, ...timing(started) };
     },
 
@@ -92,15 +95,17 @@ export function createActivities(deps: ActivityDeps = {}) {
         );
       }
       try {
-        await withHeartbeats(async (progress) => {
-          const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);
-          const counted = chain(
-            source,
-            byteCounter((bytes) => progress({ phase: 'restore', bytes })),
-            () => {},
-          );
-          await adapter.restore(store, counted, ctx);
-        });
+        await withoutRetryingUserErrors(() =>
+          withHeartbeats(async (progress) => {
+            const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);
+            const counted = chain(
+              source,
+              byteCounter((bytes) => progress({ phase: 'restore', bytes })),
+              () => {},
+            );
+            await adapter.restore(store, counted, ctx);
+          }),
+        );
       } catch (err) {
         await adapter.discard(store, ctx);
         throw ctx.signal.aborted
@@ -111,13 +116,8 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
 
     async resolveBackup(input: { repository: string; app: string; backupId?: string }): Promise<BackupEntry> {
-      try {
-        return await (await openRepository(input.repository)).findBackup(input.app, input.backupId);
-      } catch (err) {
-        // An unknown backup will not appear by retrying.
-        if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'BackupNotFound');
-        throw err;
-      }
+      const repo = await openRepository(input.repository);
+      return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId));
     },
 
     async saveBackup(input: { repository: string; entry: BackupEntry }): Promise<void> {
@@ -127,6 +127,19 @@ export function createActivities(deps: ActivityDeps = {}) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * A UserError (a missing backup, a datastore that is not there, a restore that must be
+ * refused) comes out the same on every attempt: fail the step at once instead of retrying.
+ */
+async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'UserError');
+    throw err;
+  }
+}
 
 function timing(started: number): StepTiming {
   const finished = Date.now();

@@ -1,3 +1,4 @@
+import { UserError } from '../model/errors';
 import { promises as fs } from 'node:fs';
 import { ContentHash } from './fingerprint';
 import { createReadStream } from 'node:fs';
@@ -14,7 +15,7 @@ export const directoryAdapter: AdapterFor<'directory'> = {
   kind: 'directory',
 
   async snapshot(store) {
-    if (!(await exists(store.path))) throw new Error(`directory ${store.path} does not exist`);
+    if (!(await exists(store.path))) throw new UserError(`directory ${store.path} does not exist`);
     // node-tar streams are Minipass streams: wrap to get a Node Readable with its error semantics.
     return Readable.from(tar.create({ cwd: store.path, portable: true }, ['.']), { objectMode: false });
   },

@@ -1,3 +1,4 @@
+import { UserError } from '../model/errors';
 import mysql from 'mysql2/promise';
 import { ContentHash } from './fingerprint';
 import type { Datastore } from '../model/manifest';
@@ -46,7 +47,10 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
       },
       data,
     );
-    await withAdmin(store, (admin) => swapTables(admin, store.database, staging, setAside));
+    await withAdmin(store, async (admin) => {
+      await refuseObjectsThatCannotMove(admin, store.database, staging);
+      await swapTables(admin, store.database, staging, setAside);
+    });
   },
 
   async fingerprint(store) {
@@ -77,6 +81,26 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `mariadb://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
+
+/**
+ * RENAME TABLE moves tables only: views, triggers, routines and events would stay behind
+ * in the staging database and be dropped with it. Refuse rather than lose them silently.
+ */
+async function refuseObjectsThatCannotMove(admin: mysql.Connection, target: string, staging: string) {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>(
+    `SELECT 'view' AS kind, table_name AS name FROM information_schema.views WHERE table_schema = ?
+     UNION ALL SELECT 'trigger', trigger_name FROM information_schema.triggers WHERE trigger_schema = ?
+     UNION ALL SELECT LOWER(routine_type), routine_name FROM information_schema.routines WHERE routine_schema = ?
+     UNION ALL SELECT 'event', event_name FROM information_schema.events WHERE event_schema = ?`,
+    [staging, staging, staging, staging],
+  );
+  if (rows.length === 0) return;
+  const objects = rows.map((r) => `${r.kind} ${r.name}`).join(', ');
+  throw new UserError(
+    `mariadb: the snapshot for ${target} holds ${objects}; Lazarus restores MariaDB tables atomically but cannot yet move ` +
+      'views, triggers, routines or events, so the restore was refused and the target left unchanged',
+  );
+}
 
 async function swapTables(admin: mysql.Connection, target: string, staging: string, setAside: string) {
   await admin.query(`CREATE DATABASE IF NOT EXISTS ${ident(target)}`);

@@ -1,3 +1,4 @@
+import { UserError } from '../model/errors';
 import { Readable } from 'node:stream';
 import { ContentHash } from './fingerprint';
 import Redis from 'ioredis';
@@ -28,7 +29,7 @@ export const redisAdapter: AdapterFor<'redis'> = {
 
   async restore(store, data, ctx) {
     if (store.staging_db === store.db)
-      throw new Error(`redis: staging_db must differ from db (both ${store.db})`);
+      throw new UserError(`redis: staging_db must differ from db (both ${store.db})`);
     await withRedis(store, store.staging_db, async (redis) => {
       await claimStaging(redis, store, ctx.stagingId);
       await restoreKeys(redis, decodeRecords(data), ctx.signal);
@@ -118,7 +119,7 @@ async function* dumpKeys(redis: Redis): AsyncGenerator<Buffer> {
 async function claimStaging(redis: Redis, store: RedisStore, stagingId: string): Promise<void> {
   const size = await redis.dbsize();
   if (size > 0 && (await redis.exists(STAGING_MARKER)) === 0) {
-    throw new Error(
+    throw new UserError(
       `redis: staging database ${store.staging_db} on ${store.host}:${store.port} is not empty; ` +
         'set datastore.staging_db to an unused database index',
     );

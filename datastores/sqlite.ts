@@ -1,3 +1,4 @@
+import { UserError } from '../model/errors';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { ContentHash } from './fingerprint';
 import os from 'node:os';
@@ -13,7 +14,7 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
   kind: 'sqlite',
 
   async snapshot(store, ctx) {
-    if (!(await exists(store.path))) throw new Error(`SQLite database ${store.path} does not exist`);
+    if (!(await exists(store.path))) throw new UserError(`SQLite database ${store.path} does not exist`);
     const copy = path.join(os.tmpdir(), `lazarus-sqlite-${ctx.stagingId}-${process.pid}-${Date.now()}.db`);
     const db = new Database(store.path, { readonly: true, fileMustExist: true });
     try {

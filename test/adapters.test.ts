@@ -176,3 +176,25 @@ describe('a damaged snapshot never replaces the target', () => {
     expect(await stores.postgresDatabases('lz_damage_dst_')).toEqual([]);
   });
 });
+
+test('MariaDB: a database with views or triggers is refused with a clear error, the target unchanged', async () => {
+  await stores.mariadbWithRows('lz_mview_src', 50);
+  await stores.mariadbQuery(
+    'CREATE VIEW lz_mview_src.busy AS SELECT id FROM lz_mview_src.stock WHERE qty > 10',
+  );
+  await stores.mariadbWithRows('lz_mview_dst', 5);
+  const base = { kind: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root' } as const;
+  const source = { ...base, database: 'lz_mview_src' };
+  const target = { ...base, database: 'lz_mview_dst' };
+  const adapter = adapterFor(source);
+  const before = await adapter.fingerprint(target);
+  const repo = await Repository.openLocal(path.join(stores.tempDir(), 'repo'));
+  const ref = await repo.storeSnapshot(await adapter.snapshot(source, ctx()));
+  const restore = adapter.restore(target, repo.openSnapshot(ref), ctx('mview001'));
+  await expect(restore).rejects.toThrow(
+    'the snapshot for lz_mview_dst holds view busy; Lazarus restores MariaDB tables atomically',
+  );
+  await adapter.discard(target, ctx('mview001'));
+  expect(await adapter.fingerprint(target)).toBe(before);
+  expect(await stores.mariadbQuery("SHOW DATABASES LIKE 'lz\\_mview\\_dst\\_%'")).toEqual([]);
+});

@@ -269,3 +269,35 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promi
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test('a restore the datastore must refuse fails at once, without retries', async () => {
+  await stores.mariadbWithRows('lz_wf_refused', 20);
+  await stores.mariadbQuery('CREATE VIEW lz_wf_refused.v AS SELECT id FROM lz_wf_refused.stock');
+  const spec = {
+    ...appSpec(manifest),
+    services: {
+      shop: {
+        tier: 'standard' as const,
+        depends_on: [],
+        datastore: {
+          kind: 'mariadb' as const,
+          host: '127.0.0.1',
+          port: 3306,
+          user: 'root',
+          database: 'lz_wf_refused',
+        },
+      },
+    },
+  };
+  const b = await runToEnd(client, queue, { kind: 'backup', input: { spec } });
+  const r = await runToEnd(client, queue, { kind: 'restore', input: { spec, backupId: b.backupId } });
+  expect(r.services.shop).toMatchObject({
+    status: 'failed',
+    reason: expect.stringContaining('holds view v'),
+  });
+  const history = await client.workflow.getHandle(r.workflowId).fetchHistory();
+  const attempts = history
+    .events!.filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  expect(Math.max(...attempts.map(Number))).toBe(1);
+});
