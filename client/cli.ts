@@ -11,6 +11,7 @@ import { UserError } from '../model/errors';
 import { Repository } from '../repository/repository';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
+import { progressQuery } from '../workflows/run-state';
 import { followRun, RunFailedError, startRun } from './run-workflow';
 import { formatBytes, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
@@ -182,7 +183,7 @@ program
       });
       const running = description.status.name === 'RUNNING';
       const result = running
-        ? await handle.query(progressQueryName)
+        ? await handle.query(progressQuery)
         : await handle.result().catch((e: Error) => e);
       if (opts.json)
         return printJson({
@@ -234,8 +235,6 @@ program
       }),
     ),
   );
-
-const progressQueryName = 'progress';
 
 async function execute(opts: { wait: boolean; json?: boolean }, request: Parameters<typeof startRun>[2]) {
   const settings = settingsFromEnv();
