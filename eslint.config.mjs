@@ -7,7 +7,18 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.lazarus/**', 'coverage/**', '*.config.js', '*.config.mjs'] },
+  // Plain JavaScript loaded by jest as it is (config, the summary reporter): outside the TypeScript project.
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.lazarus/**',
+      'coverage/**',
+      '*.config.js',
+      '*.config.mjs',
+      'test/support/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
