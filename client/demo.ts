@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { adapterFor } from '../datastores';
+import { adapterFor, fingerprintServices } from '../datastores';
 import { breakService, seedService } from '../examples/shop/shop';
 import { loadManifest } from '../model/load-manifest';
 import { packageRoot } from '../model/package-root';
@@ -13,7 +13,7 @@ import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import { startDevServer, DevServer } from '../temporal/dev-server';
-import { settingsFromEnv } from '../temporal/settings';
+import { connectWorker, settingsFromEnv } from '../temporal/settings';
 import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
 import { followRun, startRun } from './run-workflow';
@@ -39,14 +39,14 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
   const { client, server, uiBase, address } = await connectOrStartServer();
   const settings = settingsFromEnv({ address, taskQueue: 'lazarus-demo' });
   const worker = await createWorker(
-    server ? server.env.nativeConnection : await nativeConnection(settings.address),
+    server ? server.env.nativeConnection : await connectWorker(settings),
     settings,
   );
   const running = worker.run();
   try {
     say("\n1. Seeding the shop's data");
     for (const [name, store] of stores) await seedService(name, store);
-    const before = await fingerprints(stores);
+    const before = await fingerprintServices(manifest.services);
     for (const [name, store] of stores) say(`   ${name.padEnd(10)} ${adapterFor(store).describe(store)}`);
 
     say('\n2. Backing up every service');
@@ -77,12 +77,12 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     say(`   whole application restored in ${formatDuration(restore.durationMs)} (${restore.outcome})`);
 
     say('\n6. Checking the restored data against the original');
-    const after = await fingerprints(stores);
+    const after = await fingerprintServices(manifest.services);
     let equal = 0;
     for (const [name] of stores) {
-      const same = before.get(name) === after.get(name);
+      const same = before[name] === after[name];
       if (same) equal++;
-      say(`   ${same ? 'OK  ' : 'DIFF'} ${name.padEnd(10)} ${after.get(name)?.slice(0, 16)}`);
+      say(`   ${same ? 'OK  ' : 'DIFF'} ${name.padEnd(10)} ${after[name].slice(0, 16)}`);
     }
     say(`   ${equal}/${stores.length} services hold exactly the data they held before the disaster`);
 
@@ -115,19 +115,6 @@ function statefulServices(manifest: Manifest): [string, Datastore][] {
     .map(([name, s]) => [name, s.datastore as Datastore]);
 }
 
-async function fingerprints(stores: [string, Datastore][]): Promise<Map<string, string>> {
-  const result = new Map<string, string>();
-  for (const [name, store] of stores) {
-    result.set(
-      name,
-      await adapterFor(store)
-        .fingerprint(store)
-        .catch((e: Error) => `unreadable: ${e.message}`),
-    );
-  }
-  return result;
-}
-
 /** Uses a server that is already up (TEMPORAL_ADDRESS, or `lazarus dev`), else starts the embedded one. */
 async function connectOrStartServer(): Promise<{
   client: Client;
@@ -151,11 +138,6 @@ async function connectOrStartServer(): Promise<{
     });
     return { client: server.env.client, server, uiBase: server.uiUrl ?? '', address: server.address };
   }
-}
-
-async function nativeConnection(address: string) {
-  const { NativeConnection } = await import('@temporalio/worker');
-  return NativeConnection.connect({ address });
 }
 
 function indent(text: string): string {

@@ -1,4 +1,4 @@
-import type { Datastore, DatastoreKind } from '../model/manifest';
+import type { Datastore, DatastoreKind, Service } from '../model/manifest';
 import type { AdapterFor, DatastoreAdapter } from './adapter';
 import { directoryAdapter } from './directory';
 import { mariadbAdapter } from './mariadb';
@@ -16,4 +16,21 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {
   return adapters[store.kind] as unknown as DatastoreAdapter<D>;
+}
+
+/**
+ * The fingerprint of every stateful service. A store that cannot be read (deleted,
+ * garbage) gets `unreadable: <why>`, which equals no real fingerprint.
+ */
+export async function fingerprintServices(
+  services: Record<string, Service>,
+): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  for (const [name, { datastore }] of Object.entries(services)) {
+    if (!datastore) continue;
+    result[name] = await adapterFor(datastore)
+      .fingerprint(datastore)
+      .catch((e: Error) => `unreadable: ${e.message}`);
+  }
+  return result;
 }

@@ -54,13 +54,6 @@ export async function commandInput(command: Command, input: Readable): Promise<v
   if (code !== 0) throw new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`);
 }
 
-/** Runs a command to completion and returns its standard output. */
-export async function runCommand(command: Command): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of commandOutput(command)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function collect(stream: Readable): () => string {
   let text = '';
   stream.on('data', (chunk: Buffer) => {

@@ -65,7 +65,6 @@ export const datastoreSchema = z.discriminatedUnion('kind', [
 ]);
 export type Datastore = z.infer<typeof datastoreSchema>;
 export type DatastoreKind = Datastore['kind'];
-export const datastoreKinds = datastoreSchema.options.map((o) => o.shape.kind.value);
 
 export const tierNames = ['critical', 'standard', 'archive'] as const;
 
@@ -93,7 +92,6 @@ export const manifestSchema = z.strictObject({
     .record(serviceName, serviceSchema)
     .refine((s) => Object.keys(s).length > 0, 'an application needs at least one service'),
 });
-export type ManifestInput = z.input<typeof manifestSchema>;
 
 /** A validated manifest: relative paths resolved, defaults applied. Plain data: safe in workflow history. */
 export interface Manifest {

@@ -14,8 +14,13 @@ export function byteCounter(onBytes: (total: number) => void): Transform {
   });
 }
 
-/** Hashes the bytes going through with SHA-256; `digest()` is valid once the stream ended. */
-export function sha256Tap(): Transform & { digest(): string; bytes(): number } {
+/**
+ * Hashes the bytes going through with SHA-256; `digest()` is valid once the stream ended.
+ * `check`, given the hash and length at the end, may fail the stream with an error.
+ */
+export function sha256Tap(
+  check: (sha256: string, bytes: number) => Error | undefined = () => undefined,
+): Transform & { digest(): string; bytes(): number } {
   const hash = createHash('sha256');
   let bytes = 0;
   let hex: string | undefined;
@@ -27,7 +32,7 @@ export function sha256Tap(): Transform & { digest(): string; bytes(): number } {
     },
     flush(done) {
       hex = hash.digest('hex');
-      done();
+      done(check(hex, bytes));
     },
   });
   return Object.assign(tap, {
@@ -59,27 +64,16 @@ export function rateLimiter(bytesPerSecond: number | undefined): Transform {
 }
 
 /**
- * Passes bytes through while hashing them, and fails at the end of the stream when
- * they do not hash to `sha256` or have another length: a consumer that acts only on a
- * cleanly ended stream (a restore's final swap) never acts on damaged data.
+ * Passes bytes through and fails at the end of the stream when they do not hash to
+ * `sha256` or have another length: a consumer that acts only on a cleanly ended stream
+ * (a restore's final swap) never acts on damaged data.
  */
 export function verifyingTap(expected: { sha256: string; size: number }): Transform {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      const actual = hash.digest('hex');
-      if (actual === expected.sha256 && bytes === expected.size) return done();
-      done(
-        new Error(
+  return sha256Tap((actual, bytes) =>
+    actual === expected.sha256 && bytes === expected.size
+      ? undefined
+      : new Error(
           `snapshot ${expected.sha256.slice(0, 12)} is damaged: its ${bytes} bytes hash to ${actual.slice(0, 12)}`,
         ),
-      );
-    },
-  });
+  );
 }

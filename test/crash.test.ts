@@ -8,8 +8,9 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { startRun } from '../client/run-workflow';
 import { appSpec } from '../client/spec';
+import { fingerprintServices } from '../datastores';
 import { loadManifest } from '../model/load-manifest';
-import type { Datastore, Manifest } from '../model/manifest';
+import type { Manifest } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import * as stores from './support/stores';
 import { testClient, uniqueQueue } from './support/temporal';
@@ -46,12 +47,7 @@ beforeAll(async () => {
 
 afterAll(() => client?.connection.close());
 
-async function fingerprints(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [name, svc] of Object.entries(manifest.services))
-    out[name] = await stores.fingerprint(svc.datastore as Datastore);
-  return out;
-}
+const fingerprints = () => fingerprintServices(manifest.services);
 
 /** Runs a request on a slow worker, kills it mid-step, and lets a fresh worker finish. */
 async function runThroughCrash(request: Parameters<typeof startRun>[2]) {

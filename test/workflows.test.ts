@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../client/spec';
+import { fingerprintServices } from '../datastores';
 import { startRun } from '../client/run-workflow';
 import { loadManifest } from '../model/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';
@@ -66,13 +67,7 @@ const storeOf = (service: string) => manifest.services[service].datastore as Dat
 const backup = (concurrency = 4) =>
   runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest), options: { concurrency } } });
 
-async function fingerprints(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [name, svc] of Object.entries(manifest.services)) {
-    if (svc.datastore) out[name] = await stores.fingerprint(svc.datastore);
-  }
-  return out;
-}
+const fingerprints = () => fingerprintServices(manifest.services);
 
 test('backup snapshots every datastore, verifies it, and records one catalog entry', async () => {
   const result = await backup();
