@@ -8,7 +8,11 @@ import { UserError } from '../model/errors';
 import type { Readable } from 'node:stream';
 import { pipeline as chain } from 'node:stream';
 import { adapterFor } from '../datastores';
-import type { Datastore } from '../model/manifest';
+import os from 'node:os';
+import path from 'node:path';
+import type { Datastore, Hook } from '../model/manifest';
+import { establishPoints, type FreezePlan, type FreezeTimes } from './group-snapshot';
+import { type HookContext, type HookResult, runHookOnce } from './hooks';
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import { Repository } from '../repository/repository';
 import { byteCounter, rateLimiter } from '../repository/streams';
@@ -16,6 +20,8 @@ import { byteCounter, rateLimiter } from '../repository/streams';
 export interface ActivityDeps {
   /** Bytes per second for snapshot and restore streams; undefined: no limit. */
   rateLimit?: number;
+  /** Where group snapshot points are copied aside (directories, SQLite); default: the system's tmp. */
+  scratchDir?: string;
 }
 
 export interface SnapshotInput {
@@ -33,6 +39,14 @@ export interface StepTiming {
 export interface SnapshotOutput extends StepTiming {
   snapshot: SnapshotRef;
   takenAt: string;
+}
+export interface GroupSnapshotInput extends Omit<FreezePlan, 'leaseMs' | 'scratchDir'> {
+  repository: string;
+}
+export interface GroupSnapshotOutput {
+  times: FreezeTimes;
+  hookDetails: string[];
+  members: Record<string, { snapshot: SnapshotRef; position?: string }>;
 }
 export interface RestoreServiceInput {
   repository: string;
@@ -54,12 +68,23 @@ export function createActivities(deps: ActivityDeps = {}) {
     return repositories.get(root)!;
   };
 
+  /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
+  const storeVerified = async (repo: Repository, service: string, source: Readable, progress: ProgressFn) => {
+    const signal = Context.current().cancellationSignal;
+    const ref = await repo.storeSnapshot(throttled(source, deps.rateLimit, signal), (bytes) =>
+      progress({ phase: `snapshot ${service}`, bytes }),
+    );
+    progress({ phase: `verify ${service}`, bytes: ref.size });
+    const problem = await repo.checkSnapshot(ref);
+    if (problem) throw new Error(`snapshot of ${service} failed verification: ${problem.problem}`);
+    return ref;
+  };
+
   return {
     /** Streams a datastore's snapshot into the repository, then reads it back to verify it. */
     async snapshotService(input: SnapshotInput): Promise<SnapshotOutput> {
       const started = Date.now();
       const repo = await openRepository(input.repository);
-      const ctx = Context.current();
       const takenAt = new Date().toISOString();
       const snapshot = await withoutRetryingUserErrors(() =>
         withHeartbeats(async (progress) => {
@@ -67,18 +92,50 @@ export function createActivities(deps: ActivityDeps = {}) {
             input.datastore,
             adapterContext(input.stagingId),
           );
-          const ref = await repo.storeSnapshot(
-            throttled(source, deps.rateLimit, ctx.cancellationSignal),
-            (bytes) => progress({ phase: 'snapshot', bytes }),
-          );
-          progress({ phase: 'verify', bytes: ref.size });
-          const problem = await repo.checkSnapshot(ref);
-          if (problem)
-            throw new Error(`snapshot of ${input.service} failed verification: ${problem.problem}`);
-          return ref;
+          return storeVerified(repo, input.service, source, progress);
         }),
       );
       return { snapshot, takenAt, ...timing(started) };
+    },
+
+    /**
+     * Snapshots a consistency group as of one moment: a bounded freeze establishes every
+     * member's point, then each is streamed out and verified with writes flowing again.
+     */
+    async snapshotGroup(input: GroupSnapshotInput): Promise<GroupSnapshotOutput> {
+      const repo = await openRepository(input.repository);
+      const ctx = Context.current();
+      return withoutRetryingUserErrors(() =>
+        withHeartbeats(async (progress) => {
+          progress({ phase: 'freeze', bytes: 0 });
+          const held = await establishPoints(
+            {
+              ...input,
+              leaseMs: ctx.info.heartbeatTimeoutMs || input.maxFreezeMs,
+              scratchDir: deps.scratchDir ?? path.join(os.tmpdir(), 'lazarus-points'),
+            },
+            ctx.cancellationSignal,
+          );
+          const members: GroupSnapshotOutput['members'] = {};
+          try {
+            for (const { service } of input.members) {
+              const point = held.points.get(service)!;
+              const snapshot = await storeVerified(repo, service, await point.open(), progress);
+              members[service] = { snapshot, position: point.position };
+            }
+          } finally {
+            await Promise.all([...held.points.values()].map((p) => p.close().catch(() => {})));
+          }
+          return { times: held.times, hookDetails: held.hookDetails, members };
+        }),
+      );
+    },
+
+    /** Runs a user's hook; its failure is returned for the workflow to weigh (on_error). */
+    async runHook(input: { hook: Hook; context: HookContext }): Promise<HookResult> {
+      return withHeartbeats(() =>
+        runHookOnce(input.hook, input.context, Context.current().cancellationSignal),
+      );
     },
 
     /** Restores one service's snapshot into its datastore (or the mapped target). */
@@ -164,12 +221,13 @@ interface Progress {
   phase: string;
   bytes: number;
 }
+type ProgressFn = (p: Progress) => void;
 
 /**
  * Heartbeats on progress and on a timer, so a step busy in a phase that reports no
  * bytes (a database swap, SQLite's backup API) still proves its worker alive.
  */
-async function withHeartbeats<T>(work: (progress: (p: Progress) => void) => Promise<T>): Promise<T> {
+async function withHeartbeats<T>(work: (progress: ProgressFn) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   let last: Progress = { phase: 'start', bytes: 0 };
   ctx.heartbeat(last);

@@ -12,6 +12,8 @@ import { Repository } from '../repository/repository';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
 import { progressQuery } from '../workflows/run-state';
+import { approveSignal, rejectSignal } from '../workflows/approval';
+import { parseDuration } from '../model/duration';
 import { followRun, RunFailedError, startRun } from './run-workflow';
 import { formatBytes, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
@@ -84,6 +86,8 @@ program
   .option('--services <names>', 'comma-separated services to restore; others are not touched', list)
   .option('--with-dependencies', 'also restore what the chosen services depend on')
   .option('--target <service=target...>', 'restore a service into another path, database or index')
+  .option('-y, --yes', 'restore over the original targets without waiting for `lazarus approve`')
+  .option('--approval-timeout <duration>', 'how long to wait for approval before stopping unchanged', '1h')
   .addOption(concurrency())
   .option('--no-wait', 'print the run ID and return at once')
   .addOption(json())
@@ -102,6 +106,11 @@ program
       if (existsSync(manifest.repository.path)) {
         await (await Repository.openLocal(manifest.repository.path)).findBackup(manifest.app, opts.backup);
       }
+      const approvalTimeout = parseDuration(opts.approvalTimeout);
+      if (!approvalTimeout)
+        throw new UserError(
+          `--approval-timeout ${opts.approvalTimeout}: write a duration such as 30s, 10m or 1h`,
+        );
       const input = {
         spec: appSpec(manifest),
         backupId: opts.backup,
@@ -109,10 +118,44 @@ program
         withDependencies: Boolean(opts.withDependencies),
         targets,
         options: runOptions(opts),
+        approved: Boolean(opts.yes),
+        approvalTimeoutSeconds: Math.ceil(approvalTimeout / 1000),
       };
-      await execute(opts, { kind: 'restore', input });
+      await execute(opts, { kind: 'restore', input }, (workflowId) => {
+        const overwritten = (services ?? Object.keys(manifest.services)).filter(
+          (s) => manifest.services[s]?.datastore && !targets[s],
+        );
+        if (opts.yes || overwritten.length === 0) return;
+        console.error(
+          `This restore overwrites ${overwritten.join(', ')} in place, so it waits for approval ` +
+            `(up to ${opts.approvalTimeout}):\n  lazarus approve ${workflowId}\n  lazarus reject ${workflowId}`,
+        );
+      });
     }),
   );
+
+for (const decision of ['approve', 'reject'] as const) {
+  program
+    .command(`${decision} <workflowId>`)
+    .description(`${decision} a restore that waits to overwrite the original targets`)
+    .option('--by <name>', 'who decided, for the record', process.env.USER)
+    .option('--reason <text>', 'why (recorded with a rejection)')
+    .action(
+      action(async (workflowId: string, opts) => {
+        const client = await connectClient(settingsFromEnv());
+        const handle = client.workflow.getHandle(workflowId);
+        const progress = await handle.query(progressQuery).catch(() => {
+          throw new UserError(`no running restore with ID "${workflowId}"`);
+        });
+        if (!progress.awaitingApproval) throw new UserError(`${workflowId} is not waiting for approval`);
+        await handle.signal(decision === 'approve' ? approveSignal : rejectSignal, {
+          by: opts.by,
+          reason: opts.reason,
+        });
+        console.log(`${decision === 'approve' ? 'approved' : 'rejected'}: ${workflowId}`);
+      }),
+    );
+}
 
 program
   .command('backups <manifest>')
@@ -236,10 +279,15 @@ program
     ),
   );
 
-async function execute(opts: { wait: boolean; json?: boolean }, request: Parameters<typeof startRun>[2]) {
+async function execute(
+  opts: { wait: boolean; json?: boolean },
+  request: Parameters<typeof startRun>[2],
+  onStarted?: (workflowId: string) => void,
+) {
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
   const run = await startRun(client, settings.taskQueue, request);
+  onStarted?.(run.workflowId);
   if (!opts.wait) return opts.json ? printJson({ workflowId: run.workflowId }) : console.log(run.workflowId);
   if (!opts.json) console.error(`${request.kind} started: ${run.workflowId}`);
   const result = await followRun(client, run, !opts.json && process.stderr.isTTY === true);

@@ -70,7 +70,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     say('\n5. Restoring in dependency order');
     const restoreRun = await startRun(client, settings.taskQueue, {
       kind: 'restore',
-      input: { spec: appSpec(manifest), backupId: backup.backupId },
+      input: { approved: true, spec: appSpec(manifest), backupId: backup.backupId },
     });
     const restore = await followRun(client, restoreRun, process.stderr.isTTY === true);
     say(indent(runTable(restore)));

@@ -3,7 +3,15 @@ import type { AppSpec } from '../workflows/types';
 
 /** What a run needs of a manifest: secret references stay references. */
 export function appSpec(manifest: Manifest): AppSpec {
-  return { app: manifest.app, repository: manifest.repository.path, services: manifest.services };
+  return {
+    app: manifest.app,
+    repository: manifest.repository.path,
+    services: manifest.services,
+    hooks: manifest.hooks,
+    consistencyGroups: manifest.consistencyGroups,
+    tiers: manifest.tiers,
+    sandbox: manifest.sandbox,
+  };
 }
 
 /** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */

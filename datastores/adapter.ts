@@ -11,11 +11,46 @@ export interface AdapterContext {
   signal: AbortSignal;
 }
 
+/** Bounds a consistency group's freeze: a lock or pause taken for it lapses on its own. */
+export interface FreezeContext extends AdapterContext {
+  /** When the freeze must be over (epoch ms): waits for a lock give up by then. */
+  deadline: number;
+  /** How long a pause lasts unless renewed: a dead worker's freeze lapses after it. */
+  leaseMs: number;
+  /** A directory for files that hold a snapshot point until it is streamed. */
+  scratchDir: string;
+}
+
+/** Writes held still on a store, until released (or until the lease lapses). */
+export interface WriteFreeze {
+  release(): Promise<void>;
+  /** Extends the lease; called while the freeze is held. */
+  renew?(): Promise<void>;
+}
+
+/**
+ * A store's data as of one moment, established while the group is frozen and read out
+ * after the freeze is released. Holds what keeps that moment (a transaction, a fork's
+ * file) until it is streamed or closed.
+ */
+export interface SnapshotPoint {
+  /** Where the store stood: an LSN, a GTID or binlog position, a replication offset. */
+  position?: string;
+  /** The snapshot, as of the point; streaming it to the end closes the point. */
+  open(): Promise<Readable>;
+  /** Releases the point without streaming it; harmless after the stream ended. */
+  close(): Promise<void>;
+}
+
 /** The one interface every kind of datastore implements, in a file of its own. */
 export interface DatastoreAdapter<D extends Datastore = Datastore> {
   readonly kind: D['kind'];
   /** A consistent snapshot of the store, as a stream that fails if the dump fails. */
   snapshot(store: D, ctx: AdapterContext): Promise<Readable>;
+  /** Stops writes with the store's own means, for a consistency group; none for some kinds. */
+  freezeWrites?(store: D, ctx: FreezeContext): Promise<WriteFreeze>;
+  /** Establishes the moment a group snapshot is of; called while the group is frozen. */
+  snapshotPoint(store: D, ctx: FreezeContext): Promise<SnapshotPoint>;
   /**
    * Restores a snapshot into the store: written to a staging area first and swapped in
    * at the end, so a failure or cancellation before the swap leaves the target untouched.

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { AdapterFor } from './adapter';
+import { spooledPoint, spoolFile } from './spooled-point';
 import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
 
 /** A directory tree as a tar stream: files, and the stand-in for object storage. */
@@ -18,6 +19,11 @@ export const directoryAdapter: AdapterFor<'directory'> = {
     if (!(await exists(store.path))) throw new UserError(`directory ${store.path} does not exist`);
     // node-tar streams are Minipass streams: wrap to get a Node Readable with its error semantics.
     return Readable.from(tar.create({ cwd: store.path, portable: true }, ['.']), { objectMode: false });
+  },
+
+  // No native freeze: a directory is frozen by the application's pause hook, and copied aside.
+  async snapshotPoint(store, ctx) {
+    return spooledPoint(await this.snapshot(store, ctx), spoolFile(ctx, 'tar'), ctx);
   },
 
   async restore(store, data, ctx) {

@@ -18,19 +18,47 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
   kind: 'mariadb',
 
   async snapshot(store, ctx) {
-    return commandOutput({
-      cmd: 'mariadb-dump',
-      args: [
-        ...connectionArgs(store),
-        '--single-transaction',
-        '--routines',
-        '--events',
-        '--hex-blob',
-        '--skip-dump-date',
-        store.database,
-      ],
-      env: passwordEnv(store),
-      signal: ctx.signal,
+    return dump(store, ctx.signal);
+  },
+
+  /** A global read lock, held on a connection of its own: it ends with the connection. */
+  async freezeWrites(store, ctx) {
+    const holder = await connectAdmin(store);
+    try {
+      const seconds = Math.max(1, Math.ceil((ctx.deadline - Date.now()) / 1000));
+      await holder.query(`SET SESSION lock_wait_timeout = ${seconds}`);
+      await holder.query('FLUSH TABLES WITH READ LOCK');
+    } catch (err) {
+      holder.destroy();
+      throw err;
+    }
+    return {
+      release: async () => {
+        await holder.query('UNLOCK TABLES');
+        await holder.end();
+      },
+    };
+  },
+
+  /**
+   * mariadb-dump's own consistent-snapshot transaction is the point: the dump is started
+   * during the freeze, and the freeze lasts until that transaction exists. The dump then
+   * waits on its output pipe until the group streams it.
+   */
+  async snapshotPoint(store, ctx) {
+    return withAdmin(store, async (watcher) => {
+      const position = await replicationPosition(watcher);
+      const [[{ id: mark }]] = await watcher.query<mysql.RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+      let exited = false;
+      const stream = dump(store, ctx.signal, () => (exited = true));
+      // An error before the group streams the dump is reported when it does.
+      stream.on('error', () => {});
+      await waitForDumpTransaction(watcher, store, Number(mark), () => exited, ctx);
+      return {
+        position,
+        open: async () => stream,
+        close: async () => void stream.destroy(),
+      };
     });
   },
 
@@ -127,13 +155,71 @@ async function tables(admin: mysql.Connection, database: string): Promise<string
   return rows.map((r) => String(r.name));
 }
 
-async function withAdmin<T>(store: MariadbStore, work: (admin: mysql.Connection) => Promise<T>): Promise<T> {
-  const admin = await mysql.createConnection({
+function dump(store: MariadbStore, signal: AbortSignal, onExit?: () => void) {
+  return commandOutput({
+    cmd: 'mariadb-dump',
+    args: [
+      ...connectionArgs(store),
+      '--single-transaction',
+      '--routines',
+      '--events',
+      '--hex-blob',
+      '--skip-dump-date',
+      store.database,
+    ],
+    env: passwordEnv(store),
+    signal,
+    onExit,
+  });
+}
+
+/** The binlog file and offset when binary logging is on, and the GTID position. */
+async function replicationPosition(admin: mysql.Connection): Promise<string> {
+  const [[vars]] = await admin.query<mysql.RowDataPacket[]>(
+    'SELECT @@log_bin AS logBin, @@gtid_binlog_pos AS gtid',
+  );
+  if (!Number(vars.logBin)) return 'binlog off';
+  const [[status]] = await admin.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+  return `binlog ${status.File}:${status.Position}, gtid ${vars.gtid || 'none'}`;
+}
+
+/**
+ * The dump's transaction: a connection opened after `mark`, by the same user on the same
+ * database, that has an InnoDB transaction. (A dump of a tiny database may finish first.)
+ */
+async function waitForDumpTransaction(
+  watcher: mysql.Connection,
+  store: MariadbStore,
+  mark: number,
+  exited: () => boolean,
+  ctx: { deadline: number; signal: AbortSignal },
+): Promise<void> {
+  while (!exited()) {
+    const [rows] = await watcher.query<mysql.RowDataPacket[]>(
+      `SELECT t.trx_mysql_thread_id FROM information_schema.INNODB_TRX t
+       JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+       WHERE p.ID > ? AND p.USER = ? AND p.DB = ?`,
+      [mark, store.user, store.database],
+    );
+    if (rows.length > 0) return;
+    ctx.signal.throwIfAborted();
+    if (Date.now() > ctx.deadline)
+      throw new Error('mariadb-dump did not start its transaction within the freeze');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function connectAdmin(store: MariadbStore): Promise<mysql.Connection> {
+  return mysql.createConnection({
     host: store.host,
     port: store.port,
     user: store.user,
     password: resolveSecret(store.password),
   });
+}
+
+async function withAdmin<T>(store: MariadbStore, work: (admin: mysql.Connection) => Promise<T>): Promise<T> {
+  const admin = await connectAdmin(store);
   try {
     return await work(admin);
   } finally {

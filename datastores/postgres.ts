@@ -17,12 +17,39 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
   kind: 'postgres',
 
   async snapshot(store, ctx) {
-    return commandOutput({
-      cmd: 'pg_dump',
-      args: [...connectionArgs(store), '--format=custom', '--compress=0', '--no-password', store.database],
-      env: passwordEnv(store),
-      signal: ctx.signal,
-    });
+    return dump(store, ctx.signal, []);
+  },
+
+  /**
+   * An exported snapshot, held by an open transaction until pg_dump has read it out. The
+   * application's pause gate is what stops writes; the snapshot fixes the moment.
+   */
+  async snapshotPoint(store, ctx) {
+    const holder = new Client(clientConfig(store, store.database));
+    await holder.connect();
+    let point: { snapshot: string; lsn: string };
+    try {
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await holder.query(
+        `SELECT pg_export_snapshot() AS snapshot, (CASE WHEN pg_is_in_recovery()
+           THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn`,
+      );
+      point = rows[0] as typeof point;
+    } catch (err) {
+      await holder.end();
+      throw err;
+    }
+    let closed: Promise<void> | undefined;
+    const close = () => (closed ??= holder.end());
+    return {
+      position: `lsn ${point.lsn}`,
+      async open() {
+        const stream = dump(store, ctx.signal, ['--snapshot', point.snapshot]);
+        stream.on('close', () => void close());
+        return stream;
+      },
+      close,
+    };
   },
 
   async restore(store, data, ctx) {
@@ -81,6 +108,22 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `postgres://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
+
+function dump(store: PostgresStore, signal: AbortSignal, extraArgs: string[]) {
+  return commandOutput({
+    cmd: 'pg_dump',
+    args: [
+      ...connectionArgs(store),
+      '--format=custom',
+      '--compress=0',
+      '--no-password',
+      ...extraArgs,
+      store.database,
+    ],
+    env: passwordEnv(store),
+    signal,
+  });
+}
 
 async function swapDatabases(
   admin: Client,

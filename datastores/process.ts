@@ -7,13 +7,15 @@ export interface Command {
   args: string[];
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** Told when the tool exits, whether or not its output has been read. */
+  onExit?: (code: number | null) => void;
 }
 
 /**
  * The standard output of a dump tool, as a stream that errors (with the tool's
  * stderr) when the tool exits non-zero: a failed dump is never mistaken for a short one.
  */
-export function commandOutput({ cmd, args, env, signal }: Command): Readable {
+export function commandOutput({ cmd, args, env, signal, onExit }: Command): Readable {
   const child = spawn(cmd, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -24,6 +26,7 @@ export function commandOutput({ cmd, args, env, signal }: Command): Readable {
   child.stdout.pipe(out, { end: false });
   child.on('error', (err) => out.destroy(describeSpawnError(cmd, err)));
   child.on('close', (code) => {
+    onExit?.(code);
     if (code === 0) out.end();
     else out.destroy(new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`));
   });

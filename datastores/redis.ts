@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import type { Datastore } from '../model/manifest';
 import type { AdapterFor } from './adapter';
 import { KeyRecord, decodeRecords, encodeRecord } from './redis-records';
+import { forkPoint } from './redis-fork';
 import { resolveSecret } from './secrets';
 
 type RedisStore = Extract<Datastore, { kind: 'redis' }>;
@@ -25,6 +26,25 @@ export const redisAdapter: AdapterFor<'redis'> = {
     const redis = connect(store, store.db);
     await redis.connect();
     return Readable.from(dumpKeys(redis), { objectMode: false });
+  },
+
+  /** CLIENT PAUSE WRITE lapses by itself after the lease: a dead worker's pause cannot outlive it. */
+  async freezeWrites(store, ctx) {
+    const redis = connect(store, store.db);
+    await redis.connect();
+    const pause = () => redis.client('PAUSE', String(ctx.leaseMs), 'WRITE');
+    await pause();
+    return {
+      renew: async () => void (await pause()),
+      release: async () => {
+        await redis.client('UNPAUSE');
+        redis.disconnect();
+      },
+    };
+  },
+
+  async snapshotPoint(store, ctx) {
+    return forkPoint((work) => withRedis(store, store.db, work), store.db, ctx, dumpKeys);
   },
 
   async restore(store, data, ctx) {

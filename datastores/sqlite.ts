@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import type { AdapterFor } from './adapter';
+import { filePoint, spoolFile } from './spooled-point';
 import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
 
 /** SQLite through its online backup API: a consistent copy while the application keeps writing. */
@@ -16,15 +17,38 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
   async snapshot(store, ctx) {
     if (!(await exists(store.path))) throw new UserError(`SQLite database ${store.path} does not exist`);
     const copy = path.join(os.tmpdir(), `lazarus-sqlite-${ctx.stagingId}-${process.pid}-${Date.now()}.db`);
-    const db = new Database(store.path, { readonly: true, fileMustExist: true });
-    try {
-      await db.backup(copy);
-    } finally {
-      db.close();
-    }
+    await backupTo(store.path, copy);
     const stream: Readable = createReadStream(copy);
     stream.on('close', () => void fs.rm(copy, { force: true }));
     return stream;
+  },
+
+  /** A write transaction holds other writers off until released (or until the lock times out). */
+  async freezeWrites(store, ctx) {
+    const db = new Database(store.path, {
+      fileMustExist: true,
+      timeout: Math.max(0, ctx.deadline - Date.now()),
+    });
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return {
+      release: async () => {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        db.close();
+      },
+    };
+  },
+
+  /** The copy is taken during the freeze, through a second connection, with the backup API. */
+  async snapshotPoint(store, ctx) {
+    const file = spoolFile(ctx, 'sqlite.db');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await backupTo(store.path, file);
+    return filePoint(file);
   },
 
   async restore(store, data, ctx) {
@@ -65,6 +89,15 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
   retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
   describe: (store) => store.path,
 };
+
+async function backupTo(source: string, copy: string): Promise<void> {
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    await db.backup(copy);
+  } finally {
+    db.close();
+  }
+}
 
 function checkIntegrity(file: string): void {
   const db = new Database(file, { readonly: true, fileMustExist: true });

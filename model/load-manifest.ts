@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
-import { Manifest, manifestSchema } from './manifest';
+import { Manifest, defaultTierTargets, manifestSchema, tierNames } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
 export function loadManifest(file: string): Manifest {
@@ -29,7 +29,57 @@ export function parseManifest(text: string, file: string): Manifest {
   if (!parsed.success) throw new ManifestError(file, parsed.error.issues.map(describeIssue));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
+  const problems = [...groupProblems(manifest), ...validatorProblems(manifest)];
+  if (problems.length > 0) throw new ManifestError(file, problems);
   return resolvePaths(manifest, path.dirname(path.resolve(file)));
+}
+
+type ParsedManifest = z.output<typeof manifestSchema>;
+
+/** Every member of a group is a stateful service, and in one group only. */
+function groupProblems(manifest: ParsedManifest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const groupOf = new Map<string, string>();
+  for (const [group, { members }] of Object.entries(manifest.consistency_groups)) {
+    members.forEach((member, i) => {
+      const at = `consistency_groups.${group}.members.${i}`;
+      const service = manifest.services[member];
+      if (!service) {
+        problems.push({ path: at, message: `unknown service "${member}"` });
+      } else if (!service.datastore) {
+        problems.push({
+          path: at,
+          message: `"${member}" has no datastore; only stateful services join a group`,
+        });
+      } else if (groupOf.has(member)) {
+        problems.push({ path: at, message: `"${member}" is already in group "${groupOf.get(member)}"` });
+      }
+      groupOf.set(member, groupOf.get(member) ?? group);
+    });
+  }
+  return problems;
+}
+
+const sqlKinds = new Set(['sqlite', 'postgres', 'mariadb']);
+
+/** A validator must make sense for the store it checks: no SQL against Redis, no key count on a table. */
+function validatorProblems(manifest: ParsedManifest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const [name, service] of Object.entries(manifest.services)) {
+    const kind = service.datastore?.kind;
+    (service.validate ?? []).forEach((validator, i) => {
+      const at = `services.${name}.validate.${i}`;
+      const needsSql = 'sql' in validator || 'row_count' in validator;
+      if (!kind && !('command' in validator || 'http' in validator)) {
+        problems.push({ path: at, message: 'a stateless service can only have command or http validators' });
+      } else if (needsSql && kind && !sqlKinds.has(kind)) {
+        problems.push({ path: at, message: `sql and row_count need an SQL datastore, not ${kind}` });
+      } else if ('key_count' in validator && kind !== 'redis') {
+        problems.push({ path: at, message: `key_count needs a redis datastore, not ${kind ?? 'none'}` });
+      }
+    });
+  }
+  return problems;
 }
 
 function checkGraph(file: string, services: Manifest['services']): void {
@@ -61,7 +111,7 @@ function checkGraph(file: string, services: Manifest['services']): void {
   if (problems.length > 0) throw new ManifestError(file, problems);
 }
 
-function resolvePaths(manifest: z.output<typeof manifestSchema>, baseDir: string): Manifest {
+function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
   const services = Object.fromEntries(
     Object.entries(manifest.services).map(([name, service]) => {
       const store = service.datastore;
@@ -72,7 +122,17 @@ function resolvePaths(manifest: z.output<typeof manifestSchema>, baseDir: string
     }),
   );
   const repoPath = path.resolve(baseDir, manifest.repository?.path ?? '.lazarus/repo');
-  return { app: manifest.app, repository: { path: repoPath }, services };
+  return {
+    app: manifest.app,
+    repository: { path: repoPath },
+    services,
+    hooks: manifest.hooks ?? {},
+    consistencyGroups: manifest.consistency_groups,
+    tiers: Object.fromEntries(
+      tierNames.map((tier) => [tier, manifest.tiers[tier] ?? defaultTierTargets[tier]]),
+    ) as Manifest['tiers'],
+    sandbox: path.resolve(baseDir, manifest.drill?.sandbox ?? '.lazarus/sandbox'),
+  };
 }
 
 /** Turns a zod issue into a field path and a message that says what is allowed. */

@@ -4,6 +4,7 @@
  * definition: validation, TypeScript types and the editor JSON Schema all come from it.
  */
 import { z } from 'zod';
+import { durationSchema } from './duration';
 
 /** A secret is referenced, never written inline: its value is read by the worker at run time. */
 export const secretRefSchema = z
@@ -54,6 +55,12 @@ const redisStore = z.strictObject({
     .default(15)
     .describe('An empty database index used to stage a restore before it is swapped in (SWAPDB)'),
   password: secretRefSchema.optional(),
+  sandbox_db: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('An empty database index that DR drills restore into; drills refuse to run without it'),
 });
 
 export const datastoreSchema = z.discriminatedUnion('kind', [
@@ -67,6 +74,95 @@ export type Datastore = z.infer<typeof datastoreSchema>;
 export type DatastoreKind = Datastore['kind'];
 
 export const tierNames = ['critical', 'standard', 'archive'] as const;
+export type TierName = (typeof tierNames)[number];
+
+const hookLimits = { timeout: durationSchema({ ms: 86_400_000, text: '24h' }).default(60_000) };
+const onError = z
+  .enum(['fail', 'continue'])
+  .default('fail')
+  .describe('fail: the step fails when the hook does; continue: the failure is recorded and the run goes on');
+/** A hook: a command run by the worker, or an HTTP request it sends. */
+export const hookSchema = z.union(
+  [
+    z.strictObject({
+      command: z
+        .string()
+        .min(1)
+        .describe('A shell command, run by the worker with the LAZARUS_* variables set'),
+      ...hookLimits,
+      on_error: onError,
+    }),
+    z.strictObject({
+      http: z.strictObject({
+        url: z.url(),
+        method: z.enum(['GET', 'POST', 'PUT']).default('POST'),
+      }),
+      ...hookLimits,
+      on_error: onError,
+    }),
+  ],
+  { error: 'a hook is {command: "..."} or {http: {url: "..."}}, with optional timeout and on_error' },
+);
+export type Hook = z.infer<typeof hookSchema>;
+
+const serviceHooks = z
+  .strictObject({
+    pre_backup: hookSchema.optional(),
+    post_backup: hookSchema.optional().describe('Runs after the snapshot, also when it failed'),
+    post_restore: hookSchema.optional(),
+  })
+  .describe("Hooks around this service's own steps");
+export type ServiceHookName = keyof z.infer<typeof serviceHooks>;
+
+const appHooks = z
+  .strictObject({
+    before_backup: hookSchema.optional(),
+    after_backup: hookSchema.optional().describe('Runs after every service, also when some failed'),
+    before_restore: hookSchema.optional(),
+    after_restore: hookSchema.optional(),
+  })
+  .describe('Hooks around a whole run');
+export type AppHookName = keyof z.infer<typeof appHooks>;
+
+/** A check run against a restored copy in a drill's sandbox. */
+export const validatorSchema = z.union(
+  [
+    z.strictObject({
+      sql: z.string().min(1).describe('A query; the first column of its first row is compared with expect'),
+      expect: z
+        .union([z.string(), z.number()])
+        .optional()
+        .describe('The value expected; without it the query must return at least one row'),
+    }),
+    z.strictObject({
+      row_count: z.strictObject({
+        table: z.string().min(1),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      key_count: z.strictObject({
+        pattern: z.string().default('*'),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
+    }),
+    z.strictObject({
+      command: z.string().min(1).describe('Passes when it exits 0; LAZARUS_SANDBOX_TARGET names the copy'),
+      timeout: durationSchema().default(60_000),
+    }),
+    z.strictObject({
+      http: z.strictObject({ url: z.url(), expect_status: z.number().int().default(200) }),
+      timeout: durationSchema().default(30_000),
+    }),
+  ],
+  { error: 'a validator is one of: sql, row_count, key_count, checksum, command, http' },
+);
+export type Validator = z.infer<typeof validatorSchema>;
 
 const serviceName = z
   .string()
@@ -79,8 +175,36 @@ export const serviceSchema = z.strictObject({
   datastore: datastoreSchema
     .optional()
     .describe('Where this service keeps its state; omit for a stateless service'),
+  hooks: serviceHooks.optional(),
+  validate: z
+    .array(validatorSchema)
+    .optional()
+    .describe("Checks a DR drill runs on this service's restored copy"),
 });
 export type Service = z.infer<typeof serviceSchema>;
+
+const tierTarget = z.strictObject({
+  rto: durationSchema().describe('Recovery time objective: the longest a restore may take'),
+  rpo: durationSchema().describe('Recovery point objective: the oldest the restored point may be'),
+});
+export type TierTarget = z.output<typeof tierTarget>;
+export const defaultTierTargets: Record<TierName, TierTarget> = {
+  critical: { rto: 15 * 60_000, rpo: 3_600_000 },
+  standard: { rto: 3_600_000, rpo: 86_400_000 },
+  archive: { rto: 86_400_000, rpo: 7 * 86_400_000 },
+};
+
+export const consistencyGroupSchema = z.strictObject({
+  members: z.array(serviceName).min(1).describe('Stateful services captured as of one moment'),
+  max_freeze: durationSchema({ ms: 60_000, text: '60s' })
+    .default(2000)
+    .describe('The longest writes stay frozen; a freeze that would last longer is released and retried'),
+  pause: hookSchema
+    .optional()
+    .describe("The application's own pause gate: returns once no write is in flight"),
+  resume: hookSchema.optional().describe('Reopens the pause gate'),
+});
+export type ConsistencyGroup = z.output<typeof consistencyGroupSchema>;
 
 export const manifestSchema = z.strictObject({
   app: serviceName.describe('Name of the application'),
@@ -91,6 +215,23 @@ export const manifestSchema = z.strictObject({
   services: z
     .record(serviceName, serviceSchema)
     .refine((s) => Object.keys(s).length > 0, 'an application needs at least one service'),
+  hooks: appHooks.optional(),
+  consistency_groups: z
+    .record(serviceName, consistencyGroupSchema)
+    .default({})
+    .describe('Datastores of several services that must be captured as of one moment'),
+  tiers: z
+    .partialRecord(z.enum(tierNames), tierTarget)
+    .default({})
+    .describe(
+      'RTO and RPO targets per tier, which drills compare with; defaults: critical 15m/1h, standard 1h/24h, archive 24h/7d',
+    ),
+  drill: z
+    .strictObject({
+      sandbox: z.string().min(1).describe('Directory where drills restore file-based stores'),
+    })
+    .optional()
+    .describe('Where drills restore; default: .lazarus/sandbox beside the manifest'),
 });
 
 /** A validated manifest: relative paths resolved, defaults applied. Plain data: safe in workflow history. */
@@ -98,4 +239,8 @@ export interface Manifest {
   app: string;
   repository: { path: string };
   services: Record<string, Service>;
+  hooks: Partial<Record<AppHookName, Hook>>;
+  consistencyGroups: Record<string, ConsistencyGroup>;
+  tiers: Record<TierName, TierTarget>;
+  sandbox: string;
 }

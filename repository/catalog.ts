@@ -12,6 +12,10 @@ export interface ServiceSnapshot {
   takenAt: string;
   /** The stored object was read back and re-hashed after it was written. */
   verified: boolean;
+  /** The consistency group whose one moment (takenAt) this snapshot shares with its other members. */
+  group?: string;
+  /** Where the store stood at that moment: an LSN, a GTID or binlog position, an offset. */
+  position?: string;
 }
 
 /** One backup of an application: every service's snapshot, as one catalog entry. */

@@ -45,7 +45,7 @@ test('backup --json, backups, restore --json, runs and show', async () => {
   expect(list.map((e: { id: string }) => e.id)).toEqual([b.backupId]);
 
   await fs.rm(path.join(dir, 'users.db'));
-  const restore = lazarus(['restore', manifest, '--json', '--services', 'users'], env);
+  const restore = lazarus(['restore', manifest, '--yes', '--json', '--services', 'users'], env);
   expect(restore.code).toBe(0);
   const r = JSON.parse(restore.stdout);
   expect(r).toMatchObject({
@@ -74,6 +74,7 @@ test('a failed restore exits 1; bad input exits 2 before anything starts', async
     [
       'restore',
       manifest,
+      '--yes',
       '--json',
       '--target',
       `users=${path.join(dir, 'files', 'part-0', 'file-0.bin', 'x.db')}`,

@@ -96,7 +96,7 @@ test('a restore survives its worker being killed mid-restore, and the data comes
 
   const { result, interrupted, retried } = await runThroughCrash({
     kind: 'restore',
-    input: { spec: appSpec(manifest), options },
+    input: { approved: true, spec: appSpec(manifest), options },
   });
   expect(interrupted).toMatch(/^restore\//);
   expect(retried).toBeGreaterThan(0);

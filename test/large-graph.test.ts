@@ -60,7 +60,7 @@ test('a 500-service graph is backed up and restored in order through child workf
   await fs.rm(path.join(dir, 'data'), { recursive: true });
   const restore = await runToEnd(client, queue, {
     kind: 'restore',
-    input: { spec: appSpec(manifest), options },
+    input: { approved: true, spec: appSpec(manifest), options },
   });
   expect(restore.outcome).toBe('succeeded');
   expect(Object.values(restore.services).filter((s) => s.status === 'succeeded').length).toBe(SERVICES);

@@ -113,7 +113,10 @@ test('restore runs dependencies first (read from history) and independent branch
   await fs.rm(path.join(dir, 'jobs.db'));
   await stores.postgresQuery('lz_wf_ledger', 'DELETE FROM accounts WHERE id > 10');
 
-  const result = await runToEnd(client, queue, { kind: 'restore', input: { spec: appSpec(manifest) } });
+  const result = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { approved: true, spec: appSpec(manifest) },
+  });
   expect(result.outcome).toBe('succeeded');
   expect(await fingerprints()).toEqual(original);
 
@@ -140,7 +143,7 @@ test('a subset restore touches only the chosen services; --with-dependencies add
 
   const only = await runToEnd(client, queue, {
     kind: 'restore',
-    input: { spec: appSpec(manifest), backupId, services: ['api'] },
+    input: { approved: true, spec: appSpec(manifest), backupId, services: ['api'] },
   });
   expect(Object.keys(only.services)).toEqual(['api']);
   const afterOnly = await fingerprints();
@@ -150,7 +153,7 @@ test('a subset restore touches only the chosen services; --with-dependencies add
 
   const withDeps = await runToEnd(client, queue, {
     kind: 'restore',
-    input: { spec: appSpec(manifest), backupId, services: ['web'], withDependencies: true },
+    input: { approved: true, spec: appSpec(manifest), backupId, services: ['web'], withDependencies: true },
   });
   expect(Object.keys(withDeps.services).sort()).toEqual(['api', 'cache', 'db', 'web']);
   const afterDeps = await fingerprints();
@@ -165,6 +168,7 @@ test('a target mapping restores into another path and database, leaving the orig
   const result = await runToEnd(client, queue, {
     kind: 'restore',
     input: {
+      approved: true,
       spec: appSpec(manifest),
       backupId,
       services: ['db', 'ledger'],
@@ -184,6 +188,7 @@ test('a failing service is retried, then skips its dependents while independent 
   const result = await runToEnd(client, queue, {
     kind: 'restore',
     input: {
+      approved: true,
       spec: appSpec(manifest),
       backupId,
       // A path below a regular file can never be created (ENOTDIR).
@@ -210,7 +215,7 @@ test('connection secrets never appear in a workflow history', async () => {
   const b = await backup();
   const r = await runToEnd(client, queue, {
     kind: 'restore',
-    input: { spec: appSpec(manifest), services: ['ledger'] },
+    input: { approved: true, spec: appSpec(manifest), services: ['ledger'] },
   });
   expect(r.outcome).toBe('succeeded');
   for (const id of [b.workflowId, r.workflowId]) {
@@ -245,7 +250,7 @@ test('progress is queryable, and a cancelled restore ends cancelled with the tar
 
   const run = await startRun(client, queue, {
     kind: 'restore',
-    input: { spec, backupId: b.backupId, options: { heartbeatTimeoutSeconds: 5 } },
+    input: { approved: true, spec, backupId: b.backupId, options: { heartbeatTimeoutSeconds: 5 } },
   });
   const handle = client.workflow.getHandle(run.workflowId);
   await waitFor(async () => (await handle.query(progressQuery)).running.includes('big'));
@@ -285,7 +290,10 @@ test('a restore the datastore must refuse fails at once, without retries', async
     },
   };
   const b = await runToEnd(client, queue, { kind: 'backup', input: { spec } });
-  const r = await runToEnd(client, queue, { kind: 'restore', input: { spec, backupId: b.backupId } });
+  const r = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { approved: true, spec, backupId: b.backupId },
+  });
   expect(r.services.shop).toMatchObject({
     status: 'failed',
     reason: expect.stringContaining('holds view v'),

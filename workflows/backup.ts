@@ -3,9 +3,15 @@ import type { BackupEntry } from '../repository/catalog';
 import { catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';
-import { recordOutcome, recordServices } from './outcome';
+import { recordServices } from './outcome';
+import { AppHooks, failAll } from './app-hooks';
+import { snapshotGroup } from './group';
+import { hookBlocks, hookFailure } from './hooks';
 
-/** Snapshots every datastore of an application, verifies each, and records one catalog entry. */
+/**
+ * Snapshots every datastore of an application, verifies each, and records one catalog
+ * entry. Members of a consistency group are captured together, as of one moment.
+ */
 export async function backupApplication(input: BackupInput): Promise<RunResult> {
   const { spec } = input;
   const options = { ...defaultRunOptions, ...input.options };
@@ -19,23 +25,52 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   const plan: PartitionPlan = {
     app: spec.app,
     repository: spec.repository,
-    members: Object.fromEntries(stateful.map((s) => [s, { datastore: spec.services[s].datastore }])),
+    members: Object.fromEntries(
+      stateful.map((s) => [s, { datastore: spec.services[s].datastore, hooks: spec.services[s].hooks }]),
+    ),
     dependsOn: Object.fromEntries(stateful.map((s) => [s, []])),
     options,
     runKey: workflowInfo().workflowId,
+    context: { app: spec.app, runId: workflowInfo().workflowId, backupId },
   };
-  const outcomes = await runPlan(plan, 'snapshot', state);
+  const appHooks = new AppHooks(spec, plan);
+  const before = await appHooks.run('before_backup');
+  const { outcomes, groups } = hookBlocks(before)
+    ? { outcomes: failAll(stateful, hookFailure(before)), groups: [] }
+    : await snapshotAll(spec, plan, state);
+  state.finished(outcomes);
   const entry = catalogEntry(spec, backupId, startedAt, outcomes);
   if (Object.keys(entry.services).length > 0)
     await catalog.saveBackup({ repository: spec.repository, entry });
+  const after = await appHooks.run('after_backup');
 
-  const outcome = recordOutcome(outcomes);
   return {
     app: spec.app,
     backupId,
-    outcome,
+    ...appHooks.outcome(outcomes, [before, after]),
     durationMs: Date.now() - startedAt.getTime(),
     services: state.progress().services,
+    groups,
+  };
+}
+
+/** Groups, each as one activity, alongside every service outside a group. */
+async function snapshotAll(spec: AppSpec, plan: PartitionPlan, state: RunState) {
+  const groups = Object.entries(spec.consistencyGroups ?? {});
+  const grouped = new Set(groups.flatMap(([, g]) => g.members));
+  const alone = Object.keys(plan.members).filter((s) => !grouped.has(s));
+  const ungrouped: PartitionPlan = {
+    ...plan,
+    members: Object.fromEntries(alone.map((s) => [s, plan.members[s]])),
+    dependsOn: Object.fromEntries(alone.map((s) => [s, []])),
+  };
+  const [single, ...groupRuns] = await Promise.all([
+    runPlan(ungrouped, 'snapshot', state),
+    ...groups.map(([name, group]) => snapshotGroup(name, group, plan, state)),
+  ]);
+  return {
+    outcomes: Object.assign({}, single, ...groupRuns.map((g) => g.outcomes)) as Record<string, NodeOutcome>,
+    groups: groupRuns.map((g) => g.result),
   };
 }
 
@@ -77,6 +112,8 @@ function catalogEntry(
         snapshot: outcome.snapshot,
         takenAt: outcome.takenAt,
         verified: true,
+        group: outcome.group,
+        position: outcome.position,
       };
     } else {
       entry.failures[service] = outcome.reason ?? outcome.status;

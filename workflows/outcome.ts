@@ -11,8 +11,11 @@ export function overallOutcome(outcomes: Record<string, NodeOutcome>): RunResult
 }
 
 /** The run's overall outcome, also written to its search attributes so the UI can filter on it. */
-export function recordOutcome(outcomes: Record<string, NodeOutcome>): RunResult['outcome'] {
-  const outcome = overallOutcome(outcomes);
+export function recordOutcome(
+  outcomes: Record<string, NodeOutcome>,
+  overriding?: RunResult['outcome'],
+): RunResult['outcome'] {
+  const outcome = overriding ?? overallOutcome(outcomes);
   upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
   return outcome;
 }

@@ -15,6 +15,9 @@ import type { Activities } from '../activities';
 import { restoreLayers } from '../model/graph';
 import { DagHooks, partitionUnits, runDag, singletonUnits } from './dag';
 import type { RunState } from './run-state';
+import type { ServiceHookName } from '../model/manifest';
+import { rootMessage } from './failure';
+import { runHook, withHooks } from './hooks';
 import type { NodeOutcome, PartitionPlan } from './types';
 
 export type StepKind = 'snapshot' | 'restore';
@@ -80,8 +83,26 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
   const member = plan.members[service];
   // A stateless service has nothing to restore, but it is still a node of the graph.
   if (!member.datastore) return { status: 'stateless' };
-  const activities = proxyActivities<Activities>({
-    activityId: `${step}/${service}`,
+  const hook = serviceHook(plan, service);
+  return step === 'snapshot'
+    ? withHooks(hook('pre_backup'), () => runActivity(plan, step, service), hook('post_backup'), true)
+    : withHooks(undefined, () => runActivity(plan, step, service), hook('post_restore'), false);
+}
+
+/** Runs one of a service's hooks, if it has it, with the run's context. */
+export function serviceHook(plan: PartitionPlan, service: string) {
+  return (event: ServiceHookName) => {
+    const hook = plan.members[service].hooks?.[event];
+    if (!hook) return undefined;
+    const target = plan.members[service].target;
+    const context = { ...plan.context, service, target };
+    return () => runHook(event, hook, context, plan.options.heartbeatTimeoutSeconds);
+  };
+}
+
+export function stepActivities(plan: PartitionPlan, activityId: string) {
+  return proxyActivities<Activities>({
+    activityId,
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: `${plan.options.heartbeatTimeoutSeconds} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -91,13 +112,18 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
       maximumInterval: '30 seconds',
     },
   });
+}
+
+async function runActivity(plan: PartitionPlan, step: StepKind, service: string): Promise<NodeOutcome> {
+  const member = plan.members[service];
+  const activities = stepActivities(plan, `${step}/${service}`);
   const common = {
     repository: plan.repository,
     service,
-    datastore: member.datastore,
-    stagingId: stagingId(plan, service),
+    datastore: member.datastore!,
+    stagingId: stagingId(plan.runKey, service),
   };
-  try {
+  return failedStepAsOutcome(async () => {
     if (step === 'snapshot') {
       const { snapshot, ...rest } = await activities.snapshotService(common);
       return { status: 'succeeded', snapshot, bytes: snapshot.size, ...rest };
@@ -109,8 +135,14 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
       target: member.target,
     });
     return { status: 'succeeded', ...out };
+  });
+}
+
+/** An activity that failed for good makes its service `failed`; a cancelled run ends cancelled. */
+export async function failedStepAsOutcome(step: () => Promise<NodeOutcome>): Promise<NodeOutcome> {
+  try {
+    return await step();
   } catch (err) {
-    // A cancelled run ends cancelled, not as a list of failed services.
     if (err instanceof ActivityFailure && !isCancellation(err))
       return { status: 'failed', reason: rootMessage(err) };
     throw err;
@@ -118,16 +150,10 @@ async function runStep(plan: PartitionPlan, step: StepKind, service: string): Pr
 }
 
 /** Short, deterministic and the same across retries: names the staging area of this run and service. */
-function stagingId(plan: PartitionPlan, service: string): string {
+export function stagingId(runKey: string, service: string): string {
   let hash = 0x811c9dc5;
-  for (const ch of `${plan.runKey}/${service}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  for (const ch of `${runKey}/${service}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return hash.toString(16).padStart(8, '0');
-}
-
-function rootMessage(err: Error): string {
-  let cause: Error = err;
-  while (cause.cause instanceof Error) cause = cause.cause;
-  return cause.message;
 }
 
 function toDependencyMap(deps: Record<string, string[]>) {

@@ -1,13 +1,26 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { awaitApproval } from './approval';
+import type { BackupEntry } from '../repository/catalog';
+import { AppHooks, failAll } from './app-hooks';
+import { hookBlocks, hookFailure } from './hooks';
 import { withDependencies } from '../model/graph';
 import { recordOutcome, recordServices } from './outcome';
 import { catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
-import { NodeOutcome, PartitionPlan, RestoreInput, RunResult, defaultRunOptions } from './types';
+import {
+  AppSpec,
+  NodeOutcome,
+  PartitionPlan,
+  RestoreInput,
+  RunOptions,
+  RunResult,
+  defaultRunOptions,
+} from './types';
 
 /**
  * Restores an application from one backup in dependency order: a service starts only
- * once everything it depends on is restored; independent branches run in parallel.
+ * once everything it depends on is restored; independent branches run in parallel. A
+ * restore over the original targets waits for approval unless it was given up front.
  */
 export async function restoreApplication(input: RestoreInput): Promise<RunResult> {
   const { spec } = input;
@@ -20,9 +33,45 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     app: spec.app,
     backupId: input.backupId,
   });
+  const plan = restorePlan(spec, backup, selected, input.targets ?? {}, options);
+  const state = new RunState(selected.length);
+  const finish = (
+    result: Pick<RunResult, 'outcome' | 'reason' | 'hooks'>,
+    services: Record<string, NodeOutcome>,
+  ) => ({
+    app: spec.app,
+    backupId: backup.id,
+    ...result,
+    durationMs: Date.now() - started,
+    services,
+  });
 
+  const overwritten = selected.filter((s) => spec.services[s].datastore && !input.targets?.[s]);
+  const refusal = overwritten.length > 0 && !input.approved ? await awaitApproval(state, input) : undefined;
+  if (refusal) {
+    recordOutcome({}, 'rejected');
+    return finish({ outcome: 'rejected', reason: refusal }, failAll(selected, 'not restored: ' + refusal));
+  }
+
+  const appHooks = new AppHooks(spec, plan);
+  const before = await appHooks.run('before_restore');
+  const outcomes = hookBlocks(before)
+    ? failAll(selected, hookFailure(before))
+    : await runPlan(plan, 'restore', state);
+  const after = await appHooks.run('after_restore');
+  return finish(appHooks.outcome(outcomes, [before, after]), outcomes);
+}
+
+/** The restore of `selected` services from `backup`, into `targets` where given. */
+export function restorePlan(
+  spec: AppSpec,
+  backup: BackupEntry,
+  selected: string[],
+  targets: Record<string, string>,
+  options: Required<RunOptions>,
+): PartitionPlan {
   const chosen = new Set(selected);
-  const plan: PartitionPlan = {
+  return {
     app: spec.app,
     repository: spec.repository,
     members: Object.fromEntries(
@@ -31,7 +80,8 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
         {
           datastore: spec.services[s].datastore,
           snapshot: backup.services[s]?.snapshot,
-          target: input.targets?.[s],
+          target: targets[s],
+          hooks: spec.services[s].hooks,
         },
       ]),
     ),
@@ -41,17 +91,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     ),
     options,
     runKey: workflowInfo().workflowId,
-  };
-  const state = new RunState(selected.length);
-  const outcomes = await runPlan(plan, 'restore', state);
-
-  const outcome = recordOutcome(outcomes);
-  return {
-    app: spec.app,
-    backupId: backup.id,
-    outcome,
-    durationMs: Date.now() - started,
-    services: outcomes,
+    context: { app: spec.app, runId: workflowInfo().workflowId, backupId: backup.id },
   };
 }
 

@@ -7,6 +7,7 @@ export const progressQuery = defineQuery<RunProgress>('progress');
 export class RunState {
   private readonly services: Record<string, NodeOutcome> = {};
   private readonly running = new Set<string>();
+  awaitingApproval = false;
 
   constructor(private readonly total: number) {
     setHandler(progressQuery, () => this.progress());
@@ -26,6 +27,7 @@ export class RunState {
   progress(): RunProgress {
     return {
       total: this.total,
+      awaitingApproval: this.awaitingApproval || undefined,
       done: Object.keys(this.services).length,
       running: [...this.running].sort(),
       services: { ...this.services },

@@ -1,6 +1,16 @@
 /** Inputs, outputs and progress of the workflows: plain data (IDs, refs, checksums), never payloads. */
-import type { Datastore, Service } from '../model/manifest';
+import type {
+  AppHookName,
+  ConsistencyGroup,
+  Datastore,
+  Hook,
+  Service,
+  ServiceHookName,
+  TierName,
+  TierTarget,
+} from '../model/manifest';
 import type { SnapshotRef } from '../repository/catalog';
+import type { GroupResult } from './group';
 
 export interface RunOptions {
   /** How many services run at once. */
@@ -18,6 +28,11 @@ export interface AppSpec {
   app: string;
   repository: string;
   services: Record<string, Service>;
+  hooks?: Partial<Record<AppHookName, Hook>>;
+  consistencyGroups?: Record<string, ConsistencyGroup>;
+  tiers?: Record<TierName, TierTarget>;
+  /** Where drills restore file-based stores. */
+  sandbox?: string;
 }
 
 export interface BackupInput {
@@ -35,6 +50,20 @@ export interface RestoreInput {
   /** service -> another path, database name or index to restore into instead of the original. */
   targets?: Record<string, string>;
   options?: RunOptions;
+  /** Given up front (--yes): a restore over the original targets does not wait for approval. */
+  approved?: boolean;
+  /** How long a restore over the originals waits for approval before it stops; default 3600. */
+  approvalTimeoutSeconds?: number;
+}
+
+/** One hook that ran, in the order hooks ran. */
+export interface HookRecord {
+  event: string;
+  service?: string;
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+  onError: 'fail' | 'continue';
 }
 
 export type NodeStatus = 'succeeded' | 'failed' | 'skipped' | 'stateless';
@@ -51,18 +80,32 @@ export interface NodeOutcome {
   snapshot?: SnapshotRef;
   takenAt?: string;
   restoredTo?: string;
+  /** The consistency group whose single moment this snapshot was taken at. */
+  group?: string;
+  /** Where the store stood at the snapshot point: an LSN, a GTID or binlog position, an offset. */
+  position?: string;
+  hooks?: HookRecord[];
 }
 
 export interface RunResult {
   app: string;
   backupId: string;
-  outcome: 'succeeded' | 'partial' | 'failed';
+  /** rejected: a restore over the originals was not approved, and changed nothing. */
+  outcome: 'succeeded' | 'partial' | 'failed' | 'rejected';
   durationMs: number;
   services: Record<string, NodeOutcome>;
+  /** Why the run as a whole failed, when it failed before or around its services. */
+  reason?: string;
+  /** Application-wide hooks, in the order they ran. */
+  hooks?: HookRecord[];
+  /** Each consistency group's freeze. */
+  groups?: GroupResult[];
 }
 
 export interface RunProgress {
   total: number;
+  /** A restore over the original targets, waiting for `lazarus approve`. */
+  awaitingApproval?: boolean;
   done: number;
   running: string[];
   services: Record<string, NodeOutcome>;
@@ -73,12 +116,22 @@ export interface PartitionPlan {
   app: string;
   repository: string;
   /** The members and their datastores; dependencies are already settled by the parent. */
-  members: Record<string, { datastore?: Datastore; snapshot?: SnapshotRef; target?: string }>;
+  members: Record<
+    string,
+    {
+      datastore?: Datastore;
+      snapshot?: SnapshotRef;
+      target?: string;
+      hooks?: Partial<Record<ServiceHookName, Hook>>;
+    }
+  >;
   /** member -> members of this plan it depends on. */
   dependsOn: Record<string, string[]>;
   options: Required<RunOptions>;
   /** Names staging areas: the same for every attempt of the same run. */
   runKey: string;
+  /** What hooks are told about the run. */
+  context: { app: string; runId: string; backupId?: string };
 }
 
 export const defaultRunOptions: Required<RunOptions> = {

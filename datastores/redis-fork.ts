@@ -1,0 +1,147 @@
+/**
+ * A Redis snapshot point from a fork: BGSAVE forks the server, and the child writes the
+ * dataset as it stood at the fork. The RDB file is then loaded into a private, short-lived
+ * redis-server, from which the usual SCAN + DUMP records are read. Needs the server's
+ * data directory to be readable by the worker (the same host, or a shared volume).
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
+import type { FreezeContext, SnapshotPoint } from './adapter';
+import { spoolFile } from './spooled-point';
+
+/** Called during the freeze: the fork (and so the point) happens before BGSAVE returns. */
+export async function forkPoint(
+  withLive: <T>(work: (live: Redis) => Promise<T>) => Promise<T>,
+  db: number,
+  ctx: FreezeContext,
+  dumpKeys: (redis: Redis) => AsyncGenerator<Buffer>,
+): Promise<SnapshotPoint> {
+  const { offset, rdbFile } = await withLive(async (live) => {
+    const [, dir] = (await live.config('GET', 'dir')) as string[];
+    const [, name] = (await live.config('GET', 'dbfilename')) as string[];
+    const replication = String(await live.info('replication'));
+    await live.bgsave();
+    return { offset: infoField(replication, 'master_repl_offset'), rdbFile: path.join(dir, name) };
+  });
+  const copy = spoolFile(ctx, 'redis.rdb');
+  let server: TemporaryServer | undefined;
+  const close = async () => {
+    server?.stop();
+    await fs.rm(copy, { force: true });
+  };
+  return {
+    position: `replication offset ${offset}`,
+    async open() {
+      await withLive((live) => waitForSave(live, ctx.signal));
+      await fs.mkdir(path.dirname(copy), { recursive: true });
+      await fs.copyFile(rdbFile, copy);
+      server = await TemporaryServer.start(copy, ctx.stagingId);
+      const reader = server.client(db);
+      await reader.connect();
+      const stream = Readable.from(dumpKeys(reader), { objectMode: false });
+      stream.on('close', () => void close());
+      return stream;
+    },
+    close,
+  };
+}
+
+async function waitForSave(live: Redis, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    signal.throwIfAborted();
+    const info = String(await live.info('persistence'));
+    if (infoField(info, 'rdb_bgsave_in_progress') === '0') {
+      const status = infoField(info, 'rdb_last_bgsave_status');
+      if (status !== 'ok') throw new Error(`redis: BGSAVE failed (rdb_last_bgsave_status:${status})`);
+      return;
+    }
+    await sleep(20);
+  }
+}
+
+function infoField(info: string, field: string): string {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? 'unknown';
+}
+
+/** A redis-server of our own on a Unix socket, serving one RDB file, gone when stopped. */
+class TemporaryServer {
+  private constructor(
+    private readonly process: ReturnType<typeof spawn>,
+    private readonly socket: string,
+  ) {}
+
+  static async start(rdb: string, id: string): Promise<TemporaryServer> {
+    // Unix socket paths are limited to about 100 bytes: keep it short, in the system's tmp.
+    const socket = path.join(os.tmpdir(), `lazarus-redis-${id}.sock`);
+    await fs.rm(socket, { force: true });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--dir',
+        path.dirname(rdb),
+        '--dbfilename',
+        path.basename(rdb),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--databases',
+        '256',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const exited = new Promise<never>((_, reject) => {
+      child.on('error', (err) =>
+        reject(new Error(`redis-server could not start on this worker: ${err.message}`)),
+      );
+      child.on('exit', (code) => reject(new Error(`redis-server exited with code ${code} loading ${rdb}`)));
+    });
+    const server = new TemporaryServer(child, socket);
+    await Promise.race([server.waitUntilReady(), exited]).catch((err: unknown) => {
+      server.stop();
+      throw err;
+    });
+    return server;
+  }
+
+  client(db: number): Redis {
+    return new Redis({ path: this.socket, db, lazyConnect: true, maxRetriesPerRequest: 2 });
+  }
+
+  stop(): void {
+    this.process.kill('SIGKILL');
+    void fs.rm(this.socket, { force: true });
+  }
+
+  private async waitUntilReady(): Promise<void> {
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const probe = new Redis({
+        path: this.socket,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        // LOADING errors until the RDB is in memory.
+        await probe.ping();
+        return;
+      } catch {
+        await sleep(20);
+      } finally {
+        probe.disconnect();
+      }
+    }
+    throw new Error('redis-server did not become ready within 10 s');
+  }
+}

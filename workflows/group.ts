@@ -1,0 +1,107 @@
+/**
+ * Consistency groups in a backup: each group is one activity that freezes all its
+ * members, so their snapshots share one moment. Members' own pre- and post-backup hooks
+ * run around it, as they do around a lone service's snapshot.
+ */
+import type { ConsistencyGroup } from '../model/manifest';
+import type { GroupSnapshotOutput } from '../activities';
+import { failedStepAsOutcome, serviceHook, stagingId, stepActivities } from './partition';
+import { hookBlocks, hookFailure } from './hooks';
+import type { RunState } from './run-state';
+import type { HookRecord, NodeOutcome, PartitionPlan } from './types';
+
+export interface GroupResult {
+  group: string;
+  members: string[];
+  freezeMs?: number;
+  frozenAt?: string;
+  pointAt?: string;
+  releasedAt?: string;
+  hookDetails?: string[];
+  reason?: string;
+}
+
+/** Snapshots one group; `plan.members` holds (at least) the group's members. */
+export async function snapshotGroup(
+  name: string,
+  group: ConsistencyGroup,
+  plan: PartitionPlan,
+  state: RunState,
+): Promise<{ outcomes: Record<string, NodeOutcome>; result: GroupResult }> {
+  const members = group.members;
+  state.started(members);
+  const hooks = Object.fromEntries(members.map((m) => [m, [] as HookRecord[]]));
+  const runEach = async (event: 'pre_backup' | 'post_backup') => {
+    for (const member of members) {
+      const record = await serviceHook(plan, member)(event)?.();
+      if (record) hooks[member].push(record);
+    }
+  };
+
+  await runEach('pre_backup');
+  const blocked = Object.values(hooks).flat().find(hookBlocks);
+  let snapshot: GroupSnapshotOutput | { reason: string };
+  if (blocked) {
+    snapshot = { reason: hookFailure(blocked) };
+  } else {
+    const activities = stepActivities(plan, `snapshot-group/${name}`);
+    const outcome = await failedStepAsOutcome(async () => {
+      const output = await activities.snapshotGroup({
+        repository: plan.repository,
+        group: name,
+        members: members.map((m) => ({
+          service: m,
+          datastore: plan.members[m].datastore!,
+          stagingId: stagingId(plan.runKey, m),
+        })),
+        maxFreezeMs: group.max_freeze,
+        pause: group.pause,
+        resume: group.resume,
+        context: plan.context,
+      });
+      snapshot = output;
+      return { status: 'succeeded' };
+    });
+    snapshot ??= { reason: outcome.reason ?? 'the group snapshot failed' };
+  }
+  await runEach('post_backup');
+
+  const outcomes = Object.fromEntries(members.map((m) => [m, memberOutcome(name, m, snapshot, hooks[m])]));
+  state.finished(outcomes);
+  return { outcomes, result: groupResult(name, members, snapshot) };
+}
+
+function memberOutcome(
+  group: string,
+  member: string,
+  snapshot: GroupSnapshotOutput | { reason: string },
+  hooks: HookRecord[],
+): NodeOutcome {
+  const withHooks = hooks.length > 0 ? { hooks } : {};
+  if ('reason' in snapshot)
+    return { status: 'failed', reason: `group ${group}: ${snapshot.reason}`, group, ...withHooks };
+  const blocked = hooks.find(hookBlocks);
+  const { snapshot: ref, position } = snapshot.members[member];
+  const { frozenAt, pointAt, releasedAt } = snapshot.times;
+  return {
+    status: blocked ? 'failed' : 'succeeded',
+    reason: blocked ? hookFailure(blocked) : undefined,
+    snapshot: ref,
+    bytes: ref.size,
+    takenAt: pointAt,
+    startedAt: frozenAt,
+    finishedAt: releasedAt,
+    group,
+    position,
+    ...withHooks,
+  };
+}
+
+function groupResult(
+  name: string,
+  members: string[],
+  snapshot: GroupSnapshotOutput | { reason: string },
+): GroupResult {
+  if ('reason' in snapshot) return { group: name, members, reason: snapshot.reason };
+  return { group: name, members, ...snapshot.times, hookDetails: snapshot.hookDetails };
+}
