@@ -61,6 +61,12 @@ export interface DatastoreAdapter<D extends Datastore = Datastore> {
    * laid out on disk: equal fingerprints mean equal data.
    */
   fingerprint(store: D): Promise<string>;
+  /** Removes the store entirely: only ever called on a drill's sandbox copy. */
+  drop(store: D): Promise<void>;
+  /** Rows in a table (SQL stores) or keys matching a pattern (Redis): for drill validators. */
+  count?(store: D, what: string): Promise<number>;
+  /** The first row a query returns, for drill validators (SQL stores). */
+  firstRow?(store: D, sql: string): Promise<unknown[] | undefined>;
   /** Removes the staging area a failed or cancelled restore left; the target is not touched. */
   discard(store: D, ctx: AdapterContext): Promise<void>;
   /** The same store pointed at another target (a path, database name or index), for a mapped restore. */

@@ -48,6 +48,7 @@ export const directoryAdapter: AdapterFor<'directory'> = {
   },
 
   discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
+  drop: (store) => fs.rm(store.path, { recursive: true, force: true }),
   retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
   describe: (store) => store.path,
 };

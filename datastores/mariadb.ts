@@ -106,6 +106,21 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
     });
   },
 
+  drop: (store) =>
+    withAdmin(
+      store,
+      async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${ident(store.database)}`)),
+    ),
+  async count(store, table) {
+    const row = await this.firstRow!(store, `SELECT COUNT(*) FROM ${ident(store.database)}.${ident(table)}`);
+    return Number(row?.[0]);
+  },
+  firstRow: (store, sql) =>
+    withAdmin(store, async (admin) => {
+      await admin.query(`USE ${ident(store.database)}`);
+      const [rows] = await admin.query({ sql, rowsAsArray: true });
+      return (rows as unknown[][])[0];
+    }),
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `mariadb://${store.user}@${store.host}:${store.port}/${store.database}`,
 };

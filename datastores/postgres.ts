@@ -105,6 +105,22 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
     });
   },
 
+  drop: (store) => withAdmin(store, (admin) => dropDatabase(admin, store.database)),
+  async count(store, table) {
+    const qualified = table.split('.').map(ident).join('.');
+    const row = await this.firstRow!(store, `SELECT COUNT(*) FROM ${qualified}`);
+    return Number(row?.[0]);
+  },
+  async firstRow(store, sql) {
+    const client = new Client(clientConfig(store, store.database));
+    await client.connect();
+    try {
+      const { rows } = await client.query({ text: sql, rowMode: 'array' });
+      return rows[0] as unknown[] | undefined;
+    } finally {
+      await client.end();
+    }
+  },
   retarget: (store, target) => ({ ...store, database: target }),
   describe: (store) => `postgres://${store.user}@${store.host}:${store.port}/${store.database}`,
 };

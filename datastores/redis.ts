@@ -87,6 +87,18 @@ export const redisAdapter: AdapterFor<'redis'> = {
     });
   },
 
+  drop: (store) => withRedis(store, store.db, async (redis) => void (await redis.flushdb())),
+  count: (store, pattern) =>
+    withRedis(store, store.db, async (redis) => {
+      let cursor = '0';
+      let keys = 0;
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', BATCH);
+        cursor = next;
+        keys += batch.length;
+      } while (cursor !== '0');
+      return keys;
+    }),
   retarget: (store, target) => ({ ...store, db: Number(target) }),
   describe: (store) => `redis://${store.host}:${store.port}/${store.db}`,
 };

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AdapterFor } from './adapter';
 import { filePoint, spoolFile } from './spooled-point';
@@ -23,14 +24,23 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
     return stream;
   },
 
-  /** A write transaction holds other writers off until released (or until the lock times out). */
+  /**
+   * A write transaction holds other writers off until released. SQLite waits for a lock
+   * synchronously, which would stall the worker: try without waiting, and retry.
+   */
   async freezeWrites(store, ctx) {
-    const db = new Database(store.path, {
-      fileMustExist: true,
-      timeout: Math.max(0, ctx.deadline - Date.now()),
-    });
+    const db = new Database(store.path, { fileMustExist: true, timeout: 0 });
     try {
-      db.exec('BEGIN IMMEDIATE');
+      for (;;) {
+        try {
+          db.exec('BEGIN IMMEDIATE');
+          break;
+        } catch (err) {
+          const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
+          if (!busy || Date.now() > ctx.deadline || ctx.signal.aborted) throw err;
+          await sleep(10);
+        }
+      }
     } catch (err) {
       db.close();
       throw err;
@@ -85,10 +95,38 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
     }
   },
 
+  async drop(store) {
+    await Promise.all(['', '-wal', '-shm', '-journal'].map((s) => fs.rm(store.path + s, { force: true })));
+  },
+  count: (store, table) =>
+    withReader(store.path, (db) =>
+      Number(
+        db
+          .prepare(`SELECT COUNT(*) FROM ${quote(table)}`)
+          .pluck()
+          .get(),
+      ),
+    ),
+  firstRow: (store, sql) =>
+    withReader(store.path, (db) => db.prepare(sql).raw().get() as unknown[] | undefined),
+
   discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
   retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
   describe: (store) => store.path,
 };
+
+async function withReader<T>(file: string, read: (db: Database.Database) => T): Promise<T> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
 
 async function backupTo(source: string, copy: string): Promise<void> {
   const db = new Database(source, { readonly: true, fileMustExist: true });
