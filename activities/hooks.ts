@@ -11,6 +11,8 @@ export type HookContext = Record<string, string | number | undefined>;
 
 export interface HookResult {
   ok: boolean;
+  /** The HTTP status, for an HTTP hook that got a response. */
+  status?: number;
   /** The exit code or HTTP status, and the tail of what the hook printed. */
   detail: string;
   durationMs: number;
@@ -22,11 +24,11 @@ export async function runHookOnce(
   signal?: AbortSignal,
 ): Promise<HookResult> {
   const started = Date.now();
-  const { ok, detail } =
+  const { ok, detail, status } =
     'command' in hook
       ? await runCommand(hook.command, context, hook.timeout, signal)
       : await callHttp(hook.http, context, hook.timeout, signal);
-  return { ok, detail, durationMs: Date.now() - started };
+  return { ok, detail, status, durationMs: Date.now() - started };
 }
 
 /** {app: 'shop', freezeTimeoutMs: 2000} -> {LAZARUS_APP: 'shop', LAZARUS_FREEZE_TIMEOUT_MS: '2000'} */
@@ -46,7 +48,7 @@ function runCommand(
   context: HookContext,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; detail: string }> {
+): Promise<{ ok: boolean; detail: string; status?: number }> {
   return new Promise((resolve) => {
     // Its own process group, so a timeout ends whatever the shell started too.
     const child = spawn('sh', ['-c', command], {
@@ -87,7 +89,7 @@ async function callHttp(
   context: HookContext,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; detail: string }> {
+): Promise<{ ok: boolean; detail: string; status?: number }> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(http.url, {
@@ -98,7 +100,7 @@ async function callHttp(
     });
     const body = (await response.text()).slice(-2000).trim();
     const detail = `HTTP ${response.status}${body ? `: ${body}` : ''}`;
-    return { ok: response.ok, detail };
+    return { ok: response.ok, detail, status: response.status };
   } catch (err) {
     const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
     return { ok: false, detail: `${http.method} ${http.url}: ${why}` };

@@ -13,6 +13,13 @@ import path from 'node:path';
 import type { Datastore, Hook } from '../model/manifest';
 import { establishPoints, type FreezePlan, type FreezeTimes } from './group-snapshot';
 import { type HookContext, type HookResult, runHookOnce } from './hooks';
+import {
+  removeSandboxRoot,
+  runValidators,
+  tearDownCopy,
+  type ValidateInput,
+  type ValidationResult,
+} from './drill';
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import { Repository } from '../repository/repository';
 import { byteCounter, rateLimiter } from '../repository/streams';
@@ -129,6 +136,27 @@ export function createActivities(deps: ActivityDeps = {}) {
           return { times: held.times, hookDetails: held.hookDetails, members };
         }),
       );
+    },
+
+    /** Runs a drill's validators against one service's sandbox copy. */
+    async validateService(input: ValidateInput): Promise<{ results: ValidationResult[] } & StepTiming> {
+      const started = Date.now();
+      const repo = await openRepository(input.repository);
+      const results = await withHeartbeats(() =>
+        runValidators(input, repo, Context.current().cancellationSignal),
+      );
+      return { results, ...timing(started) };
+    },
+
+    /** Removes a drill's sandbox copy of one service (and any staging its restore left). */
+    async tearDownSandbox(input: { datastore: Datastore; target: string; stagingId: string }): Promise<void> {
+      await withHeartbeats(() =>
+        tearDownCopy(input.datastore, input.target, input.stagingId, Context.current().cancellationSignal),
+      );
+    },
+
+    async removeSandboxRoot(input: { root: string }): Promise<void> {
+      await removeSandboxRoot(input.root);
     },
 
     /** Runs a user's hook; its failure is returned for the workflow to weigh (on_error). */

@@ -7,31 +7,43 @@ import { formatBytes } from './output';
 import { appKey, runKindKey } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows';
 import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
+import type { DrillInput } from '../workflows/drill';
 import { runId } from './spec';
 
-export type RunRequest = { kind: 'backup'; input: BackupInput } | { kind: 'restore'; input: RestoreInput };
+export type RunRequest =
+  | { kind: 'backup'; input: BackupInput }
+  | { kind: 'restore'; input: RestoreInput }
+  | { kind: 'drill'; input: DrillInput };
+
+export const workflowTypes = {
+  backup: 'backupApplication',
+  restore: 'restoreApplication',
+  drill: 'drillApplication',
+} as const;
 
 export interface RunHandle {
   workflowId: string;
   result: Promise<RunResult>;
 }
 
+/** The search attributes every run of an application carries, for filtering in the UI. */
+export function runAttributes(kind: RunRequest['kind'], app: string) {
+  return [
+    { key: appKey, value: app },
+    { key: runKindKey, value: kind },
+  ];
+}
+
 export async function startRun(client: Client, taskQueue: string, request: RunRequest): Promise<RunHandle> {
   const app = request.input.spec.app;
   const workflowId = runId(request.kind, app);
-  const handle = await client.workflow.start(
-    request.kind === 'backup' ? 'backupApplication' : 'restoreApplication',
-    {
-      taskQueue,
-      workflowId,
-      args: [request.input],
-      typedSearchAttributes: [
-        { key: appKey, value: app },
-        { key: runKindKey, value: request.kind },
-      ],
-      memo: { summary: `${request.kind} of ${app}` },
-    },
-  );
+  const handle = await client.workflow.start(workflowTypes[request.kind], {
+    taskQueue,
+    workflowId,
+    args: [request.input],
+    typedSearchAttributes: runAttributes(request.kind, app),
+    memo: { summary: `${request.kind} of ${app}` },
+  });
   return { workflowId, result: handle.result() as Promise<RunResult> };
 }
 

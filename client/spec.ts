@@ -15,6 +15,6 @@ export function appSpec(manifest: Manifest): AppSpec {
 }
 
 /** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */
-export function runId(kind: 'backup' | 'restore', app: string, now = new Date()): string {
+export function runId(kind: 'backup' | 'restore' | 'drill', app: string, now = new Date()): string {
   return `${kind}/${app}/${now.toISOString()}`;
 }

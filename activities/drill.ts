@@ -1,0 +1,133 @@
+/**
+ * A drill's activities: validators run against a service's sandbox copy, and the teardown
+ * that removes the copy. Both refuse a target that is the service's production store.
+ */
+import { promises as fs } from 'node:fs';
+import { adapterFor } from '../datastores';
+import type { Datastore, Validator } from '../model/manifest';
+import type { SnapshotRef } from '../repository/catalog';
+import type { Repository } from '../repository/repository';
+import { HookContext, runHookOnce } from './hooks';
+
+export interface ValidationResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ValidateInput {
+  repository: string;
+  service: string;
+  datastore?: Datastore;
+  target?: string;
+  snapshot?: SnapshotRef;
+  validators: Validator[];
+  context: HookContext;
+}
+
+/** The sandbox copy of a production store; never the store itself. */
+export function sandboxStore(datastore: Datastore, target: string): Datastore {
+  const adapter = adapterFor(datastore);
+  const copy = adapter.retarget(datastore, target);
+  if (adapter.describe(copy) === adapter.describe(datastore)) {
+    throw new Error(`refusing to use ${adapter.describe(copy)} as a sandbox: it is the production store`);
+  }
+  return copy;
+}
+
+export async function runValidators(
+  input: ValidateInput,
+  repo: Repository,
+  signal: AbortSignal,
+): Promise<ValidationResult[]> {
+  const store = input.datastore && input.target ? sandboxStore(input.datastore, input.target) : undefined;
+  const results: ValidationResult[] = [];
+  for (const validator of input.validators) {
+    const check = describeValidator(validator);
+    try {
+      const { ok, detail } = await validate(validator, store, input, repo, signal);
+      results.push({ check, ok, detail });
+    } catch (err) {
+      results.push({ check, ok: false, detail: (err as Error).message });
+    }
+  }
+  return results;
+}
+
+async function validate(
+  validator: Validator,
+  store: Datastore | undefined,
+  input: ValidateInput,
+  repo: Repository,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; detail: string }> {
+  const adapter = store && adapterFor(store);
+  if ('sql' in validator) {
+    const row = await adapter!.firstRow!(store!, validator.sql);
+    if (validator.expect === undefined)
+      return { ok: row !== undefined, detail: row ? 'returned a row' : 'no row' };
+    const value = row?.[0];
+    return { ok: String(value) === String(validator.expect), detail: `got ${String(value)}` };
+  }
+  if ('row_count' in validator || 'key_count' in validator) {
+    const bounds = 'row_count' in validator ? validator.row_count : validator.key_count;
+    const n = await adapter!.count!(store!, 'table' in bounds ? bounds.table : bounds.pattern);
+    const ok = n >= bounds.min && (bounds.max === undefined || n <= bounds.max);
+    return { ok, detail: `${n}` };
+  }
+  if ('checksum' in validator) {
+    if (!input.snapshot) return { ok: false, detail: 'the backup holds no snapshot of this service' };
+    const problem = await repo.checkSnapshot(input.snapshot);
+    return {
+      ok: !problem,
+      detail: problem?.problem ?? `sha256 ${input.snapshot.sha256.slice(0, 12)} matches the catalog`,
+    };
+  }
+  const context = {
+    ...input.context,
+    service: input.service,
+    sandboxTarget: store ? adapter!.describe(store) : undefined,
+  };
+  if ('command' in validator) {
+    const result = await runHookOnce(
+      { command: validator.command, timeout: validator.timeout, on_error: 'fail' },
+      context,
+      signal,
+    );
+    return { ok: result.ok, detail: result.detail || 'exit 0' };
+  }
+  const result = await runHookOnce(
+    { http: { url: validator.http.url, method: 'GET' }, timeout: validator.timeout, on_error: 'fail' },
+    context,
+    signal,
+  );
+  return { ok: result.status === validator.http.expect_status, detail: result.detail };
+}
+
+export function describeValidator(validator: Validator): string {
+  if ('sql' in validator)
+    return `sql ${validator.sql}${validator.expect !== undefined ? ` = ${validator.expect}` : ''}`;
+  if ('row_count' in validator) return `row_count ${validator.row_count.table} >= ${validator.row_count.min}`;
+  if ('key_count' in validator)
+    return `key_count ${validator.key_count.pattern} >= ${validator.key_count.min}`;
+  if ('checksum' in validator) return 'checksum against the catalog';
+  if ('command' in validator) return `command ${validator.command}`;
+  return `http ${validator.http.url} -> ${validator.http.expect_status}`;
+}
+
+/** Removes a service's sandbox copy and whatever staging its restore left. */
+export async function tearDownCopy(
+  datastore: Datastore,
+  target: string,
+  stagingId: string,
+  signal: AbortSignal,
+) {
+  const copy = sandboxStore(datastore, target);
+  const adapter = adapterFor(copy);
+  await adapter.discard(copy, { stagingId, signal });
+  await adapter.drop(copy);
+}
+
+export async function removeSandboxRoot(root: string): Promise<void> {
+  await fs.rm(root, { recursive: true, force: true });
+}

@@ -1,0 +1,153 @@
+/**
+ * A disaster-recovery drill: restores a backup into a sandbox (never a production
+ * target), runs each service's validators on its copy, measures RTO and RPO against the
+ * tiers' targets, and always tears the sandbox down, also when a step failed or the run
+ * was cancelled. The report is the run's result.
+ */
+import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { recordOutcome, recordServices } from './outcome';
+import { catalog, runPlan, stagingId } from './partition';
+import { restorePlan } from './restore';
+import { RunState } from './run-state';
+import { sandboxFor } from './sandbox';
+import { buildDrillReport, type DrillReport, type Validation } from './drill-report';
+import { rootMessage } from './failure';
+import { type AppSpec, type NodeOutcome, type RunOptions, defaultRunOptions } from './types';
+
+export interface DrillInput {
+  spec: AppSpec;
+  /** Default: the latest verified backup. */
+  backupId?: string;
+  options?: RunOptions;
+}
+
+export async function drillApplication(input: DrillInput): Promise<DrillReport> {
+  const options = { ...defaultRunOptions, ...input.options };
+  const workflowId = workflowInfo().workflowId;
+  const startedAt = Date.now();
+  const sandbox = sandboxFor(input.spec, stagingId(workflowId, 'drill'));
+  if (sandbox.problems.length > 0) {
+    throw ApplicationFailure.nonRetryable(`unsafe sandbox: ${sandbox.problems.join('; ')}`, 'UnsafeSandbox');
+  }
+  // Hooks are for production restores: a drill never restarts or notifies the real application.
+  const spec: AppSpec = { ...input.spec, hooks: {}, services: withoutHooks(input.spec) };
+  const services = Object.keys(spec.services).sort();
+  recordServices(services);
+  const backup = await catalog.resolveBackup({
+    repository: spec.repository,
+    app: spec.app,
+    backupId: input.backupId,
+  });
+  const plan = restorePlan(spec, backup, services, sandbox.targets, options);
+  const state = new RunState(services.length);
+
+  let outcomes: Record<string, NodeOutcome> = {};
+  const validations: Record<string, { startedAt: string; finishedAt: string; results: Validation[] }> = {};
+  let teardownProblems: string[] = [];
+  try {
+    outcomes = await runPlan(plan, 'restore', state);
+    await Promise.all(
+      services
+        .filter((s) => (spec.services[s].validate ?? []).length > 0 && outcomes[s]?.status !== 'failed')
+        .filter((s) => outcomes[s]?.status !== 'skipped')
+        .map(async (s) => {
+          validations[s] = await validate(spec, s, plan.members[s].snapshot, sandbox.targets[s], options);
+        }),
+    );
+  } finally {
+    // Compensation: runs even when the drill was cancelled or a step above threw.
+    teardownProblems = await CancellationScope.nonCancellable(() =>
+      tearDown(spec, sandbox.targets, sandbox.root, workflowId, options),
+    );
+  }
+  const report = buildDrillReport({
+    spec,
+    backup,
+    workflowId,
+    startedAt,
+    finishedAt: Date.now(),
+    sandboxTargets: sandbox.targets,
+    outcomes,
+    validations,
+    teardownProblems,
+  });
+  recordOutcome({}, report.outcome);
+  return report;
+}
+
+function withoutHooks(spec: AppSpec): AppSpec['services'] {
+  return Object.fromEntries(
+    Object.entries(spec.services).map(([name, s]) => [name, { ...s, hooks: undefined }]),
+  );
+}
+
+async function validate(
+  spec: AppSpec,
+  service: string,
+  snapshot: NodeOutcome['snapshot'],
+  target: string | undefined,
+  options: Required<RunOptions>,
+) {
+  const activities = proxyActivities<Activities>({
+    activityId: `validate/${service}`,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: `${options.heartbeatTimeoutSeconds} seconds`,
+    retry: { maximumAttempts: options.maxAttempts },
+  });
+  try {
+    const { results, startedAt, finishedAt } = await activities.validateService({
+      repository: spec.repository,
+      service,
+      datastore: spec.services[service].datastore,
+      target,
+      snapshot,
+      validators: spec.services[service].validate ?? [],
+      context: { app: spec.app, runId: workflowInfo().workflowId },
+    });
+    return { startedAt, finishedAt, results };
+  } catch (err) {
+    const now = new Date().toISOString();
+    return {
+      startedAt: now,
+      finishedAt: now,
+      results: [{ check: 'validators', ok: false, detail: rootMessage(err as Error) }],
+    };
+  }
+}
+
+/** Removes every sandbox copy (and staging left by a failed restore), then the sandbox directory. */
+async function tearDown(
+  spec: AppSpec,
+  targets: Record<string, string>,
+  root: string,
+  workflowId: string,
+  options: Required<RunOptions>,
+): Promise<string[]> {
+  const activities = proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: `${options.heartbeatTimeoutSeconds} seconds`,
+    // Teardown must not be given up on lightly: a copy left behind costs space and confuses.
+    retry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '30 seconds' },
+  });
+  const problems: string[] = [];
+  await Promise.all(
+    Object.entries(targets).map(async ([service, target]) => {
+      try {
+        await activities.tearDownSandbox({
+          datastore: spec.services[service].datastore!,
+          target,
+          stagingId: stagingId(workflowId, service),
+        });
+      } catch (err) {
+        problems.push(`${service} (${target}): ${rootMessage(err as Error)}`);
+      }
+    }),
+  );
+  try {
+    await activities.removeSandboxRoot({ root });
+  } catch (err) {
+    problems.push(`${root}: ${rootMessage(err as Error)}`);
+  }
+  return problems;
+}
