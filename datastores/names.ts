@@ -1,7 +1,4 @@
-/** A derived database name within PostgreSQL's 63 and MariaDB's 64 character limits. */
-export function derivedName(base: string, suffix: string): string {
-  return `${base.slice(0, 63 - suffix.length - 1)}_${suffix}`;
-}
+import { derivedName } from '../model/names';
 
 /**
  * The staging database a restore fills, and the name the replaced database is set aside

@@ -4,7 +4,7 @@
  * index set aside for drills). Pure, so the CLI checks it before starting and the
  * workflow again before restoring.
  */
-import { derivedName } from '../datastores/names';
+import { derivedName } from '../model/names';
 import type { Datastore } from '../model/manifest';
 import type { AppSpec } from './types';
 
