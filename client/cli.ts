@@ -14,6 +14,10 @@ import { appSpec } from './spec';
 import { progressQuery } from '../workflows/run-state';
 import { approveSignal, rejectSignal } from '../workflows/approval';
 import { parseDuration } from '../model/duration';
+import { sandboxFor } from '../workflows/sandbox';
+import type { DrillReport } from '../workflows/drill-report';
+import { writeDrillReport } from './drill-html';
+import { drillSummary, scheduleDrill } from './drill-commands';
 import { followRun, RunFailedError, startRun } from './run-workflow';
 import { formatBytes, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
@@ -156,6 +160,80 @@ for (const decision of ['approve', 'reject'] as const) {
       }),
     );
 }
+
+program
+  .command('drill <manifest>')
+  .description('restore a backup into a sandbox, validate it, measure RTO and RPO, and tear it down')
+  .option('--backup <id>', 'drill this backup (default: the latest verified one)')
+  .option('--report <dir>', 'also write the JSON and HTML report into this directory')
+  .option('--every <duration>', 'instead of drilling now, schedule a drill at this interval (e.g. 1d, 12h)')
+  .option('--cron <expression>', 'instead of drilling now, schedule a drill on this cron expression')
+  .option('--unschedule', "remove the application's drill schedule")
+  .option('--no-wait', 'print the run ID and return at once')
+  .addOption(json())
+  .action(
+    action(async (file: string, opts) => {
+      const manifest = loadManifest(file);
+      const spec = appSpec(manifest);
+      const { problems } = sandboxFor(spec, 'check');
+      if (problems.length > 0)
+        throw new UserError(`${file}: a drill would not be safe:\n  ${problems.join('\n  ')}`);
+      const settings = settingsFromEnv();
+      if (opts.every || opts.cron || opts.unschedule) {
+        const client = await connectClient(settings);
+        const outcome = await scheduleDrill(
+          client,
+          settings.taskQueue,
+          { spec, backupId: opts.backup },
+          opts,
+        );
+        return opts.json ? printJson(outcome) : console.log(outcome.message);
+      }
+      const client = await connectClient(settings);
+      const run = await startRun(client, settings.taskQueue, {
+        kind: 'drill',
+        input: { spec, backupId: opts.backup },
+      });
+      if (!opts.wait)
+        return opts.json ? printJson({ workflowId: run.workflowId }) : console.log(run.workflowId);
+      if (!opts.json) console.error(`drill started: ${run.workflowId}`);
+      const report = (await followRun(
+        client,
+        run,
+        !opts.json && process.stderr.isTTY === true,
+      )) as unknown as DrillReport;
+      const files = opts.report ? await writeDrillReport(report, opts.report) : undefined;
+      if (opts.json) printJson({ ...report, files });
+      else {
+        console.log(drillSummary(report));
+        console.log(files ? `report: ${files.html}` : `report: lazarus report ${run.workflowId}`);
+      }
+      if (report.outcome !== 'succeeded') process.exitCode = EXIT.runFailed;
+    }),
+  );
+
+program
+  .command('report <workflowId>')
+  .description("write a drill's report, kept with its run, as JSON and as an HTML page")
+  .option('--out <dir>', 'directory to write into', '.')
+  .addOption(json())
+  .action(
+    action(async (workflowId: string, opts) => {
+      const client = await connectClient(settingsFromEnv());
+      const result = await client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch((err: Error) => {
+          throw new UserError(`no finished drill with ID "${workflowId}": ${err.message}`);
+        });
+      const report = result as DrillReport;
+      if (report?.kind !== 'drill')
+        throw new UserError(`${workflowId} is not a drill; reports are written for drills`);
+      if (opts.json) return printJson(report);
+      const files = await writeDrillReport(report, opts.out);
+      console.log(`${files.html}\n${files.json}`);
+    }),
+  );
 
 program
   .command('backups <manifest>')

@@ -44,7 +44,14 @@ export async function startRun(client: Client, taskQueue: string, request: RunRe
     typedSearchAttributes: runAttributes(request.kind, app),
     memo: { summary: `${request.kind} of ${app}` },
   });
-  return { workflowId, result: handle.result() as Promise<RunResult> };
+  // Asked for only when wanted: a pending long poll would keep a --no-wait command from exiting.
+  let result: Promise<RunResult> | undefined;
+  return {
+    workflowId,
+    get result() {
+      return (result ??= handle.result() as Promise<RunResult>);
+    },
+  };
 }
 
 /** Polls the run's progress query into a progress bar (on a terminal) until it ends. */
