@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: the shop example end to end on the embedded default. Seeds data,
- * backs up, verifies, breaks the data, restores in dependency order, and proves the
- * restored data equal to the original.
+ * backs up, verifies, breaks the data, restores in dependency order, proves the
+ * restored data equal to the original, then drills the backup in a sandbox.
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +18,9 @@ import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
 import { followRun, startRun } from './run-workflow';
 import { appSpec } from './spec';
+import { drillSummary } from './drill-commands';
+import { writeDrillReport } from './drill-html';
+import type { DrillReport } from '../workflows/drill-report';
 
 const EXAMPLE_DIR = path.join(packageRoot(), 'examples', 'shop');
 const say = (text = '') => console.log(text);
@@ -67,7 +70,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     say('\n4. Disaster strikes');
     for (const [name, store] of stores) say(`   ${name.padEnd(10)} ${await breakService(name, store)}`);
 
-    say('\n5. Restoring in dependency order');
+    say('\n5. Restoring in dependency order (over the originals: approved up front, as --yes does)');
     const restoreRun = await startRun(client, settings.taskQueue, {
       kind: 'restore',
       input: { approved: true, spec: appSpec(manifest), backupId: backup.backupId },
@@ -86,8 +89,22 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     }
     say(`   ${equal}/${stores.length} services hold exactly the data they held before the disaster`);
 
+    say('\n7. Drilling: the backup restored into a sandbox, validated, measured, torn down');
+    const drillRun = await startRun(client, settings.taskQueue, {
+      kind: 'drill',
+      input: { spec: appSpec(manifest) },
+    });
+    const drill = (await followRun(
+      client,
+      drillRun,
+      process.stderr.isTTY === true,
+    )) as unknown as DrillReport;
+    say(indent(drillSummary(drill)));
+    const reportFiles = await writeDrillReport(drill, path.join('.lazarus', 'reports'));
+    say(`   report: ${path.relative(process.cwd(), reportFiles.html)}`);
+
     say('\nThe runs, in the Temporal Web UI:');
-    for (const run of [backupRun, restoreRun]) {
+    for (const run of [backupRun, restoreRun, drillRun]) {
       say(`   ${uiBase}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(run.workflowId)}`);
     }
     say(
@@ -97,7 +114,8 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
       say(
         '   (the demo server stops now; its runs are kept: "npx lazarus dev --state-dir .lazarus/demo-server" serves them again)',
       );
-    if (equal !== stores.length || restore.outcome !== 'succeeded') process.exitCode = 1;
+    if (equal !== stores.length || restore.outcome !== 'succeeded' || drill.outcome !== 'succeeded')
+      process.exitCode = 1;
     if (server && opts.keepOpen) {
       say('\nServer and UI stay up; press Ctrl+C to stop.');
       await running;

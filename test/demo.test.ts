@@ -24,6 +24,10 @@ test('npm run demo: every embedded service comes back exactly as it was', () => 
   expect(out).toContain('4/4 services hold exactly the data they held before the disaster');
   expect(out).toMatch(/whole application restored in .* \(succeeded\)/);
   expect(out).toMatch(/http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/restore%2Fshop%2F/);
+  expect(out).toMatch(/drill of shop, backup \S+: passed/);
+  expect(out).toMatch(
+    /RTO [\d.]+ (ms|s) \(target 15\.0 min, met\)\s+RPO [\d.]+ (ms|s) \(target 1\.0 h, met\)\s+sandbox removed/,
+  );
   expect(code).toBe(0);
 }, 300_000);
 
@@ -33,5 +37,6 @@ test('demo --with-servers: PostgreSQL, MariaDB and Redis services come back too'
   expect(out).toMatch(/OK\s+inventory/);
   expect(out).toMatch(/OK\s+sessions/);
   expect(out).toContain('7/7 services hold exactly the data they held before the disaster');
+  expect(out).toMatch(/drill of shop-servers, backup \S+: passed/);
   expect(code).toBe(0);
 }, 300_000);

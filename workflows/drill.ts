@@ -40,21 +40,23 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
     backupId: input.backupId,
   });
   const plan = restorePlan(spec, backup, services, sandbox.targets, options);
-  const state = new RunState(services.length);
+  const validations: Record<string, { startedAt: string; finishedAt: string; results: Validation[] }> = {};
+  // Each service is validated as soon as its own copy is restored: its RTO ends there.
+  const state = new ValidatingState(
+    services.length,
+    (s, o) =>
+      (spec.services[s].validate ?? []).length > 0 && (o.status === 'succeeded' || o.status === 'stateless'),
+    (service) =>
+      validate(spec, service, plan.members[service].snapshot, sandbox.targets[service], options).then(
+        (result) => void (validations[service] = result),
+      ),
+  );
 
   let outcomes: Record<string, NodeOutcome> = {};
-  const validations: Record<string, { startedAt: string; finishedAt: string; results: Validation[] }> = {};
   let teardownProblems: string[] = [];
   try {
     outcomes = await runPlan(plan, 'restore', state);
-    await Promise.all(
-      services
-        .filter((s) => (spec.services[s].validate ?? []).length > 0 && outcomes[s]?.status !== 'failed')
-        .filter((s) => outcomes[s]?.status !== 'skipped')
-        .map(async (s) => {
-          validations[s] = await validate(spec, s, plan.members[s].snapshot, sandbox.targets[s], options);
-        }),
-    );
+    await state.allValidated();
   } finally {
     // Compensation: runs even when the drill was cancelled or a step above threw.
     teardownProblems = await CancellationScope.nonCancellable(() =>
@@ -74,6 +76,30 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
   });
   recordOutcome({}, report.outcome);
   return report;
+}
+
+/** Progress that also starts a service's validation the moment its restore finishes. */
+class ValidatingState extends RunState {
+  private readonly pending: Promise<void>[] = [];
+
+  constructor(
+    total: number,
+    private readonly validatable: (service: string, outcome: NodeOutcome) => boolean,
+    private readonly startValidation: (service: string) => Promise<void>,
+  ) {
+    super(total);
+  }
+
+  override finished(outcomes: Record<string, NodeOutcome>): void {
+    super.finished(outcomes);
+    for (const [service, outcome] of Object.entries(outcomes)) {
+      if (this.validatable(service, outcome)) this.pending.push(this.startValidation(service));
+    }
+  }
+
+  allValidated(): Promise<unknown> {
+    return Promise.all(this.pending);
+  }
 }
 
 function withoutHooks(spec: AppSpec): AppSpec['services'] {
