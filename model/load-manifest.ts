@@ -26,7 +26,7 @@ export function parseManifest(text: string, file: string): Manifest {
     );
   }
   const parsed = manifestSchema.safeParse(doc.toJS());
-  if (!parsed.success) throw new ManifestError(file, parsed.error.issues.map(describeIssue));
+  if (!parsed.success) throw new ManifestError(file, parsed.error.issues.flatMap(describeUnion));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
   const problems = [...groupProblems(manifest), ...validatorProblems(manifest)];
@@ -133,6 +133,22 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
     ) as Manifest['tiers'],
     sandbox: path.resolve(baseDir, manifest.drill?.sandbox ?? '.lazarus/sandbox'),
   };
+}
+
+/**
+ * A value that matches none of a union's shapes: when its fields pick out one shape (no
+ * unknown or missing field there), report what is wrong inside that shape, not the union.
+ */
+function describeUnion(issue: z.core.$ZodIssue): FieldProblem[] {
+  if (issue.code !== 'invalid_union' || ('discriminator' in issue && issue.discriminator)) {
+    return [describeIssue(issue)];
+  }
+  const shapeMismatch = (e: z.core.$ZodIssue) =>
+    e.code === 'unrecognized_keys' ||
+    (e.code === 'invalid_type' && e.input === undefined && e.path.length === 1);
+  const fitting = issue.errors.filter((branch) => !branch.some(shapeMismatch));
+  if (fitting.length !== 1) return [describeIssue(issue)];
+  return fitting[0].flatMap((inner) => describeUnion({ ...inner, path: [...issue.path, ...inner.path] }));
 }
 
 /** Turns a zod issue into a field path and a message that says what is allowed. */

@@ -57,7 +57,7 @@ test('a freeze is released when the worker holding it is killed: writes resume w
     await stores.writeManifest(dir, {
       app: 'freezekill',
       services: {
-        sessions: { datastore: { kind: 'redis', db: 3, staging_db: 4 } },
+        sessions: { datastore: { kind: 'redis', db: 14, staging_db: 15 } },
         ledger: { datastore: { kind: 'sqlite', path: 'ledger.db' } },
       },
       consistency_groups: { both: { members: ['sessions', 'ledger'], max_freeze: '30s' } },
@@ -66,7 +66,7 @@ test('a freeze is released when the worker holding it is killed: writes resume w
   // Another writer holds the ledger, so the group's freeze stays stuck half-taken: Redis paused.
   const other = new Database(path.join(dir, 'ledger.db'));
   other.exec('BEGIN IMMEDIATE');
-  const redis = stores.redisClient(3);
+  const redis = stores.redisClient(14);
   const queue = uniqueQueue('freezekill');
   const worker = await spawnWorker(queue);
   const run = await startRun(client, queue, {
@@ -93,6 +93,7 @@ test('a freeze is released when the worker holding it is killed: writes resume w
   } finally {
     other.exec('ROLLBACK');
     other.close();
+    await redis.flushdb();
     redis.disconnect();
     await client.workflow.getHandle(run.workflowId).terminate('test over');
   }

@@ -51,6 +51,59 @@ services:
     ]);
   });
 
+  test('consistency groups: only known, stateful services, each in one group', () => {
+    expect(
+      problemsOf(`app: shop
+services:
+  a: { datastore: { kind: sqlite, path: a.db } }
+  b: {}
+consistency_groups:
+  g1: { members: [a, b, ghost] }
+  g2: { members: [a], max_freeze: 90s }`),
+    ).toEqual(['consistency_groups.g2.max_freeze: at most 60s']);
+    expect(
+      problemsOf(`app: shop
+services:
+  a: { datastore: { kind: sqlite, path: a.db } }
+  b: {}
+consistency_groups:
+  g1: { members: [a, b, ghost] }
+  g2: { members: [a], max_freeze: 1s }`),
+    ).toEqual([
+      'consistency_groups.g1.members.1: "b" has no datastore; only stateful services join a group',
+      'consistency_groups.g1.members.2: unknown service "ghost"',
+      'consistency_groups.g2.members.0: "a" is already in group "g1"',
+    ]);
+  });
+
+  test('hooks, validators and durations say what is wrong and what is allowed', () => {
+    expect(
+      problemsOf(`app: shop
+hooks:
+  before_backup: { command: ./x.sh, timeout: soon }
+services:
+  a:
+    datastore: { kind: redis }
+    hooks: { pre_backup: { script: x } }
+    validate: [{ sql: SELECT 1 }, { key_count: { pattern: 'k:*' } }]
+  b: { validate: [{ row_count: { table: t } }] }`),
+    ).toEqual([
+      'services.a.hooks.pre_backup: a hook is {command: "..."} or {http: {url: "..."}}, with optional timeout and on_error',
+      'hooks.before_backup.timeout: "soon" is not a duration; write seconds (30) or a number with a unit: 500ms, 30s, 5m, 1h, 7d',
+    ]);
+    expect(
+      problemsOf(`app: shop
+services:
+  a:
+    datastore: { kind: redis }
+    validate: [{ sql: SELECT 1 }, { key_count: { pattern: 'k:*' } }]
+  b: { validate: [{ row_count: { table: t } }] }`),
+    ).toEqual([
+      'services.a.validate.0: sql and row_count need an SQL datastore, not redis',
+      'services.b.validate.0: a stateless service can only have command or http validators',
+    ]);
+  });
+
   test('a secret must be a reference, not a value', () => {
     expect(
       problemsOf(
