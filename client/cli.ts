@@ -259,7 +259,7 @@ program
   .command('runs')
   .description('list recent runs')
   .option('--app <name>', 'only this application')
-  .option('--kind <kind>', 'backup or restore')
+  .option('--kind <kind>', 'backup, restore or drill')
   .option('--limit <n>', 'at most this many', positiveInt, 20)
   .addOption(json())
   .action(
@@ -314,7 +314,8 @@ program
         });
       console.log(`${workflowId}: ${description.status.name}`);
       if (result instanceof Error) return console.log(result.message);
-      console.log(runTable(result as RunResult));
+      const report = result as DrillReport;
+      console.log(report.kind === 'drill' && !running ? drillSummary(report) : runTable(result as RunResult));
     }),
   );
 

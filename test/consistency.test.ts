@@ -13,6 +13,7 @@ import * as stores from './support/stores';
 import { startWorker, testClient, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 import { Repository } from '../repository/repository';
+import { FreezeError, establishPoints } from '../activities/group-snapshot';
 
 let client: Client;
 
@@ -98,6 +99,58 @@ test('a freeze is released when the worker holding it is killed: writes resume w
     await client.workflow.getHandle(run.workflowId).terminate('test over');
   }
 });
+
+test('a freeze that reaches its bound is released at once, and the attempt fails to be retried', async () => {
+  const dir = stores.tempDir();
+  stores.sqliteWithRows(path.join(dir, 'ledger.db'), 10);
+  const other = new Database(path.join(dir, 'ledger.db'));
+  other.exec('BEGIN IMMEDIATE');
+  const redis = stores.redisClient(14);
+  const started = Date.now();
+  try {
+    const attempt = establishPoints(
+      {
+        group: 'g',
+        members: [
+          { service: 'sessions', datastore: redisStore(14, 15), stagingId: 'bound1' },
+          {
+            service: 'ledger',
+            datastore: { kind: 'sqlite', path: path.join(dir, 'ledger.db') },
+            stagingId: 'bound2',
+          },
+        ],
+        maxFreezeMs: 500,
+        leaseMs: 10_000,
+        context: { app: 'bound' },
+        scratchDir: path.join(dir, 'scratch'),
+      },
+      new AbortController().signal,
+    );
+    attempt.catch(() => {});
+    await sleep(150);
+    const during = redis.set('probe', 'during');
+    expect(await Promise.race([during.then(() => 'written'), sleep(200).then(() => 'blocked')])).toBe(
+      'blocked',
+    );
+    await expect(attempt).rejects.toThrow(FreezeError);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await during;
+    // Redis is writable again straight away, long before its 10 s lease would lapse.
+    const write = redis.set('probe', 'after');
+    expect(await Promise.race([write.then(() => 'written'), sleep(500).then(() => 'blocked')])).toBe(
+      'written',
+    );
+  } finally {
+    other.exec('ROLLBACK');
+    other.close();
+    await redis.flushdb();
+    redis.disconnect();
+  }
+});
+
+function redisStore(db: number, staging: number) {
+  return { kind: 'redis', host: '127.0.0.1', port: 6379, db, staging_db: staging } as const;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
