@@ -40,30 +40,7 @@ export async function snapshotGroup(
 
   await runEach('pre_backup');
   const blocked = Object.values(hooks).flat().find(hookBlocks);
-  let snapshot: GroupSnapshotOutput | { reason: string };
-  if (blocked) {
-    snapshot = { reason: hookFailure(blocked) };
-  } else {
-    const activities = stepActivities(plan, `snapshot-group/${name}`);
-    const outcome = await failedStepAsOutcome(async () => {
-      const output = await activities.snapshotGroup({
-        repository: plan.repository,
-        group: name,
-        members: members.map((m) => ({
-          service: m,
-          datastore: plan.members[m].datastore!,
-          stagingId: stagingId(plan.runKey, m),
-        })),
-        maxFreezeMs: group.max_freeze,
-        pause: group.pause,
-        resume: group.resume,
-        context: plan.context,
-      });
-      snapshot = output;
-      return { status: 'succeeded' };
-    });
-    snapshot ??= { reason: outcome.reason ?? 'the group snapshot failed' };
-  }
+  const snapshot = blocked ? { reason: hookFailure(blocked) } : await takeSnapshot(name, group, plan);
   await runEach('post_backup');
 
   const outcomes = Object.fromEntries(members.map((m) => [m, memberOutcome(name, m, snapshot, hooks[m])]));
@@ -71,12 +48,32 @@ export async function snapshotGroup(
   return { outcomes, result: groupResult(name, members, snapshot) };
 }
 
-function memberOutcome(
-  group: string,
-  member: string,
-  snapshot: GroupSnapshotOutput | { reason: string },
-  hooks: HookRecord[],
-): NodeOutcome {
+type Taken = GroupSnapshotOutput | { reason: string };
+
+/** The group activity; a failure (after its retries) becomes the reason every member failed. */
+async function takeSnapshot(name: string, group: ConsistencyGroup, plan: PartitionPlan): Promise<Taken> {
+  const activities = stepActivities(plan, `snapshot-group/${name}`);
+  let taken: Taken | undefined;
+  const outcome = await failedStepAsOutcome(async () => {
+    taken = await activities.snapshotGroup({
+      repository: plan.repository,
+      group: name,
+      members: group.members.map((m) => ({
+        service: m,
+        datastore: plan.members[m].datastore!,
+        stagingId: stagingId(plan.runKey, m),
+      })),
+      maxFreezeMs: group.max_freeze,
+      pause: group.pause,
+      resume: group.resume,
+      context: plan.context,
+    });
+    return { status: 'succeeded' };
+  });
+  return taken ?? { reason: outcome.reason ?? 'the group snapshot failed' };
+}
+
+function memberOutcome(group: string, member: string, snapshot: Taken, hooks: HookRecord[]): NodeOutcome {
   const withHooks = hooks.length > 0 ? { hooks } : {};
   if ('reason' in snapshot)
     return { status: 'failed', reason: `group ${group}: ${snapshot.reason}`, group, ...withHooks };
@@ -97,11 +94,7 @@ function memberOutcome(
   };
 }
 
-function groupResult(
-  name: string,
-  members: string[],
-  snapshot: GroupSnapshotOutput | { reason: string },
-): GroupResult {
+function groupResult(name: string, members: string[], snapshot: Taken): GroupResult {
   if ('reason' in snapshot) return { group: name, members, reason: snapshot.reason };
   return { group: name, members, ...snapshot.times, hookDetails: snapshot.hookDetails };
 }
