@@ -205,6 +205,10 @@ export function createActivities(deps: ActivityDeps = {}) {
       return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId));
     },
 
+    async saveDrillReport(input: { repository: string; report: { app: string; workflowId: string } }) {
+      await (await openRepository(input.repository)).saveDrillReport(input.report);
+    },
+
     async saveBackup(input: { repository: string; entry: BackupEntry }): Promise<void> {
       await (await openRepository(input.repository)).saveBackup(input.entry);
     },

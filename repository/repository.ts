@@ -95,13 +95,20 @@ export class Repository {
 
   /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
   async saveBackup(entry: BackupEntry): Promise<void> {
-    const key = backupKey(entry.app, entry.id);
-    const existing = await this.readJson<BackupEntry>(key);
-    if (existing) {
-      if (JSON.stringify(existing) === JSON.stringify(entry)) return;
-      throw new Error(`backup ${entry.app}/${entry.id} is already in the catalog with other content`);
-    }
-    await this.writeJson(key, entry);
+    await this.writeOnce(backupKey(entry.app, entry.id), entry, `backup ${entry.app}/${entry.id}`);
+  }
+
+  /** A drill's report, kept beside the backups it checked, for as long as they are. */
+  async saveDrillReport(report: { app: string; workflowId: string }): Promise<void> {
+    await this.writeOnce(
+      drillKey(report.app, report.workflowId),
+      report,
+      `drill report ${report.workflowId}`,
+    );
+  }
+
+  async findDrillReport<T>(app: string, workflowId: string): Promise<T | undefined> {
+    return this.readJson<T>(drillKey(app, workflowId));
   }
 
   async listBackups(app?: string): Promise<BackupEntry[]> {
@@ -153,6 +160,16 @@ export class Repository {
     return { backups: backups.length, objects: users.size, bytes, problems };
   }
 
+  /** Records are written once: the same content again is a retry and accepted, other content refused. */
+  private async writeOnce(key: string, value: unknown, what: string): Promise<void> {
+    const existing = await this.readJson<unknown>(key);
+    if (existing) {
+      if (JSON.stringify(existing) === JSON.stringify(value)) return;
+      throw new Error(`${what} is already in the repository with other content`);
+    }
+    await this.writeJson(key, value);
+  }
+
   private async readJson<T>(key: string): Promise<T | undefined> {
     if (!(await this.backend.stat(key))) return undefined;
     const chunks: Buffer[] = [];
@@ -186,6 +203,9 @@ function objectKey(sha256: string): string {
 }
 function backupKey(app: string, id: string): string {
   return `catalog/${app}/${id}.json`;
+}
+function drillKey(app: string, workflowId: string): string {
+  return `drills/${app}/${workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
 }
 function devNull(): Writable {
   return new Writable({ write: (_chunk, _enc, done) => done() });

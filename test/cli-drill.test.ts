@@ -58,6 +58,10 @@ test('drill prints RTO and RPO, exits 0, and report writes the JSON and an HTML 
   expect(html).toContain('aria-label="restore timeline"');
   expect(html).toMatch(/RTO \(application\)<b class="met">/);
 
+  // The repository keeps the report too, for when the run's history has expired.
+  const kept = lazarus(['report', report.workflowId, '--manifest', manifest, '--json'], env);
+  expect(JSON.parse(kept.stdout)).toEqual(report);
+
   const text = lazarus(['drill', manifest], env);
   expect(text.stdout).toMatch(/drill of clidrill, backup \S+: passed/);
   expect(text.stdout).toMatch(/RTO [\d.]+ (ms|s) \(target 15\.0 min, met\)/);

@@ -2,7 +2,8 @@
  * A disaster-recovery drill: restores a backup into a sandbox (never a production
  * target), runs each service's validators on its copy, measures RTO and RPO against the
  * tiers' targets, and always tears the sandbox down, also when a step failed or the run
- * was cancelled. The report is the run's result.
+ * was cancelled. The report is the run's result, and is kept in the repository too, where
+ * it outlives the run's history.
  */
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -74,6 +75,7 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
     validations,
     teardownProblems,
   });
+  await catalog.saveDrillReport({ repository: spec.repository, report });
   recordOutcome({}, report.outcome);
   return report;
 }
