@@ -19,7 +19,7 @@ import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary, scheduleDrill } from './drill-commands';
 import { followRun, RunFailedError, startRun } from './run-workflow';
-import { formatBytes, runTable, table } from './output';
+import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3 } as const;
@@ -393,7 +393,7 @@ async function execute(
   else {
     console.log(runTable(result));
     console.log(
-      `${request.kind} ${result.backupId}: ${result.outcome} in ${(result.durationMs / 1000).toFixed(2)} s`,
+      `${request.kind} ${result.backupId}: ${result.outcome} in ${formatDuration(result.durationMs)}`,
     );
   }
   if (result.outcome !== 'succeeded') process.exitCode = EXIT.runFailed;

@@ -3,6 +3,8 @@
  * targets, the dependency graph coloured by outcome, and a timeline of the restore with
  * one bar per service. Inline SVG and CSS only: it opens from disk, offline.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { formatDuration } from '../model/duration';
 import type { DrillReport, Measure, ServiceReport } from '../workflows/drill-report';
 
@@ -139,8 +141,6 @@ export async function writeDrillReport(
   report: DrillReport,
   dir: string,
 ): Promise<{ json: string; html: string }> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const path = await import('node:path');
   await mkdir(dir, { recursive: true });
   const base = path.join(dir, report.workflowId.replace(/[^A-Za-z0-9._-]+/g, '_'));
   const files = { json: `${base}.json`, html: `${base}.html` };

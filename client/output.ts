@@ -1,8 +1,9 @@
+import { formatDuration as formatSpan } from '../model/duration';
 import type { RunResult } from '../workflows/types';
 
+/** A step's time for tables: "-" when it did not run. */
 export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+  return ms === undefined ? '-' : formatSpan(ms);
 }
 
 export function formatBytes(bytes: number | undefined): string {
