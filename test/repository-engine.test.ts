@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { UserError } from '../model/errors';
 import { DecryptError, SealingKey, createKeyFile, unlockKeyFile } from '../repository/crypto';
 import { PackError, PackWriter, readPackHeader } from '../repository/pack';
+import { ChunkCodec } from '../repository/codec';
 
 const cheapKdf = { N: 2 ** 10, r: 8, p: 1 };
 
@@ -75,5 +76,26 @@ describe('pack files', () => {
       /pack header cannot be read: authentication failed/,
     );
     await expect(readPackHeader(2, reader(data), key)).rejects.toThrow(/too short/);
+  });
+});
+
+describe('chunk codec', () => {
+  const key = SealingKey.random();
+  const codec = new ChunkCodec(key);
+
+  test('compressible chunks shrink; incompressible ones cost only the framing; both round trip', () => {
+    const text = Buffer.from('INSERT INTO orders VALUES (1, 42, 3);\n'.repeat(20_000));
+    const noise = randomBytes(200_000);
+    const storedText = codec.encode(text);
+    const storedNoise = codec.encode(noise);
+    expect(storedText.length).toBeLessThan(text.length / 20);
+    expect(storedNoise.length).toBe(noise.length + 1 + 28);
+    expect(codec.decode(storedText).equals(text)).toBe(true);
+    expect(codec.decode(storedNoise).equals(noise)).toBe(true);
+  });
+
+  test('a chunk stored under another key does not decode', () => {
+    const stored = new ChunkCodec(SealingKey.random()).encode(Buffer.from('secret'));
+    expect(() => codec.decode(stored)).toThrow(DecryptError);
   });
 });
