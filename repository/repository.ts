@@ -95,7 +95,11 @@ export class Repository {
 
   /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
   async saveBackup(entry: BackupEntry): Promise<void> {
-    await this.writeOnce(backupKey(entry.app, entry.id), entry, `backup ${entry.app}/${entry.id}`);
+    await this.writeOnce(
+      backupKey(entry.app, entry.id),
+      entry,
+      `backup ${entry.app}/${entry.id} is already in the catalog`,
+    );
   }
 
   /** A drill's report, kept beside the backups it checked, for as long as they are. */
@@ -161,11 +165,11 @@ export class Repository {
   }
 
   /** Records are written once: the same content again is a retry and accepted, other content refused. */
-  private async writeOnce(key: string, value: unknown, what: string): Promise<void> {
+  private async writeOnce(key: string, value: unknown, clash: string): Promise<void> {
     const existing = await this.readJson<unknown>(key);
     if (existing) {
       if (JSON.stringify(existing) === JSON.stringify(value)) return;
-      throw new Error(`${what} is already in the repository with other content`);
+      throw new Error(`${clash} with other content`);
     }
     await this.writeJson(key, value);
   }
