@@ -247,8 +247,7 @@ async function reportFromRun(workflowId: string): Promise<DrillReport> {
 }
 
 async function reportFromRepository(file: string, workflowId: string): Promise<DrillReport> {
-  const manifest = loadManifest(file);
-  const repo = await Repository.openLocal(manifest.repository.path);
+  const { manifest, repo } = await manifestAndRepository(file);
   const report = await repo.findDrillReport<DrillReport>(manifest.app, workflowId);
   if (!report) throw new UserError(`no report of drill "${workflowId}" in ${manifest.repository.path}`);
   return report;
@@ -260,8 +259,8 @@ program
   .addOption(json())
   .action(
     action(async (file: string, opts) => {
-      const manifest = loadManifest(file);
-      const entries = await (await Repository.openLocal(manifest.repository.path)).listBackups(manifest.app);
+      const { manifest, repo } = await manifestAndRepository(file);
+      const entries = await repo.listBackups(manifest.app);
       if (opts.json) return printJson(entries);
       const rows = entries.map((e) => [
         e.id,
@@ -344,8 +343,7 @@ program
   .addOption(json())
   .action(
     action(async (file: string, opts) => {
-      const manifest = loadManifest(file);
-      const repo = await Repository.openLocal(manifest.repository.path);
+      const { repo } = await manifestAndRepository(file);
       const report = await repo.verify();
       if (opts.json) printJson(report);
       else {
@@ -397,6 +395,11 @@ async function execute(
     );
   }
   if (result.outcome !== 'succeeded') process.exitCode = EXIT.runFailed;
+}
+
+async function manifestAndRepository(file: string) {
+  const manifest = loadManifest(file);
+  return { manifest, repo: await Repository.openLocal(manifest.repository.path) };
 }
 
 function runOptions(opts: { concurrency?: number }): RunOptions {

@@ -167,8 +167,8 @@ test('a target mapping restores into another path and database, leaving the orig
   const copyDir = path.join(dir, 'db-copy');
   const result = await runToEnd(client, queue, {
     kind: 'restore',
+    // Every chosen service goes to a new target: nothing is overwritten, so no approval is needed.
     input: {
-      approved: true,
       spec: appSpec(manifest),
       backupId,
       services: ['db', 'ledger'],
