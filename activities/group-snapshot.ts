@@ -58,6 +58,8 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
   const held = new Releases();
   const points = new Map<string, SnapshotPoint>();
   const hookDetails: string[] = [];
+  // A pause never needs to outlive the freeze's own bound.
+  const leaseMs = Math.min(plan.leaseMs, plan.maxFreezeMs);
   let pointAt = 0;
   try {
     await untilAborted(freezeSignal, async () => {
@@ -66,7 +68,7 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
         stagingId: member.stagingId,
         signal: freezeSignal,
         deadline,
-        leaseMs: Math.min(plan.leaseMs, plan.maxFreezeMs),
+        leaseMs,
         scratchDir: plan.scratchDir,
       });
       const freezes = await Promise.all(
@@ -78,7 +80,7 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
       );
       held.renewEvery(
         freezes.filter((f): f is WriteFreeze => f?.renew !== undefined),
-        plan.leaseMs / 3,
+        leaseMs / 3,
       );
       await Promise.all(
         plan.members.map(async (m) => {

@@ -13,7 +13,7 @@ import { loadManifest } from '../model/load-manifest';
 import { approveSignal, rejectSignal } from '../workflows/approval';
 import { progressQuery } from '../workflows';
 import * as stores from './support/stores';
-import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue } from './support/temporal';
+import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue, waitFor } from './support/temporal';
 
 let client: Client;
 let queue: string;
@@ -212,11 +212,3 @@ describe('a restore over the original targets waits for approval', () => {
     expect([...times.keys()].some((id) => id.startsWith('restore/'))).toBe(false);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

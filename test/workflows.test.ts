@@ -13,7 +13,7 @@ import { loadManifest } from '../model/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';
 import { progressQuery } from '../workflows';
 import * as stores from './support/stores';
-import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue } from './support/temporal';
+import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue, waitFor } from './support/temporal';
 
 const RATE = 4 * 1024 * 1024; // bytes per second per stream
 
@@ -261,14 +261,6 @@ test('progress is queryable, and a cancelled restore ends cancelled with the tar
   expect(await stores.fingerprint({ kind: 'directory', path: bigDir })).toBe(damaged);
   expect((await fs.readdir(dir)).filter((f) => f.includes('.lazarus-'))).toEqual([]);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a restore the datastore must refuse fails at once, without retries', async () => {
   await stores.mariadbWithRows('lz_wf_refused', 20);

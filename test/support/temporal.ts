@@ -72,3 +72,12 @@ export async function activityTimes(handle: WorkflowHandle) {
   }
   return new Map([...byScheduledId.values()].map((a) => [a.id, a]));
 }
+
+/** Polls `check` every 100 ms until it holds (a failing check counts as not yet). */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
