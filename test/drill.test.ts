@@ -171,6 +171,31 @@ test('a drill whose worker is killed mid-restore is finished by another, and lea
   }
 });
 
+test('a drill of a graph split into child workflows validates and tears down the same way', async () => {
+  const queue = uniqueQueue('drill-partitioned');
+  const worker = await startWorker(queue);
+  try {
+    const manifest = await drillManifest();
+    const backupId = await backupOf(manifest, queue);
+    const run = await startRun(client, queue, {
+      kind: 'drill',
+      input: { spec: appSpec(manifest), backupId, options: { partitionSize: 2 } },
+    });
+    const report = (await run.result) as unknown as DrillReport;
+    expect(report.reasons).toEqual([]);
+    expect(Object.values(report.services).every((s) => s.status !== 'failed')).toBe(true);
+    expect(report.services.stock.validation?.results.every((r) => r.ok)).toBe(true);
+    // The restores ran in child workflows named after the drill: layer 0 alone needs two.
+    for (const child of ['L0-0', 'L0-1']) {
+      const description = await client.workflow.getHandle(`${run.workflowId}/${child}`).describe();
+      expect(description.type).toBe('restorePartition');
+    }
+    await expectNoSandboxLeft(manifest);
+  } finally {
+    await worker.stop();
+  }
+});
+
 test('a drill that could touch production does not start', async () => {
   const queue = uniqueQueue('drill-unsafe');
   const worker = await startWorker(queue);
