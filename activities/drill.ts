@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { adapterFor } from '../datastores';
 import type { Datastore, Validator } from '../model/manifest';
 import type { SnapshotRef } from '../repository/catalog';
+import type { RepositorySpec } from '../repository/location';
 import type { Repository } from '../repository/repository';
 import { HookContext, runHookOnce } from './hooks';
 
@@ -16,7 +17,7 @@ export interface ValidationResult {
 }
 
 export interface ValidateInput {
-  repository: string;
+  repository: RepositorySpec;
   service: string;
   datastore?: Datastore;
   target?: string;

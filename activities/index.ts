@@ -21,6 +21,8 @@ import {
   type ValidationResult,
 } from './drill';
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
+import type { RepositorySpec } from '../repository/location';
+import type { VerifyReport } from '../repository/verify';
 import { Repository } from '../repository/repository';
 import { byteCounter, rateLimiter } from '../repository/streams';
 
@@ -32,7 +34,7 @@ export interface ActivityDeps {
 }
 
 export interface SnapshotInput {
-  repository: string;
+  repository: RepositorySpec;
   service: string;
   datastore: Datastore;
   stagingId: string;
@@ -48,7 +50,7 @@ export interface SnapshotOutput extends StepTiming {
   takenAt: string;
 }
 export interface GroupSnapshotInput extends Omit<FreezePlan, 'leaseMs' | 'scratchDir'> {
-  repository: string;
+  repository: RepositorySpec;
 }
 export interface GroupSnapshotOutput {
   times: FreezeTimes;
@@ -56,7 +58,7 @@ export interface GroupSnapshotOutput {
   members: Record<string, { snapshot: SnapshotRef; position?: string }>;
 }
 export interface RestoreServiceInput {
-  repository: string;
+  repository: RepositorySpec;
   service: string;
   datastore: Datastore;
   snapshot: SnapshotRef;
@@ -70,9 +72,15 @@ export interface RestoreServiceOutput extends StepTiming {
 
 export function createActivities(deps: ActivityDeps = {}) {
   const repositories = new Map<string, Promise<Repository>>();
-  const openRepository = (root: string): Promise<Repository> => {
-    if (!repositories.has(root)) repositories.set(root, Repository.openLocal(root));
-    return repositories.get(root)!;
+  /** One Repository (its index and codec workers) per repository and worker process. */
+  const openRepository = (spec: RepositorySpec): Promise<Repository> => {
+    const key = JSON.stringify(spec);
+    if (!repositories.has(key)) {
+      const opening = Repository.open(spec);
+      opening.catch(() => repositories.delete(key)); // a wrong password may be fixed; try again next time
+      repositories.set(key, opening);
+    }
+    return repositories.get(key)!;
   };
 
   /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
@@ -200,17 +208,50 @@ export function createActivities(deps: ActivityDeps = {}) {
       return { bytes: input.snapshot.size, restoredTo: adapter.describe(store), ...timing(started) };
     },
 
-    async resolveBackup(input: { repository: string; app: string; backupId?: string }): Promise<BackupEntry> {
+    async resolveBackup(input: {
+      repository: RepositorySpec;
+      app: string;
+      backupId?: string;
+    }): Promise<BackupEntry> {
       const repo = await openRepository(input.repository);
       return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId));
     },
 
-    async saveDrillReport(input: { repository: string; report: { app: string; workflowId: string } }) {
+    async saveDrillReport(input: {
+      repository: RepositorySpec;
+      report: { app: string; workflowId: string };
+    }) {
       await (await openRepository(input.repository)).saveDrillReport(input.report);
     },
 
-    async saveBackup(input: { repository: string; entry: BackupEntry }): Promise<void> {
+    async saveBackup(input: { repository: RepositorySpec; entry: BackupEntry }): Promise<void> {
       await (await openRepository(input.repository)).saveBackup(input.entry);
+    },
+
+    /** The repository's structure: indexes, packs, trees; reads no data. */
+    async verifyStructure(input: { repository: RepositorySpec }): Promise<VerifyReport> {
+      const repo = await openRepository(input.repository);
+      return withHeartbeats(() => repo.verify());
+    },
+
+    /** Reads and re-hashes one batch of the packs a verify run chose. */
+    async verifyPackBatch(input: {
+      repository: RepositorySpec;
+      subset?: number;
+      seed: string;
+      batch: { index: number; count: number };
+    }): Promise<VerifyReport> {
+      const repo = await openRepository(input.repository);
+      return withHeartbeats((progress) =>
+        repo.verify({
+          readData: true,
+          dataOnly: true,
+          subset: input.subset,
+          seed: input.seed,
+          batch: input.batch,
+          onProgress: (done) => progress({ phase: 'read packs', bytes: done }),
+        }),
+      );
     },
   };
 }

@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { loadManifest } from '../model/load-manifest';
 import { restoreLayers } from '../model/graph';
 import { UserError } from '../model/errors';
+import { isS3Location } from '../repository/location';
 import { Repository } from '../repository/repository';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
@@ -17,9 +18,12 @@ import { parseDuration } from '../model/duration';
 import { sandboxFor } from '../workflows/sandbox';
 import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
-import { drillSummary, scheduleDrill } from './drill-commands';
+import { drillSummary } from './drill-commands';
+import { scheduleRun } from './schedules';
 import { followRun, RunFailedError, startRun } from './run-workflow';
-import { formatBytes, formatDuration, runTable, table } from './output';
+import { formatBytes, formatDuration, progressBar, runTable, table } from './output';
+import type { VerifyInput } from '../workflows/verify';
+import type { VerifyReport } from '../repository/verify';
 import type { RunOptions, RunResult } from '../workflows/types';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3 } as const;
@@ -107,8 +111,8 @@ program
         );
       }
       // The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run.
-      if (existsSync(manifest.repository.path)) {
-        await (await Repository.openLocal(manifest.repository.path)).findBackup(manifest.app, opts.backup);
+      if (isS3Location(manifest.repository.location) || existsSync(manifest.repository.location)) {
+        await (await Repository.open(manifest.repository)).findBackup(manifest.app, opts.backup);
       }
       const approvalTimeout = parseDuration(opts.approvalTimeout);
       if (!approvalTimeout)
@@ -181,10 +185,11 @@ program
       const settings = settingsFromEnv();
       if (opts.every || opts.cron || opts.unschedule) {
         const client = await connectClient(settings);
-        const outcome = await scheduleDrill(
+        const input = { spec, backupId: opts.backup };
+        const outcome = await scheduleRun(
           client,
           settings.taskQueue,
-          { spec, backupId: opts.backup },
+          { kind: 'drill', app: spec.app, input },
           opts,
         );
         return opts.json ? printJson(outcome) : console.log(outcome.message);
@@ -249,7 +254,7 @@ async function reportFromRun(workflowId: string): Promise<DrillReport> {
 async function reportFromRepository(file: string, workflowId: string): Promise<DrillReport> {
   const { manifest, repo } = await manifestAndRepository(file);
   const report = await repo.findDrillReport<DrillReport>(manifest.app, workflowId);
-  if (!report) throw new UserError(`no report of drill "${workflowId}" in ${manifest.repository.path}`);
+  if (!report) throw new UserError(`no report of drill "${workflowId}" in ${manifest.repository.location}`);
   return report;
 }
 
@@ -339,27 +344,99 @@ program
 
 program
   .command('verify <manifest>')
-  .description('re-read and re-hash every snapshot in the repository; exit 3 if any is damaged')
+  .description(
+    'check the repository: its structure, and with --read-data its content; exit 3 if anything is damaged or missing',
+  )
+  .option('--read-data', 'also read every pack, decrypt it and re-hash every chunk')
+  .option(
+    '--subset <share>',
+    'with --read-data: read only this share of the packs, chosen at random (e.g. 10%)',
+  )
+  .option('--on-worker', 'run as a durable workflow on the workers (shown in the Temporal UI)')
+  .option('--every <duration>', 'instead of verifying now, schedule a verify run at this interval (e.g. 1w)')
+  .option('--cron <expression>', 'instead of verifying now, schedule a verify run on this cron expression')
+  .option('--unschedule', "remove the application's verify schedule")
   .addOption(json())
   .action(
     action(async (file: string, opts) => {
-      const { repo } = await manifestAndRepository(file);
-      const report = await repo.verify();
+      const manifest = loadManifest(file);
+      const input: VerifyInput = {
+        spec: { app: manifest.app, repository: manifest.repository },
+        readData: opts.readData === true || opts.subset !== undefined,
+        subset: opts.subset === undefined ? undefined : parseShare(opts.subset),
+      };
+      const report = await (opts.every || opts.cron || opts.unschedule || opts.onWorker
+        ? verifyOnWorkers(input, opts)
+        : verifyHere(input, opts.json !== true));
+      if (!report) return;
       if (opts.json) printJson(report);
-      else {
-        console.log(
-          `Checked ${report.objects} objects (${formatBytes(report.bytes)}) of ${report.backups} backups.`,
-        );
-        for (const p of report.problems) {
-          console.log(`DAMAGED ${p.sha256.slice(0, 12)}: ${p.problem}`);
-          for (const a of p.affects)
-            console.log(`  affects backup ${a.app}/${a.backupId}, service ${a.service}`);
-        }
-        if (report.problems.length === 0) console.log('No problems found.');
-      }
+      else printVerifyReport(report);
       if (report.problems.length > 0) process.exitCode = EXIT.corrupt;
     }),
   );
+
+/** "10%" -> 0.1 */
+function parseShare(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
+  const share = match ? Number(match[1]) / 100 : NaN;
+  if (!(share > 0 && share <= 1))
+    throw new UserError(`--subset ${text}: write a share of the packs such as 10% or 2.5%`);
+  return share;
+}
+
+async function verifyHere(input: VerifyInput, showBar: boolean): Promise<VerifyReport> {
+  const repo = await Repository.open(input.spec.repository);
+  const bar = showBar && input.readData && process.stderr.isTTY ? progressBar('packs') : undefined;
+  try {
+    return await repo.verify({
+      readData: input.readData,
+      subset: input.subset,
+      onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)),
+    });
+  } finally {
+    bar?.stop();
+    await repo.close();
+  }
+}
+
+/** As a workflow now, or on a schedule: undefined when only the schedule changed. */
+async function verifyOnWorkers(
+  input: VerifyInput,
+  opts: { every?: string; cron?: string; unschedule?: boolean; json?: boolean },
+): Promise<VerifyReport | undefined> {
+  const settings = settingsFromEnv();
+  const client = await connectClient(settings);
+  if (opts.every || opts.cron || opts.unschedule) {
+    const run = { kind: 'verify' as const, app: input.spec.app, input };
+    const outcome = await scheduleRun(client, settings.taskQueue, run, opts);
+    if (opts.json) printJson(outcome);
+    else console.log(outcome.message);
+    return undefined;
+  }
+  const run = await startRun(client, settings.taskQueue, { kind: 'verify', input });
+  if (!opts.json) console.error(`verify started: ${run.workflowId}`);
+  return (await run.result) as unknown as VerifyReport;
+}
+
+function printVerifyReport(report: VerifyReport): void {
+  console.log(
+    `Checked ${report.snapshots} snapshots of ${report.backups} backups in ${report.packs} packs` +
+      (report.packsRead
+        ? `; read and re-hashed ${report.packsRead} packs (${formatBytes(report.bytesRead)})`
+        : '') +
+      '.',
+  );
+  if (report.unindexedPacks > 0) {
+    console.log(
+      `${report.unindexedPacks} packs are in no index (left by an interrupted backup): prune removes them.`,
+    );
+  }
+  for (const p of report.problems) {
+    console.log(`DAMAGED ${p.subject}: ${p.problem}`);
+    for (const a of p.affects) console.log(`  affects backup ${a.app}/${a.backupId}, service ${a.service}`);
+  }
+  if (report.problems.length === 0) console.log('No problems found.');
+}
 
 program
   .command('demo')
@@ -399,7 +476,7 @@ async function execute(
 
 async function manifestAndRepository(file: string) {
   const manifest = loadManifest(file);
-  return { manifest, repo: await Repository.openLocal(manifest.repository.path) };
+  return { manifest, repo: await Repository.open(manifest.repository) };
 }
 
 function runOptions(opts: { concurrency?: number }): RunOptions {

@@ -1,3 +1,4 @@
+import { SingleBar } from 'cli-progress';
 import { formatDuration as formatSpan } from '../model/duration';
 import type { RunResult } from '../workflows/types';
 
@@ -40,4 +41,14 @@ export function runTable(result: RunResult): string {
       o.reason ?? o.restoredTo ?? '',
     ]);
   return table(['service', 'status', 'time', 'size', 'detail'], rows);
+}
+
+/** A progress bar on stderr for counted work (packs read, backups forgotten). */
+export function progressBar(unit: string): SingleBar {
+  return new SingleBar({
+    format: `{bar} {value}/{total} ${unit}`,
+    hideCursor: true,
+    clearOnComplete: true,
+    stream: process.stderr,
+  });
 }

@@ -8,18 +8,22 @@ import { appKey, runKindKey } from '../workflows/search-attributes';
 import { progressQuery } from '../workflows';
 import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
 import type { DrillInput } from '../workflows/drill';
+import type { VerifyInput } from '../workflows/verify';
 import { runId } from './spec';
 
 export type RunRequest =
   | { kind: 'backup'; input: BackupInput }
   | { kind: 'restore'; input: RestoreInput }
-  | { kind: 'drill'; input: DrillInput };
+  | { kind: 'drill'; input: DrillInput }
+  | { kind: 'verify'; input: VerifyInput };
 
 export const workflowTypes = {
   backup: 'backupApplication',
   restore: 'restoreApplication',
   drill: 'drillApplication',
+  verify: 'verifyRepository',
 } as const;
+export type RunKind = keyof typeof workflowTypes;
 
 export interface RunHandle {
   workflowId: string;
@@ -27,7 +31,7 @@ export interface RunHandle {
 }
 
 /** The search attributes every run of an application carries, for filtering in the UI. */
-export function runAttributes(kind: RunRequest['kind'], app: string) {
+export function runAttributes(kind: RunKind, app: string) {
   return [
     { key: appKey, value: app },
     { key: runKindKey, value: kind },

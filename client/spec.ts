@@ -5,7 +5,7 @@ import type { AppSpec } from '../workflows/types';
 export function appSpec(manifest: Manifest): AppSpec {
   return {
     app: manifest.app,
-    repository: manifest.repository.path,
+    repository: manifest.repository,
     services: manifest.services,
     hooks: manifest.hooks,
     consistencyGroups: manifest.consistencyGroups,
@@ -15,6 +15,6 @@ export function appSpec(manifest: Manifest): AppSpec {
 }
 
 /** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */
-export function runId(kind: 'backup' | 'restore' | 'drill', app: string, now = new Date()): string {
+export function runId(kind: string, app: string, now = new Date()): string {
   return `${kind}/${app}/${now.toISOString()}`;
 }

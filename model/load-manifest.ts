@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
+import type { RepositorySpec } from '../repository/location';
 import { Manifest, defaultTierTargets, manifestSchema, tierNames } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -121,15 +122,18 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
       return [name, service];
     }),
   );
-  const repoPath = path.resolve(baseDir, manifest.repository?.path ?? '.lazarus/repo');
   return {
     app: manifest.app,
-    repository: { path: repoPath },
+    repository: repositorySpec(manifest.repository, baseDir),
+    cost: {
+      perGbMonth: manifest.cost?.per_gb_month ?? 0.023,
+      perGbTransfer: manifest.cost?.per_gb_transfer ?? 0.09,
+    },
     services,
     hooks: manifest.hooks ?? {},
     consistencyGroups: manifest.consistency_groups,
     tiers: Object.fromEntries(
-      tierNames.map((tier) => [tier, manifest.tiers[tier] ?? defaultTierTargets[tier]]),
+      tierNames.map((tier) => [tier, { ...defaultTierTargets[tier], ...manifest.tiers[tier] }]),
     ) as Manifest['tiers'],
     sandbox: path.resolve(baseDir, manifest.drill?.sandbox ?? '.lazarus/sandbox'),
   };
@@ -176,4 +180,17 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem {
     default:
       return { path: fieldPath, message: issue.message };
   }
+}
+
+function repositorySpec(repository: ParsedManifest['repository'], baseDir: string): RepositorySpec {
+  const chunking = repository?.chunking;
+  return {
+    location: repository?.s3 ?? path.resolve(baseDir, repository?.path ?? '.lazarus/repo'),
+    ...(repository?.endpoint ? { endpoint: repository.endpoint } : {}),
+    ...(repository?.region ? { region: repository.region } : {}),
+    ...(repository?.password_file ? { passwordFile: path.resolve(baseDir, repository.password_file) } : {}),
+    ...(chunking
+      ? { chunking: { minSize: chunking.min, avgSize: chunking.avg, maxSize: chunking.max } }
+      : {}),
+  };
 }

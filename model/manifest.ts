@@ -4,6 +4,7 @@
  * definition: validation, TypeScript types and the editor JSON Schema all come from it.
  */
 import { z } from 'zod';
+import type { RepositorySpec } from '../repository/location';
 import { durationSchema } from './duration';
 
 /** A secret is referenced, never written inline: its value is read by the worker at run time. */
@@ -183,16 +184,94 @@ export const serviceSchema = z.strictObject({
 });
 export type Service = z.infer<typeof serviceSchema>;
 
+const keepCount = z.number().int().nonnegative();
+export const retentionSchema = z
+  .strictObject({
+    keep_last: keepCount.optional().describe('The newest N backups'),
+    hourly: keepCount.optional().describe('The newest backup of each of the last N hours that have one'),
+    daily: keepCount.optional().describe('... of each of the last N days'),
+    weekly: keepCount.optional().describe('... of each of the last N ISO weeks'),
+    monthly: keepCount.optional().describe('... of each of the last N months'),
+    yearly: keepCount.optional().describe('... of each of the last N years'),
+    within: durationSchema()
+      .optional()
+      .describe('Every backup newer than this, counted back from the newest'),
+  })
+  .describe("Which backups `lazarus forget` keeps for this tier's services; a backup any rule keeps is kept");
+export type Retention = z.output<typeof retentionSchema>;
+
 const tierTarget = z.strictObject({
   rto: durationSchema().describe('Recovery time objective: the longest a restore may take'),
   rpo: durationSchema().describe('Recovery point objective: the oldest the restored point may be'),
+  retention: retentionSchema.optional(),
 });
-export type TierTarget = z.output<typeof tierTarget>;
+export type TierTarget = z.output<typeof tierTarget> & { retention: Retention };
 export const defaultTierTargets: Record<TierName, TierTarget> = {
-  critical: { rto: 15 * 60_000, rpo: 3_600_000 },
-  standard: { rto: 3_600_000, rpo: 86_400_000 },
-  archive: { rto: 86_400_000, rpo: 7 * 86_400_000 },
+  critical: {
+    rto: 15 * 60_000,
+    rpo: 3_600_000,
+    retention: { hourly: 48, daily: 14, weekly: 8, monthly: 12 },
+  },
+  standard: { rto: 3_600_000, rpo: 86_400_000, retention: { daily: 7, weekly: 4, monthly: 6 } },
+  archive: { rto: 86_400_000, rpo: 7 * 86_400_000, retention: { weekly: 4, monthly: 24, yearly: 7 } },
 };
+
+/** Byte sizes: a number of bytes, or "256KiB", "1MiB", "4MiB". */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a size; write bytes (1048576) or 256KiB, 1MiB, 4MiB`,
+    });
+    return z.NEVER;
+  }
+  return Number(match[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[match[2] ?? 'B']!;
+});
+
+export const repositorySchema = z
+  .strictObject({
+    path: z.string().min(1).optional().describe('Directory of a repository on the local filesystem'),
+    s3: z
+      .string()
+      .regex(/^s3:\/\/[^/]+/, 'write s3://bucket or s3://bucket/prefix')
+      .optional()
+      .describe('A repository in S3-compatible object storage: s3://bucket/prefix'),
+    endpoint: z.url().optional().describe('With s3: a server other than AWS, e.g. http://127.0.0.1:7070'),
+    region: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('With s3: the region (default $AWS_REGION, else us-east-1)'),
+    password_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File holding the password that encrypts the repository; else $LAZARUS_PASSWORD; neither: not encrypted',
+      ),
+    chunking: z
+      .strictObject({ min: byteSize, avg: byteSize, max: byteSize })
+      .refine((c) => c.min < c.avg && c.avg < c.max, 'sizes must satisfy min < avg < max')
+      .optional()
+      .describe(
+        'Chunk sizes of a new repository (default 256KiB, 1MiB, 4MiB); an existing one keeps its own',
+      ),
+  })
+  .refine((r) => !(r.path && r.s3), 'give either path or s3, not both')
+  .refine((r) => r.s3 || (!r.endpoint && !r.region), 'endpoint and region go with s3');
+
+export const costSchema = z
+  .strictObject({
+    per_gb_month: z.number().nonnegative().default(0.023).describe('Price of one GB stored for a month'),
+    per_gb_transfer: z
+      .number()
+      .nonnegative()
+      .default(0.09)
+      .describe('Price of one GB transferred out (restores, drills)'),
+  })
+  .describe('Prices for `lazarus cost`; defaults are S3 Standard list prices');
 
 export const consistencyGroupSchema = z.strictObject({
   members: z.array(serviceName).min(1).describe('Stateful services captured as of one moment'),
@@ -208,10 +287,10 @@ export type ConsistencyGroup = z.output<typeof consistencyGroupSchema>;
 
 export const manifestSchema = z.strictObject({
   app: serviceName.describe('Name of the application'),
-  repository: z
-    .strictObject({ path: z.string().min(1).describe('Directory of the local repository') })
+  repository: repositorySchema
     .optional()
     .describe('Where snapshots are kept; default: .lazarus/repo beside the manifest'),
+  cost: costSchema.optional(),
   services: z
     .record(serviceName, serviceSchema)
     .refine((s) => Object.keys(s).length > 0, 'an application needs at least one service'),
@@ -237,7 +316,8 @@ export const manifestSchema = z.strictObject({
 /** A validated manifest: relative paths resolved, defaults applied. Plain data: safe in workflow history. */
 export interface Manifest {
   app: string;
-  repository: { path: string };
+  repository: RepositorySpec;
+  cost: { perGbMonth: number; perGbTransfer: number };
   services: Record<string, Service>;
   hooks: Partial<Record<AppHookName, Hook>>;
   consistencyGroups: Record<string, ConsistencyGroup>;

@@ -1,20 +1,56 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+
+/** A range of bytes within a stored object. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
 
 /**
- * The one interface a storage backend implements (as restic's): keys are
- * slash-separated names. Retries, rate limits and caching wrap this interface;
- * they are never written into a backend.
+ * The one interface a storage backend implements (as restic's): keys are slash-separated
+ * names, values are immutable once written, and each is small enough to hold in memory
+ * (a pack, an index, a catalog record). Retries and concurrency limits wrap this
+ * interface (resilient-backend.ts); they are never written into a backend.
  */
 export interface StorageBackend {
-  /** Stores a stream under `key` atomically: a reader sees all of it or nothing. */
-  put(key: string, data: Readable): Promise<void>;
-  /** Streams the content of `key`; fails with code ENOENT when it is absent. */
-  get(key: string): Readable;
-  /** Size of `key`, or undefined when absent. */
+  /** Where it is, for messages: a directory or an s3:// address. */
+  readonly location: string;
+  /** Stores `data` under `key` atomically: a reader sees all of it or nothing. */
+  put(key: string, data: Buffer): Promise<void>;
+  /** Stores `data` only if `key` is absent; false, and nothing written, when it exists. */
+  create(key: string, data: Buffer): Promise<boolean>;
+  /** The content of `key`, or of a range of it; a NotFoundError when absent. */
+  read(key: string, range?: ByteRange): Promise<Buffer>;
   stat(key: string): Promise<{ size: number } | undefined>;
-  /** Every key under `prefix`, in no particular order. */
-  list(prefix: string): AsyncIterable<string>;
-  /** Moves a key; the destination is replaced atomically. */
-  rename(from: string, to: string): Promise<void>;
+  /** Every object under `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Removes `key`; removing an absent key is not an error (a retried delete). */
   remove(key: string): Promise<void>;
+}
+
+export class NotFoundError extends Error {
+  readonly code = 'ENOENT';
+  constructor(readonly key: string) {
+    super(`${key} is not in the repository`);
+  }
+}
+
+/** An object too large to hold at once (a first-format snapshot), read piece by piece. */
+export function streamObject(
+  backend: StorageBackend,
+  key: string,
+  size: number,
+  pieceSize = 4 << 20,
+): Readable {
+  async function* pieces() {
+    for (let offset = 0; offset < size; offset += pieceSize) {
+      yield await backend.read(key, { offset, length: Math.min(pieceSize, size - offset) });
+    }
+  }
+  return Readable.from(pieces(), { objectMode: false });
 }

@@ -105,7 +105,8 @@ export function chunkStream(chunker: CompiledChunker = compileChunker()): Transf
       push(Buffer.from(buffer.subarray(offset, offset + size)));
       offset += size;
     }
-    buffer.copyWithin(0, offset, length);
+    // Moving the tail only when something was cut: a no-op copyWithin still copies.
+    if (offset > 0) buffer.copyWithin(0, offset, length);
     length -= offset;
   };
 

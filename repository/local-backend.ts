@@ -1,34 +1,69 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import type { StorageBackend } from './backend';
+import { type ByteRange, NotFoundError, type StorageBackend, type StoredObject } from './backend';
 
 /** A backend on the local filesystem: writes go to a temporary file, fsynced, then renamed. */
 export class LocalBackend implements StorageBackend {
   constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
 
   private file(key: string): string {
     if (key.split('/').some((part) => part === '..' || part === '')) throw new Error(`invalid key "${key}"`);
     return path.join(this.root, key);
   }
 
-  async put(key: string, data: Readable): Promise<void> {
-    const target = this.file(key);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomUUID()}.partial`;
+  async put(key: string, data: Buffer): Promise<void> {
+    await this.writeThen(key, data, (temp, target) => fs.rename(temp, target));
+  }
+
+  async create(key: string, data: Buffer): Promise<boolean> {
+    // link() fails when the target exists: of two creators, exactly one wins.
     try {
-      await pipeline(data, createWriteStream(temp, { flush: true }));
-      await fs.rename(temp, target);
+      await this.writeThen(key, data, (temp, target) => fs.link(temp, target));
+      return true;
     } catch (err) {
-      await fs.rm(temp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
     }
   }
 
-  get(key: string): Readable {
-    return createReadStream(this.file(key));
+  /** Writes a fsynced temporary file, then publishes it whole with `publish`. */
+  private async writeThen(
+    key: string,
+    data: Buffer,
+    publish: (temp: string, target: string) => Promise<void>,
+  ): Promise<void> {
+    const target = this.file(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${randomUUID()}.partial`;
+    try {
+      await fs.writeFile(temp, data, { flush: true });
+      await publish(temp, target);
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Buffer> {
+    let handle;
+    try {
+      handle = await fs.open(this.file(key), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(key);
+      throw err;
+    }
+    try {
+      if (!range) return await handle.readFile();
+      const buffer = Buffer.allocUnsafe(range.length);
+      const { bytesRead } = await handle.read(buffer, 0, range.length, range.offset);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {
@@ -40,7 +75,7 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string): AsyncIterable<StoredObject> {
     const base = this.file(prefix.replace(/\/$/, ''));
     let entries;
     try {
@@ -51,19 +86,18 @@ export class LocalBackend implements StorageBackend {
     }
     for (const entry of entries) {
       if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
-      yield path.relative(this.root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+      const file = path.join(entry.parentPath, entry.name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat) yield { key: path.relative(this.root, file).split(path.sep).join('/'), size: stat.size };
     }
   }
 
   /**
-   * Removes the temporary files of uploads whose writer died (a killed worker). A live
-   * upload writes continuously, so a file untouched for `maxAgeMs` has no writer left.
+   * Removes the temporary files of writes whose writer died (a killed worker). A live
+   * write finishes within seconds, so a file untouched for `maxAgeMs` has no writer left.
    */
-  async removeStalePartials(prefixes: string[], maxAgeMs: number): Promise<number> {
-    const listings = await Promise.all(
-      prefixes.map((p) => fs.readdir(this.file(p), { recursive: true, withFileTypes: true }).catch(() => [])),
-    );
-    const entries = listings.flat();
+  async removeStalePartials(maxAgeMs: number): Promise<number> {
+    const entries = await fs.readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
     let removed = 0;
     for (const entry of entries) {
       if (!entry.isFile() || !entry.name.endsWith('.partial')) continue;
@@ -75,12 +109,6 @@ export class LocalBackend implements StorageBackend {
       }
     }
     return removed;
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    const target = this.file(to);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.rename(this.file(from), target);
   }
 
   async remove(key: string): Promise<void> {

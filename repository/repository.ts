@@ -1,96 +1,161 @@
 /**
- * The repository, first version: content-addressed objects (SHA-256) and a catalog of
- * backups, over any StorageBackend. Workflows and activities only see SnapshotRef and
- * BackupEntry, so chunking, compression and encryption can replace the object layer
- * without touching them.
+ * The repository: deduplicated, compressed, encrypted snapshots (snapshot-writer.ts,
+ * snapshot-reader.ts) and a catalog of backups, over any StorageBackend. Workflows and
+ * activities only see SnapshotRef and BackupEntry.
+ *
+ * Layout: config (plain), keys/ (password key files), data/ (packs), index/ (which pack
+ * holds which blob), catalog/<app>/<id>.json and drills/ (sealed records), holds/ (legal
+ * holds), locks/. A repository of the first format (objects/<sha256>) is upgraded in
+ * place on first open: its objects are still read, new snapshots go to packs.
  */
 import { promises as fs } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { Readable, Writable, pipeline as chain } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, pipeline as chain } from 'node:stream';
 import { UserError } from '../model/errors';
-import type { StorageBackend } from './backend';
+import { type StorageBackend, streamObject } from './backend';
+import { BlobIndex } from './blob-index';
 import { BackupEntry, SnapshotRef, isVerified } from './catalog';
+import { compileChunker } from './chunker';
+import { CodecPool } from './codec-pool';
+import { type FormatOptions, type OpenedFormat, absentAs, openFormat } from './format';
+import { backupKey, drillKey, legacyObjectKey } from './layout';
 import { LocalBackend } from './local-backend';
-import { byteCounter, sha256Tap, verifyingTap } from './streams';
+import { type RepositorySpec, isS3Location, parseS3Location } from './location';
+import { ResilientBackend } from './resilient-backend';
+import { S3Backend } from './s3-backend';
+import { readChunks, readTree } from './snapshot-reader';
+import { type StoreStats, writeSnapshot } from './snapshot-writer';
+import { sizeCheck, verifyingTap } from './streams';
+import { type VerifyOptions, type VerifyReport, verifyRepository } from './verify';
 
-const FORMAT_VERSION = 1;
-const CONFIG_KEY = 'config.json';
-/** An upload untouched this long lost its writer (a killed worker). */
-const STALE_UPLOAD_MS = 60 * 60 * 1000;
+/** A write untouched this long lost its writer (a killed worker). */
+const STALE_WRITE_MS = 60 * 60 * 1000;
+const DEFAULT_PACK_SIZE = 16 << 20;
+
+export interface OpenOptions extends Omit<FormatOptions, 'password'> {
+  /** Overrides the spec's password sources (tests, the bench). */
+  password?: string;
+  packSize?: number;
+  /** Codec worker threads; default one per core but one. */
+  workers?: number;
+}
 
 export class Repository {
-  private constructor(readonly backend: StorageBackend) {}
+  readonly index: BlobIndex;
+  readonly codec: CodecPool;
+  private readonly packSize: number;
+
+  private constructor(
+    readonly backend: StorageBackend,
+    readonly format: OpenedFormat,
+    options: OpenOptions,
+  ) {
+    this.index = new BlobIndex(backend, format.seal);
+    this.codec = new CodecPool(format.masterKey, options.workers);
+    this.packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+  }
 
   /** The local directory, for a repository on the local filesystem. */
   get root(): string {
-    return this.backend instanceof LocalBackend ? this.backend.root : '';
+    const inner = this.backend instanceof ResilientBackend ? this.backend.inner : this.backend;
+    return inner instanceof LocalBackend ? inner.root : '';
   }
 
-  /** Opens the repository at a local path, creating it on first use. */
-  static async openLocal(root: string): Promise<Repository> {
-    await fs.mkdir(root, { recursive: true });
-    const backend = new LocalBackend(root);
-    // Objects arrive through tmp/ and are renamed whole: partials live only where uploads are written.
-    await backend.removeStalePartials(['tmp', 'catalog'], STALE_UPLOAD_MS);
-    return Repository.open(backend);
+  get encrypted(): boolean {
+    return this.format.config.encryption !== 'none';
   }
 
-  static async open(backend: StorageBackend): Promise<Repository> {
-    const repo = new Repository(backend);
-    const config = await repo.readJson<{ version: number }>(CONFIG_KEY);
-    if (!config) {
-      await repo.writeJson(CONFIG_KEY, { version: FORMAT_VERSION, createdAt: new Date().toISOString() });
-    } else if (config.version !== FORMAT_VERSION) {
-      throw new UserError(`repository format ${config.version} is not supported by this version of Lazarus`);
-    }
+  /** Opens the repository a spec names, creating it on first use. */
+  static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
+    const backend = new ResilientBackend(await backendFor(spec));
+    const password = options.password ?? (await passwordFor(spec));
+    const format = await openFormat(backend, {
+      ...options,
+      password,
+      chunking: options.chunking ?? spec.chunking,
+    });
+    const repo = new Repository(backend, format, options);
+    await repo.index.load();
     return repo;
   }
 
-  /** Stores a stream as one object, hashing it on the way; storing the same bytes twice keeps one copy. */
+  static openLocal(root: string, options: OpenOptions = {}): Promise<Repository> {
+    return Repository.open({ location: root }, options);
+  }
+
+  /** Stores a snapshot stream, deduplicated against everything the repository holds. */
   async storeSnapshot(data: Readable, onBytes: (bytes: number) => void = () => {}): Promise<SnapshotRef> {
-    const upload = `tmp/${randomUUID()}`;
-    const tap = sha256Tap();
+    return (await this.storeSnapshotWithStats(data, onBytes)).ref;
+  }
+
+  async storeSnapshotWithStats(
+    data: Readable,
+    onBytes: (bytes: number) => void = () => {},
+  ): Promise<{ ref: SnapshotRef; stats: StoreStats }> {
+    const release = this.codec.acquire();
     try {
-      // A failing source (a dump tool that exits non-zero) destroys the whole chain, so a
-      // truncated stream can never be stored as if it were complete.
-      await this.backend.put(
-        upload,
-        chain(data, tap, byteCounter(onBytes), () => {}),
+      await this.index.load();
+      return await writeSnapshot(
+        {
+          backend: this.backend,
+          index: this.index,
+          codec: this.codec,
+          seal: this.format.seal,
+          chunker: compileChunker(this.format.chunker),
+          packSize: this.packSize,
+        },
+        data,
+        onBytes,
       );
-      const ref = { sha256: tap.digest(), size: tap.bytes() };
-      if (await this.backend.stat(objectKey(ref.sha256))) await this.backend.remove(upload);
-      else await this.backend.rename(upload, objectKey(ref.sha256));
-      return ref;
-    } catch (err) {
-      data.destroy();
-      await this.backend.remove(upload);
-      throw err;
+    } finally {
+      release();
     }
   }
 
-  /** Reads an object back and re-hashes it. */
-  async checkSnapshot(ref: SnapshotRef): Promise<ObjectProblem | undefined> {
-    const stat = await this.backend.stat(objectKey(ref.sha256));
-    if (!stat) return { sha256: ref.sha256, problem: 'missing' };
-    const tap = sha256Tap();
-    await pipeline(this.backend.get(objectKey(ref.sha256)), tap, devNull());
-    if (tap.digest() !== ref.sha256 || tap.bytes() !== ref.size) {
-      return {
-        sha256: ref.sha256,
-        problem: `corrupt: content hashes to ${tap.digest()} (${tap.bytes()} bytes)`,
-      };
-    }
-    return undefined;
-  }
-
-  /** Streams a snapshot; the stream fails at its end if the bytes do not match the ref. */
+  /**
+   * Streams a snapshot; the stream fails if any byte is missing, damaged or out of place.
+   * A chunked snapshot is checked link by link: the tree must hash to its id, each chunk
+   * to the id the tree lists, and the total to the size; a first-format object is
+   * re-hashed whole.
+   */
   openSnapshot(ref: SnapshotRef): Readable {
-    return chain(this.backend.get(objectKey(ref.sha256)), verifyingTap(ref), () => {});
+    if (!ref.tree) return chain(this.streamLegacyObject(ref), verifyingTap(ref), () => {});
+    return chain(this.streamChunks(ref.tree), sizeCheck(ref), () => {});
+  }
+
+  private streamChunks(treeId: string): Readable {
+    const release = this.codec.acquire();
+    const parts = { backend: this.backend, index: this.index, codec: this.codec };
+    async function* chunks() {
+      try {
+        await parts.index.load(); // prune may have moved blobs since the index was read
+        yield* readChunks(parts, await readTree(parts, treeId));
+      } finally {
+        release();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  private streamLegacyObject(ref: SnapshotRef): Readable {
+    return streamObject(this.backend, legacyObjectKey(ref.sha256), ref.size);
+  }
+
+  /** Reads a snapshot back whole and re-hashes every byte; undefined when it is sound. */
+  async checkSnapshot(ref: SnapshotRef): Promise<{ sha256: string; problem: string } | undefined> {
+    try {
+      for await (const chunk of this.openSnapshot(ref)) void chunk;
+      return undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      const missing = (err as { code?: string }).code === 'ENOENT';
+      return { sha256: ref.sha256, problem: missing ? `missing: ${message}` : message };
+    }
   }
 
   async hasSnapshot(ref: SnapshotRef): Promise<boolean> {
-    return (await this.backend.stat(objectKey(ref.sha256))) !== undefined;
+    if (!ref.tree) return (await this.backend.stat(legacyObjectKey(ref.sha256))) !== undefined;
+    await this.index.load();
+    return this.index.has(ref.tree);
   }
 
   /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
@@ -100,6 +165,11 @@ export class Repository {
       entry,
       `backup ${entry.app}/${entry.id} is already in the catalog`,
     );
+  }
+
+  /** Removes a backup from the catalog (forget): its data goes at the next prune. */
+  async removeBackup(app: string, id: string): Promise<void> {
+    await this.backend.remove(backupKey(app, id));
   }
 
   /** A drill's report, kept beside the backups it checked, for as long as they are. */
@@ -112,14 +182,14 @@ export class Repository {
   }
 
   async findDrillReport<T>(app: string, workflowId: string): Promise<T | undefined> {
-    return this.readJson<T>(drillKey(app, workflowId));
+    return this.readRecord<T>(drillKey(app, workflowId));
   }
 
   async listBackups(app?: string): Promise<BackupEntry[]> {
     const entries: BackupEntry[] = [];
-    for await (const key of this.backend.list(app ? `catalog/${app}/` : 'catalog/')) {
+    for await (const { key } of this.backend.list(app ? `catalog/${app}/` : 'catalog/')) {
       if (!key.endsWith('.json')) continue;
-      const entry = await this.readJson<BackupEntry>(key);
+      const entry = await this.readRecord<BackupEntry>(key);
       if (entry) entries.push(entry);
     }
     return entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
@@ -128,7 +198,7 @@ export class Repository {
   /** The named backup, or the latest one whose every snapshot was verified. */
   async findBackup(app: string, backupId?: string): Promise<BackupEntry> {
     if (backupId) {
-      const entry = await this.readJson<BackupEntry>(backupKey(app, backupId));
+      const entry = await this.readRecord<BackupEntry>(backupKey(app, backupId));
       if (!entry) throw new UserError(`no backup "${backupId}" of application "${app}" in the repository`);
       return entry;
     }
@@ -138,79 +208,69 @@ export class Repository {
     return latest;
   }
 
-  /**
-   * Re-reads and re-hashes every object that a backup references, and reports each
-   * problem with the backups and services it affects.
-   */
-  async verify(onObject: (checked: number, total: number) => void = () => {}): Promise<VerifyReport> {
-    const backups = await this.listBackups();
-    const users = new Map<string, { ref: SnapshotRef; affects: AffectedService[] }>();
-    for (const backup of backups) {
-      for (const [service, snap] of Object.entries(backup.services)) {
-        const use = users.get(snap.snapshot.sha256) ?? { ref: snap.snapshot, affects: [] };
-        use.affects.push({ app: backup.app, backupId: backup.id, service });
-        users.set(snap.snapshot.sha256, use);
-      }
+  /** Checks the structure and, with readData, the content; see verify.ts. */
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    const release = this.codec.acquire();
+    try {
+      return await verifyRepository(this, options);
+    } finally {
+      release();
     }
-    const problems: VerifyReport['problems'] = [];
-    let checked = 0;
-    let bytes = 0;
-    for (const { ref, affects } of users.values()) {
-      const problem = await this.checkSnapshot(ref);
-      if (problem) problems.push({ ...problem, affects });
-      bytes += ref.size;
-      onObject(++checked, users.size);
-    }
-    return { backups: backups.length, objects: users.size, bytes, problems };
+  }
+
+  async close(): Promise<void> {
+    await this.codec.close();
   }
 
   /** Records are written once: the same content again is a retry and accepted, other content refused. */
   private async writeOnce(key: string, value: unknown, clash: string): Promise<void> {
-    const existing = await this.readJson<unknown>(key);
+    const existing = await this.readRecord<unknown>(key);
     if (existing) {
       if (JSON.stringify(existing) === JSON.stringify(value)) return;
       throw new Error(`${clash} with other content`);
     }
-    await this.writeJson(key, value);
+    await this.writeRecord(key, value);
   }
 
-  private async readJson<T>(key: string): Promise<T | undefined> {
-    if (!(await this.backend.stat(key))) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.backend.get(key)) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  /** A sealed JSON record; a first-format repository's records are plain JSON. */
+  async readRecord<T>(key: string): Promise<T | undefined> {
+    const stored = await this.backend.read(key).catch(absentAs(undefined));
+    if (!stored) return undefined;
+    try {
+      return JSON.parse(this.format.seal.open(stored).toString('utf8')) as T;
+    } catch (err) {
+      if (this.format.config.legacyObjects && stored[0] === 0x7b)
+        return JSON.parse(stored.toString('utf8')) as T;
+      throw err;
+    }
   }
 
-  private async writeJson(key: string, value: unknown): Promise<void> {
-    await this.backend.put(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]));
+  async writeRecord(key: string, value: unknown): Promise<void> {
+    await this.backend.put(key, this.format.seal.seal(Buffer.from(JSON.stringify(value, null, 2))));
   }
 }
 
-export interface ObjectProblem {
-  sha256: string;
-  problem: string;
-}
-export interface AffectedService {
-  app: string;
-  backupId: string;
-  service: string;
-}
-export interface VerifyReport {
-  backups: number;
-  objects: number;
-  bytes: number;
-  problems: (ObjectProblem & { affects: AffectedService[] })[];
+async function backendFor(spec: RepositorySpec): Promise<StorageBackend> {
+  if (isS3Location(spec.location)) {
+    return new S3Backend({ ...parseS3Location(spec.location), endpoint: spec.endpoint, region: spec.region });
+  }
+  await fs.mkdir(spec.location, { recursive: true });
+  const local = new LocalBackend(spec.location);
+  await local.removeStalePartials(STALE_WRITE_MS);
+  return local;
 }
 
-function objectKey(sha256: string): string {
-  return `objects/${sha256.slice(0, 2)}/${sha256}`;
-}
-function backupKey(app: string, id: string): string {
-  return `catalog/${app}/${id}.json`;
-}
-function drillKey(app: string, workflowId: string): string {
-  return `drills/${app}/${workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
-}
-function devNull(): Writable {
-  return new Writable({ write: (_chunk, _enc, done) => done() });
+/** The password from the spec's file, else from $LAZARUS_PASSWORD; none means unencrypted. */
+async function passwordFor(spec: RepositorySpec): Promise<string | undefined> {
+  if (spec.passwordFile) {
+    try {
+      return (await fs.readFile(spec.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UserError(
+        `repository.password_file: cannot read ${spec.passwordFile} (${(err as NodeJS.ErrnoException).code}): ` +
+          'create it with the password on one line, or remove the field',
+      );
+    }
+  }
+  return process.env.LAZARUS_PASSWORD || undefined;
 }

@@ -77,3 +77,21 @@ export function verifyingTap(expected: { sha256: string; size: number }): Transf
         ),
   );
 }
+
+/** Passes bytes through and fails at the end when their count is not `expected.size`. */
+export function sizeCheck(expected: { size: number }): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(
+        bytes === expected.size
+          ? undefined
+          : new Error(`snapshot is damaged: ${bytes} bytes where ${expected.size} were stored`),
+      );
+    },
+  });
+}

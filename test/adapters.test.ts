@@ -7,6 +7,7 @@ import path from 'node:path';
 import { adapterFor } from '../datastores';
 import type { Datastore } from '../model/manifest';
 import { Repository } from '../repository/repository';
+import { flipBit, packFileOf, packFiles } from './support/repository';
 import * as stores from './support/stores';
 
 const ctx = (stagingId = 'test0001') => ({ stagingId, signal: new AbortController().signal });
@@ -111,8 +112,8 @@ test('a failing dump is never stored as if complete', async () => {
     /pg_dump exited with code 1: .*lz_does_not_exist/,
   );
   expect(await repo.listBackups()).toEqual([]);
-  const objects = await fs.readdir(path.join(repo.root, 'objects')).catch(() => []);
-  expect(objects).toEqual([]);
+  expect(await packFiles(repo.root)).toEqual([]);
+  expect(repo.index.blobCount).toBe(0);
 });
 
 test('a restore cut off half-way leaves the target as it was and no staging behind', async () => {
@@ -147,10 +148,7 @@ describe('a damaged snapshot never replaces the target', () => {
     const repo = await Repository.openLocal(path.join(stores.tempDir(), 'repo'));
     const adapter = adapterFor(source);
     const ref = await repo.storeSnapshot(await adapter.snapshot(source, ctx()));
-    const object = path.join(repo.root, 'objects', ref.sha256.slice(0, 2), ref.sha256);
-    const bytes = await fs.readFile(object);
-    bytes[Math.floor(bytes.length / 2)] ^= 0x01; // one flipped bit, mid-stream
-    await fs.writeFile(object, bytes);
+    await flipBit(await packFileOf(repo, ref)); // one flipped bit, mid-stream
     const before = await adapter.fingerprint(target);
     await expect(adapter.restore(target, repo.openSnapshot(ref), ctx('damage01'))).rejects.toThrow();
     await adapter.discard(target, ctx('damage01'));

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { lazarus } from './support/cli';
+import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
 import { serverAddress, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
@@ -101,20 +102,22 @@ test('a failed restore exits 1; bad input exits 2 before anything starts', async
   expect(noServer.stderr).toMatch(/cannot reach the Temporal server at 127.0.0.1:1[\s\S]*lazarus dev/);
 });
 
-test('verify exits 0 on a sound repository and 3 naming the damaged backup and service', async () => {
+test('verify exits 0 on a sound repository; --read-data exits 3 naming the damaged backup and service', async () => {
   const ok = lazarus(['verify', manifest], env);
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain('No problems found.');
 
-  const repoObjects = path.join(dir, '.lazarus', 'repo', 'objects');
-  const [prefix] = await fs.readdir(repoObjects);
-  const [object] = await fs.readdir(path.join(repoObjects, prefix));
-  await fs.appendFile(path.join(repoObjects, prefix, object), 'bit rot');
-  const bad = lazarus(['verify', manifest, '--json'], env);
+  const [pack] = await packFiles(path.join(dir, '.lazarus', 'repo'));
+  await flipBit(pack);
+  expect(lazarus(['verify', manifest], env).code).toBe(0); // the structure is intact
+  const bad = lazarus(['verify', manifest, '--read-data', '--json'], env);
   expect(bad.code).toBe(3);
   const report = JSON.parse(bad.stdout);
   expect(report.problems).toHaveLength(1);
-  expect(report.problems[0]).toMatchObject({ sha256: object, problem: expect.stringMatching(/^corrupt/) });
+  expect(report.problems[0]).toMatchObject({
+    subject: expect.stringMatching(/^blob \w+ in pack \w+$/),
+    problem: expect.stringMatching(/damaged|authentication failed/),
+  });
   expect(report.problems[0].affects[0]).toMatchObject({
     app: 'clitest',
     service: expect.stringMatching(/users|files/),

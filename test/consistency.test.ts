@@ -37,9 +37,7 @@ test('the cross-service invariant holds after restore, with the workload at full
 
     // Each member's snapshot is of the group's one moment, with the store's position.
     const manifest = loadManifest(path.join(dir, 'with-group.yaml'));
-    const [latest] = (
-      await (await Repository.openLocal(manifest.repository.path)).listBackups('checkout')
-    ).slice(-1);
+    const [latest] = (await (await Repository.open(manifest.repository)).listBackups('checkout')).slice(-1);
     const members = Object.values(latest.services);
     expect(new Set(members.map((m) => m.takenAt)).size).toBe(1);
     expect(latest.services.orders.position).toMatch(/^lsn [0-9A-F]+\/[0-9A-F]+$/);

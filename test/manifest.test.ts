@@ -118,7 +118,7 @@ services:
     );
     expect(m.services.a.datastore).toEqual({ kind: 'sqlite', path: '/srv/shop/data/a.db' });
     expect(m.services.a.tier).toBe('standard');
-    expect(m.repository.path).toBe('/srv/shop/.lazarus/repo');
+    expect(m.repository).toEqual({ location: '/srv/shop/.lazarus/repo' });
   });
 });
 

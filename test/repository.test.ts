@@ -24,36 +24,39 @@ function entry(id: string, services: Record<string, { sha256: string; size: numb
   };
 }
 
-test('the same content is stored once; verify reports each damaged object with the backups and services it affects', async () => {
+test('the same content is stored once; verify reports each damaged pack with the backups and services it affects', async () => {
   const root = path.join(tempDir(), 'repo');
   const repo = await Repository.openLocal(root);
   const a = await repo.storeSnapshot(Readable.from([Buffer.from('orders table v1')]));
-  const again = await repo.storeSnapshot(Readable.from([Buffer.from('orders table v1')]));
+  const again = await repo.storeSnapshotWithStats(Readable.from([Buffer.from('orders table v1')]));
   const b = await repo.storeSnapshot(Readable.from([Buffer.from('catalog table v1')]));
-  expect(again).toEqual(a);
+  expect(again.ref).toEqual(a);
+  expect(again.stats.storedBytes).toBe(0);
   await repo.saveBackup(entry('b1', { orders: a, catalog: b }));
   await repo.saveBackup(entry('b2', { orders: a }));
-  expect((await repo.verify()).problems).toEqual([]);
+  expect((await repo.verify({ readData: true })).problems).toEqual([]);
 
-  // Flip one byte of one object, delete another.
-  const fileOf = (sha: string) => path.join(root, 'objects', sha.slice(0, 2), sha);
-  const bytes = await fs.readFile(fileOf(a.sha256));
-  bytes[0] ^= 0xff;
-  await fs.writeFile(fileOf(a.sha256), bytes);
-  await fs.rm(fileOf(b.sha256));
+  // Flip one bit of the pack that holds the orders, delete the one that holds the catalog.
+  const packOf = (tree: string) => {
+    const pack = repo.index.find(tree)!.pack;
+    return path.join(root, 'data', pack.slice(0, 2), pack);
+  };
+  const bytes = await fs.readFile(packOf(a.tree!));
+  bytes[3] ^= 0x01;
+  await fs.writeFile(packOf(a.tree!), bytes);
+  await fs.rm(packOf(b.tree!));
 
-  const report = await repo.verify();
-  expect(report.objects).toBe(2);
-  const byObject = Object.fromEntries(report.problems.map((p) => [p.sha256, p]));
-  expect(byObject[a.sha256].problem).toMatch(/^corrupt: content hashes to/);
-  expect(byObject[a.sha256].affects).toEqual([
+  const report = await repo.verify({ readData: true });
+  expect(report.snapshots).toBe(2);
+  const missing = report.problems.find((p) => p.problem === 'missing');
+  expect(missing?.affects).toEqual([{ app: 'shop', backupId: 'b1', service: 'catalog' }]);
+  const damaged = report.problems.filter((p) => p.subject.startsWith('blob '));
+  expect(damaged).toHaveLength(1);
+  expect(damaged[0].problem).toMatch(/authentication failed|damaged/);
+  expect(damaged[0].affects).toEqual([
     { app: 'shop', backupId: 'b1', service: 'orders' },
     { app: 'shop', backupId: 'b2', service: 'orders' },
   ]);
-  expect(byObject[b.sha256]).toMatchObject({
-    problem: 'missing',
-    affects: [{ app: 'shop', backupId: 'b1', service: 'catalog' }],
-  });
 });
 
 test('a catalog entry is written once: the same entry again is a no-op, a different one is refused', async () => {
@@ -75,16 +78,16 @@ test('the latest verified backup is the default; a partial one is passed over', 
   await expect(repo.findBackup('shop', 'nope')).rejects.toThrow('no backup "nope" of application "shop"');
 });
 
-test('opening a repository clears uploads a killed worker left, but not live ones', async () => {
+test('opening a repository clears writes a killed worker left, but not live ones', async () => {
   const root = path.join(tempDir(), 'repo');
   await Repository.openLocal(root);
-  await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
-  const dead = path.join(root, 'tmp', 'a.b.partial');
-  const live = path.join(root, 'tmp', 'c.d.partial');
-  await fs.writeFile(dead, 'half an upload');
-  await fs.writeFile(live, 'an upload in progress');
+  await fs.mkdir(path.join(root, 'data', 'ab'), { recursive: true });
+  const dead = path.join(root, 'data', 'ab', 'a.b.partial');
+  const live = path.join(root, 'data', 'ab', 'c.d.partial');
+  await fs.writeFile(dead, 'half a pack');
+  await fs.writeFile(live, 'a pack being written');
   const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
   await fs.utimes(dead, twoHoursAgo, twoHoursAgo);
   await Repository.openLocal(root);
-  expect(await fs.readdir(path.join(root, 'tmp'))).toEqual(['c.d.partial']);
+  expect(await fs.readdir(path.join(root, 'data', 'ab'))).toEqual(['c.d.partial']);
 });

@@ -80,7 +80,7 @@ test('backup snapshots every datastore, verifies it, and records one catalog ent
     });
   }
   const { Repository } = await import('../repository/repository');
-  const entries = await (await Repository.openLocal(manifest.repository.path)).listBackups('wftest');
+  const entries = await (await Repository.open(manifest.repository)).listBackups('wftest');
   const entry = entries.find((e) => e.id === result.backupId);
   expect(entry?.status).toBe('complete');
   expect(Object.keys(entry?.services ?? {}).sort()).toEqual(['api', 'cache', 'db', 'docs', 'jobs', 'ledger']);

@@ -139,7 +139,7 @@ function tierTarget(spec: AppSpec, tier: TierName): TierTarget {
 }
 
 /** The application as a whole answers to its most demanding tier. */
-function strictestTargets(spec: AppSpec): TierTarget {
+function strictestTargets(spec: AppSpec): Pick<TierTarget, 'rto' | 'rpo'> {
   const tiers = Object.values(spec.services)
     .filter((s) => s.datastore)
     .map((s) => tierTarget(spec, s.tier));

@@ -2,3 +2,4 @@ export { backupApplication, backupPartition } from './backup';
 export { restoreApplication, restorePartition } from './restore';
 export { progressQuery } from './run-state';
 export { drillApplication } from './drill';
+export { verifyRepository } from './verify';

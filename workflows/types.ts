@@ -10,6 +10,7 @@ import type {
   TierTarget,
 } from '../model/manifest';
 import type { SnapshotRef } from '../repository/catalog';
+import type { RepositorySpec } from '../repository/location';
 import type { GroupResult } from './group';
 
 export interface RunOptions {
@@ -26,7 +27,7 @@ export interface RunOptions {
 /** The part of a manifest a run needs: no secret values, only references to them. */
 export interface AppSpec {
   app: string;
-  repository: string;
+  repository: RepositorySpec;
   services: Record<string, Service>;
   hooks?: Partial<Record<AppHookName, Hook>>;
   consistencyGroups?: Record<string, ConsistencyGroup>;
@@ -114,7 +115,7 @@ export interface RunProgress {
 /** What one partition (a child workflow, or the whole run when it is small) works on. */
 export interface PartitionPlan {
   app: string;
-  repository: string;
+  repository: RepositorySpec;
   /** The members and their datastores; dependencies are already settled by the parent. */
   members: Record<
     string,

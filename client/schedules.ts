@@ -1,0 +1,59 @@
+/** Runs on a Temporal Schedule (drills, verifies): created, updated in place, or removed. */
+import { Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { UserError } from '../model/errors';
+import { formatDuration, parseDuration } from '../model/duration';
+import { type RunKind, runAttributes, workflowTypes } from './run-workflow';
+
+export interface ScheduleTiming {
+  every?: string;
+  cron?: string;
+  unschedule?: boolean;
+}
+
+export function scheduleIdFor(kind: RunKind, app: string): string {
+  return `${kind}/${app}`;
+}
+
+/** Creates, replaces or removes the schedule of one kind of run for an application. */
+export async function scheduleRun(
+  client: Client,
+  taskQueue: string,
+  run: { kind: RunKind; app: string; input: unknown },
+  timing: ScheduleTiming,
+): Promise<{ scheduleId: string; message: string }> {
+  const scheduleId = scheduleIdFor(run.kind, run.app);
+  const existing = client.schedule.getHandle(scheduleId);
+  const exists = await existing.describe().then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) return false;
+      throw err;
+    },
+  );
+  if (timing.unschedule) {
+    if (!exists) throw new UserError(`no ${run.kind} schedule for ${run.app}`);
+    await existing.delete();
+    return { scheduleId, message: `removed schedule ${scheduleId}` };
+  }
+  const every = timing.every === undefined ? undefined : parseDuration(timing.every);
+  if (timing.every !== undefined && !every)
+    throw new UserError(`--every ${timing.every}: write a duration such as 12h or 1d`);
+  const spec = every ? { intervals: [{ every }] } : { cronExpressions: [timing.cron!] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: workflowTypes[run.kind],
+    taskQueue,
+    args: [run.input],
+    // The server appends the time of each action: <kind>/<app>/scheduled-<time>.
+    workflowId: `${run.kind}/${run.app}/scheduled`,
+    typedSearchAttributes: runAttributes(run.kind, run.app),
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP };
+  if (exists) await existing.update((previous) => ({ ...previous, spec, action, policies }));
+  else await client.schedule.create({ scheduleId, spec, action, policies });
+  const when = every ? `every ${formatDuration(every)}` : `on cron "${timing.cron}"`;
+  return {
+    scheduleId,
+    message: `${exists ? 'updated' : 'created'} schedule ${scheduleId}: a ${run.kind} ${when}`,
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Worker threads that encode (compress, seal) and decode (open, decompress, re-hash)
+ * blobs: with chunking and hashing on the main thread, both cores stay busy. Buffers
+ * move to and from the workers without copying where Node allows it.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+export interface CodecRequest {
+  seq: number;
+  op: 'encode' | 'decode' | 'hash' | 'digest';
+  data?: Uint8Array;
+  /** For decode: the blob's id, which its plaintext must hash to. */
+  id?: string;
+  /** For hash and digest: the snapshot whose running hash this chunk extends. */
+  stream?: number;
+}
+export interface CodecResponse {
+  seq: number;
+  data?: Uint8Array;
+  /** hash: the chunk's SHA-256; digest: the whole stream's. */
+  id?: string;
+  error?: string;
+}
+
+export class BlobDamagedError extends Error {}
+
+interface Pending {
+  resolve: (response: CodecResponse) => void;
+  reject: (err: Error) => void;
+}
+
+export class CodecPool {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, Pending>();
+  private readonly load: number[];
+  private seq = 0;
+  private streams = 0;
+  private users = 0;
+
+  constructor(masterKey: Buffer | undefined, size = defaultPoolSize(), level = 3) {
+    const file = workerFile();
+    this.workers = Array.from({ length: size }, () => {
+      const worker = new Worker(file, { workerData: { masterKey, level } });
+      worker.on('message', (response: CodecResponse) => this.settle(worker, response));
+      worker.on('error', (err) => this.failAll(err));
+      worker.unref();
+      return worker;
+    });
+    this.load = this.workers.map(() => 0);
+  }
+
+  /** The stored form of a blob. `plain` is handed over: the caller must not use it again. */
+  async encode(plain: Buffer): Promise<Buffer> {
+    return asBuffer((await this.submit({ op: 'encode', data: plain })).data!);
+  }
+
+  /** The blob's plaintext; a BlobDamagedError when it fails authentication or its hash. */
+  async decode(stored: Buffer, id: string): Promise<Buffer> {
+    return asBuffer((await this.submit({ op: 'decode', data: stored, id })).data!);
+  }
+
+  /**
+   * A hasher for one snapshot: each chunk's SHA-256, and at the end the whole stream's.
+   * Its chunks all go to the first worker, which sees them in the order they were sent.
+   */
+  streamHasher(): { hash(chunk: Buffer): Promise<{ id: string; chunk: Buffer }>; digest(): Promise<string> } {
+    const stream = ++this.streams;
+    return {
+      hash: async (chunk) => {
+        const response = await this.submit({ op: 'hash', data: chunk, stream }, 0);
+        return { id: response.id!, chunk: asBuffer(response.data!) };
+      },
+      digest: async () => (await this.submit({ op: 'digest', stream }, 0)).id!,
+    };
+  }
+
+  /** Keeps the workers referenced (the process alive) while some caller works. */
+  acquire(): () => void {
+    if (this.users++ === 0) this.workers.forEach((w) => w.ref());
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.users === 0) this.workers.forEach((w) => w.unref());
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private submit(request: Omit<CodecRequest, 'seq'>, worker?: number): Promise<CodecResponse> {
+    const seq = ++this.seq;
+    const index = worker ?? this.load.indexOf(Math.min(...this.load));
+    this.load[index]++;
+    const data = request.data && ownedCopy(request.data);
+    return new Promise<CodecResponse>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.workers[index].postMessage({ ...request, seq, data }, data ? [data.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  private settle(worker: Worker, response: CodecResponse): void {
+    this.load[this.workers.indexOf(worker)]--;
+    const pending = this.pending.get(response.seq);
+    if (!pending) return;
+    this.pending.delete(response.seq);
+    if (response.error) pending.reject(new BlobDamagedError(response.error));
+    else pending.resolve(response);
+  }
+
+  private failAll(err: Error): void {
+    for (const { reject } of this.pending.values()) reject(err);
+    this.pending.clear();
+  }
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A buffer that owns its whole ArrayBuffer, so it can be transferred (not a slice of Node's pool). */
+function ownedCopy(data: Uint8Array): Uint8Array {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
+  const copy = new Uint8Array(data.byteLength);
+  copy.set(data);
+  return copy;
+}
+
+/** One worker per core but one, which chunks and hashes; at least one. */
+function defaultPoolSize(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism() - 1));
+}
+
+/** The compiled worker: beside this file when running from dist/, else in dist/ (ts-jest runs sources). */
+function workerFile(): string {
+  const beside = path.join(__dirname, 'codec-worker.js');
+  if (existsSync(beside)) return beside;
+  const built = path.join(__dirname, '..', 'dist', 'repository', 'codec-worker.js');
+  if (existsSync(built)) return built;
+  throw new Error(`the codec worker is not built: run "npm run build" (looked for ${beside} and ${built})`);
+}

@@ -1,0 +1,119 @@
+/**
+ * A backend on S3-compatible object storage (AWS S3, MinIO, versitygw, Ceph...), through
+ * the AWS SDK. Credentials come from the SDK's usual sources (AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY, a profile, an instance role). Retries are left to the
+ * ResilientBackend wrapper, so the SDK's own are turned off.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { type ByteRange, NotFoundError, type StorageBackend, type StoredObject } from './backend';
+
+export interface S3Location {
+  bucket: string;
+  /** Keys are stored under this prefix ("" for the bucket's root). */
+  prefix: string;
+  /** For a server other than AWS: http://127.0.0.1:7070; path-style addressing is then used. */
+  endpoint?: string;
+  region?: string;
+}
+
+export class S3Backend implements StorageBackend {
+  private readonly client: S3Client;
+
+  constructor(private readonly where: S3Location) {
+    this.client = new S3Client({
+      endpoint: where.endpoint,
+      forcePathStyle: where.endpoint !== undefined,
+      region: where.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      maxAttempts: 1,
+    });
+  }
+
+  get location(): string {
+    return `s3://${this.where.bucket}/${this.where.prefix}`;
+  }
+
+  private key(key: string): string {
+    return this.where.prefix ? `${this.where.prefix.replace(/\/$/, '')}/${key}` : key;
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: data }),
+    );
+  }
+
+  async create(key: string, data: Buffer): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: data, IfNoneMatch: '*' }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412) return false;
+      throw err;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Buffer> {
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.where.bucket,
+          Key: this.key(key),
+          Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+        }),
+      );
+      return Buffer.from(await response.Body!.transformToByteArray());
+    } catch (err) {
+      throw notFound(err, key);
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }),
+      );
+      return { size: head.ContentLength ?? 0 };
+    } catch (err) {
+      if (notFound(err, key) instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const strip = this.key('').length;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.where.bucket,
+          Prefix: this.key(prefix),
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        yield { key: object.Key!.slice(strip), size: object.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }));
+  }
+}
+
+/** The SDK's "no such key" (404), as the backend interface's NotFoundError. */
+function notFound(err: unknown, key: string): unknown {
+  const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  return status === 404 ? new NotFoundError(key) : err;
+}

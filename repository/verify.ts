@@ -1,0 +1,274 @@
+/**
+ * `lazarus verify`: the structure check (every index readable, every indexed pack stored
+ * whole, every pack's own header agreeing with the index, every snapshot's tree and
+ * chunks indexed) and, with readData, the content check (each pack read, its SHA-256
+ * compared with its name, each blob opened, decompressed and re-hashed). Every problem
+ * names the backups and services it affects.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { IndexedPack } from './blob-index';
+import { legacyObjectKey, packKey } from './layout';
+import type { BackupEntry, SnapshotRef } from './catalog';
+import { readPackHeader } from './pack';
+import type { Repository } from './repository';
+import { readTree } from './snapshot-reader';
+
+export interface VerifyOptions {
+  /** Read and re-hash the data too. */
+  readData?: boolean;
+  /** With readData: the fraction of packs to read, chosen at random (0.1 for --subset 10%). */
+  subset?: number;
+  /** With readData: orders the packs for the subset; the same seed picks the same packs. */
+  seed?: string;
+  /** With readData: only every `count`-th chosen pack from `index` (a workflow's batch). */
+  batch?: { index: number; count: number };
+  /** Skips the structure check (a workflow's data batches: the structure was checked once). */
+  dataOnly?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface AffectedService {
+  app: string;
+  backupId: string;
+  service: string;
+}
+
+export interface VerifyProblem {
+  /** What is damaged: "pack 1a2b…", "blob 3c4d…", "index index/…", "snapshot 5e6f…". */
+  subject: string;
+  problem: string;
+  affects: AffectedService[];
+}
+
+export interface VerifyReport {
+  backups: number;
+  snapshots: number;
+  packs: number;
+  blobs: number;
+  /** Packs read and re-hashed, and their bytes (readData). */
+  packsRead: number;
+  bytesRead: number;
+  /** Packs stored but in no index: left by an interrupted backup, for prune. */
+  unindexedPacks: number;
+  problems: VerifyProblem[];
+}
+
+/** Which backups and services use each blob, and each snapshot. */
+class Usage {
+  private readonly byBlob = new Map<string, AffectedService[]>();
+
+  add(id: string, user: AffectedService): void {
+    const users = this.byBlob.get(id) ?? [];
+    users.push(user);
+    this.byBlob.set(id, users);
+  }
+
+  of(ids: Iterable<string>): AffectedService[] {
+    const seen = new Map<string, AffectedService>();
+    for (const id of ids) {
+      for (const user of this.byBlob.get(id) ?? [])
+        seen.set(`${user.app}/${user.backupId}/${user.service}`, user);
+    }
+    return [...seen.values()];
+  }
+}
+
+export async function verifyRepository(repo: Repository, options: VerifyOptions): Promise<VerifyReport> {
+  const structural: VerifyProblem[] = [];
+  try {
+    await repo.index.load();
+  } catch (err) {
+    structural.push({ subject: 'index', problem: (err as Error).message, affects: [] });
+  }
+  const backups = await repo.listBackups();
+  const usage = new Usage();
+  const snapshots = await collectUsage(repo, backups, usage, structural);
+  const indexed = repo.index.packs();
+  const stored = new Map<string, number>();
+  for await (const { key, size } of repo.backend.list('data/')) stored.set(key.split('/').pop()!, size);
+
+  if (!options.dataOnly) await checkPacks(repo, indexed, stored, usage, structural);
+  // A data batch of a workflow reports only what it read: the structure was reported once.
+  const problems = options.dataOnly ? [] : structural;
+  const report: VerifyReport = {
+    backups: backups.length,
+    snapshots,
+    packs: indexed.size,
+    blobs: repo.index.blobCount,
+    packsRead: 0,
+    bytesRead: 0,
+    unindexedPacks: [...stored.keys()].filter((id) => !indexed.has(id)).length,
+    problems,
+  };
+  if (options.readData) {
+    const chosen = choosePacks(
+      [...indexed.values()].filter((p) => stored.get(p.id) === p.size),
+      options,
+    );
+    for (const [i, pack] of chosen.entries()) {
+      problems.push(...(await readPack(repo, pack, usage)));
+      report.packsRead++;
+      report.bytesRead += pack.size;
+      options.onProgress?.(i + 1, chosen.length);
+    }
+  }
+  return report;
+}
+
+/** Reads every snapshot's tree; a tree or chunk missing from the index is a problem. */
+async function collectUsage(
+  repo: Repository,
+  backups: BackupEntry[],
+  usage: Usage,
+  problems: VerifyProblem[],
+): Promise<number> {
+  const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
+  const trees = new Map<string, AffectedService[]>();
+  const legacy = new Map<string, { ref: SnapshotRef; users: AffectedService[] }>();
+  for (const backup of backups) {
+    for (const [service, { snapshot }] of Object.entries(backup.services)) {
+      const user = { app: backup.app, backupId: backup.id, service };
+      if (!snapshot.tree) {
+        const entry = legacy.get(snapshot.sha256) ?? { ref: snapshot, users: [] };
+        entry.users.push(user);
+        legacy.set(snapshot.sha256, entry);
+        continue;
+      }
+      trees.set(snapshot.tree, [...(trees.get(snapshot.tree) ?? []), user]);
+    }
+  }
+  for (const [treeId, users] of trees) {
+    for (const user of users) usage.add(treeId, user);
+    let chunks: string[];
+    try {
+      chunks = await readTree(parts, treeId);
+    } catch (err) {
+      problems.push({
+        subject: `snapshot tree ${short(treeId)}`,
+        problem: (err as Error).message,
+        affects: users,
+      });
+      continue;
+    }
+    const missing = chunks.filter((id) => !repo.index.has(id));
+    if (missing.length > 0) {
+      problems.push({
+        subject: `snapshot tree ${short(treeId)}`,
+        problem: `${missing.length} of its ${chunks.length} chunks are in no index (first: ${short(missing[0])})`,
+        affects: users,
+      });
+    }
+    for (const id of chunks) for (const user of users) usage.add(id, user);
+  }
+  for (const { ref, users } of legacy.values()) {
+    const stat = await repo.backend.stat(legacyObjectKey(ref.sha256));
+    if (stat?.size !== ref.size) {
+      problems.push({
+        subject: `object ${short(ref.sha256)}`,
+        problem: stat ? `stored with ${stat.size} bytes, catalog says ${ref.size}` : 'missing',
+        affects: users,
+      });
+    }
+  }
+  return trees.size + legacy.size;
+}
+
+/** Every indexed pack is stored with its indexed size, and its header lists what the index says. */
+async function checkPacks(
+  repo: Repository,
+  indexed: Map<string, IndexedPack>,
+  stored: Map<string, number>,
+  usage: Usage,
+  problems: VerifyProblem[],
+): Promise<void> {
+  for (const pack of indexed.values()) {
+    const affects = () => usage.of(pack.blobs.map((b) => b.id));
+    const size = stored.get(pack.id);
+    if (size === undefined) {
+      problems.push({ subject: `pack ${short(pack.id)}`, problem: 'missing', affects: affects() });
+      continue;
+    }
+    if (size !== pack.size) {
+      problems.push({
+        subject: `pack ${short(pack.id)}`,
+        problem: `stored with ${size} bytes, the index says ${pack.size}: truncated or altered`,
+        affects: affects(),
+      });
+      continue;
+    }
+    try {
+      const header = await readPackHeader(
+        size,
+        (offset, length) => repo.backend.read(packKey(pack.id), { offset, length }),
+        repo.format.seal,
+      );
+      const disagreement = compareEntries(pack, header);
+      if (disagreement)
+        problems.push({ subject: `pack ${short(pack.id)}`, problem: disagreement, affects: affects() });
+    } catch (err) {
+      problems.push({
+        subject: `pack ${short(pack.id)}`,
+        problem: (err as Error).message,
+        affects: affects(),
+      });
+    }
+  }
+}
+
+function compareEntries(pack: IndexedPack, header: IndexedPack['blobs']): string | undefined {
+  const key = (b: IndexedPack['blobs'][number]) => `${b.id}:${b.offset}:${b.length}`;
+  const inHeader = new Set(header.map(key));
+  const absent = pack.blobs.filter((b) => !inHeader.has(key(b)));
+  return absent.length > 0
+    ? `its header and the index disagree about ${absent.length} blobs (first: ${short(absent[0].id)})`
+    : undefined;
+}
+
+/** Reads a whole pack: its name must be its SHA-256, and each blob must open to its id. */
+async function readPack(repo: Repository, pack: IndexedPack, usage: Usage): Promise<VerifyProblem[]> {
+  const data = await repo.backend.read(packKey(pack.id));
+  const problems: VerifyProblem[] = [];
+  const results = await Promise.allSettled(
+    pack.blobs.map((b) => repo.codec.decode(data.subarray(b.offset, b.offset + b.length), b.id)),
+  );
+  results.forEach((result, i) => {
+    if (result.status === 'rejected') {
+      const blob = pack.blobs[i];
+      problems.push({
+        subject: `blob ${short(blob.id)} in pack ${short(pack.id)}`,
+        problem: (result.reason as Error).message,
+        affects: usage.of([blob.id]),
+      });
+    }
+  });
+  // Damaged blobs explain a changed pack; with none, the damage is in the header or between blobs.
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (problems.length === 0 && actual !== pack.id) {
+    problems.push({
+      subject: `pack ${short(pack.id)}`,
+      problem: `content hashes to ${short(actual)}: altered on storage outside its blobs (its data still reads)`,
+      affects: [],
+    });
+  }
+  return problems;
+}
+
+/**
+ * The packs to read: a seeded order (so a workflow's batches agree on it without passing
+ * pack ids around), cut to the subset, then this batch's share.
+ */
+function choosePacks(packs: IndexedPack[], options: VerifyOptions): IndexedPack[] {
+  const seed = options.seed ?? randomUUID();
+  const rank = (id: string) => createHash('sha256').update(`${seed}/${id}`).digest('hex');
+  const ordered = packs
+    .map((pack) => ({ pack, rank: rank(pack.id) }))
+    .sort((a, b) => a.rank.localeCompare(b.rank));
+  const fraction = Math.min(1, options.subset ?? 1);
+  const chosen = ordered.slice(0, Math.max(1, Math.ceil(packs.length * fraction))).map((o) => o.pack);
+  const batch = options.batch;
+  return batch ? chosen.filter((_, i) => i % batch.count === batch.index) : chosen;
+}
+
+export function short(id: string): string {
+  return id.slice(0, 12);
+}

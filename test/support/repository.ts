@@ -1,0 +1,34 @@
+/** Reaching into a local repository's files, to damage them the way disks and people do. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { SnapshotRef } from '../../repository/catalog';
+import type { Repository } from '../../repository/repository';
+
+/** The pack file holding the chunk in the middle of a snapshot. */
+export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<string> {
+  const treeAt = repo.index.find(ref.tree!)!;
+  const stored = await repo.backend.read(packPath(treeAt.pack), {
+    offset: treeAt.offset,
+    length: treeAt.length,
+  });
+  const chunks = JSON.parse((await repo.codec.decode(stored, ref.tree!)).toString()).chunks as string[];
+  return path.join(repo.root, packPath(repo.index.find(chunks[Math.floor(chunks.length / 2)])!.pack));
+}
+
+/** Every pack file of a local repository. */
+export async function packFiles(root: string): Promise<string[]> {
+  const entries = await fs
+    .readdir(path.join(root, 'data'), { recursive: true, withFileTypes: true })
+    .catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+export async function flipBit(file: string, offset = 100): Promise<void> {
+  const bytes = await fs.readFile(file);
+  bytes[offset] ^= 0x04;
+  await fs.writeFile(file, bytes);
+}
+
+function packPath(pack: string): string {
+  return path.join('data', pack.slice(0, 2), pack);
+}
