@@ -23,6 +23,7 @@ import {
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';
 import type { VerifyReport } from '../repository/verify';
+import { RepositoryLockedError, acquireLock, releaseLock, whileLocked } from '../repository/locks';
 import { Repository } from '../repository/repository';
 import { byteCounter, rateLimiter } from '../repository/streams';
 
@@ -38,6 +39,8 @@ export interface SnapshotInput {
   service: string;
   datastore: Datastore;
   stagingId: string;
+  /** The backup run whose shared repository lock this step renews (see repository/locks.ts). */
+  lockOwner: string;
 }
 /** When a step ran, by the worker's clock. */
 export interface StepTiming {
@@ -51,6 +54,7 @@ export interface SnapshotOutput extends StepTiming {
 }
 export interface GroupSnapshotInput extends Omit<FreezePlan, 'leaseMs' | 'scratchDir'> {
   repository: RepositorySpec;
+  lockOwner: string;
 }
 export interface GroupSnapshotOutput {
   times: FreezeTimes;
@@ -84,10 +88,19 @@ export function createActivities(deps: ActivityDeps = {}) {
   };
 
   /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
-  const storeVerified = async (repo: Repository, service: string, source: Readable, progress: ProgressFn) => {
+  const storeVerified = async (
+    repo: Repository,
+    lockOwner: string,
+    service: string,
+    source: Readable,
+    progress: ProgressFn,
+  ) => {
     const signal = Context.current().cancellationSignal;
-    const ref = await repo.storeSnapshot(throttled(source, deps.rateLimit, signal), (bytes) =>
-      progress({ phase: `snapshot ${service}`, bytes }),
+    // Renewing the run's shared lock keeps a prune from deleting what this step deduplicates against.
+    const ref = await whileLocked(repo, 'shared', lockOwner, () =>
+      repo.storeSnapshot(throttled(source, deps.rateLimit, signal), (bytes) =>
+        progress({ phase: `snapshot ${service}`, bytes }),
+      ),
     );
     progress({ phase: `verify ${service}`, bytes: ref.size });
     const problem = await repo.checkSnapshot(ref);
@@ -107,7 +120,7 @@ export function createActivities(deps: ActivityDeps = {}) {
             input.datastore,
             adapterContext(input.stagingId),
           );
-          return storeVerified(repo, input.service, source, progress);
+          return storeVerified(repo, input.lockOwner, input.service, source, progress);
         }),
       );
       return { snapshot, takenAt, ...timing(started) };
@@ -135,7 +148,13 @@ export function createActivities(deps: ActivityDeps = {}) {
           try {
             for (const { service } of input.members) {
               const point = held.points.get(service)!;
-              const snapshot = await storeVerified(repo, service, await point.open(), progress);
+              const snapshot = await storeVerified(
+                repo,
+                input.lockOwner,
+                service,
+                await point.open(),
+                progress,
+              );
               members[service] = { snapshot, position: point.position };
             }
           } finally {
@@ -228,6 +247,18 @@ export function createActivities(deps: ActivityDeps = {}) {
       await (await openRepository(input.repository)).saveBackup(input.entry);
     },
 
+    /**
+     * A backup's shared lock, held from its start until its catalog entry is written: a
+     * prune in between would see its new chunks as unreferenced. Waits out a prune.
+     */
+    async lockRepository(input: { repository: RepositorySpec; owner: string }): Promise<void> {
+      await acquireLock(await openRepository(input.repository), 'shared', input.owner);
+    },
+
+    async unlockRepository(input: { repository: RepositorySpec; owner: string }): Promise<void> {
+      await releaseLock(await openRepository(input.repository), input.owner);
+    },
+
     /** The repository's structure: indexes, packs, trees; reads no data. */
     async verifyStructure(input: { repository: RepositorySpec }): Promise<VerifyReport> {
       const repo = await openRepository(input.repository);
@@ -266,7 +297,10 @@ async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> 
   try {
     return await work();
   } catch (err) {
-    if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'UserError');
+    // A lock held by a prune is a reason to wait and retry, not to give up.
+    if (err instanceof UserError && !(err instanceof RepositoryLockedError)) {
+      throw ApplicationFailure.nonRetryable(err.message, 'UserError');
+    }
     throw err;
   }
 }

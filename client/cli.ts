@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
  * The lazarus command. Exit codes: 0 success, 1 a run failed or was partial,
- * 2 bad input (nothing was started), 3 verify found damaged or missing data.
+ * 2 bad input (nothing was started), 3 verify found damaged or missing data,
+ * 4 the repository is locked by another operation (a prune, or a backup for prune).
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
+import { addRepositoryCommands } from './repository-commands';
 import { loadManifest } from '../model/load-manifest';
 import { restoreLayers } from '../model/graph';
 import { UserError } from '../model/errors';
@@ -20,13 +23,9 @@ import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary } from './drill-commands';
 import { scheduleRun } from './schedules';
-import { followRun, RunFailedError, startRun } from './run-workflow';
-import { formatBytes, formatDuration, progressBar, runTable, table } from './output';
-import type { VerifyInput } from '../workflows/verify';
-import type { VerifyReport } from '../repository/verify';
+import { followRun, startRun } from './run-workflow';
+import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
-
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3 } as const;
 
 const program = new Command('lazarus')
   .description('Back up, restore and drill whole applications as durable Temporal workflows.')
@@ -34,7 +33,6 @@ const program = new Command('lazarus')
   .configureOutput({ outputError: (text, write) => write(text) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage));
 
-const json = () => new Option('--json', 'print machine-readable JSON on stdout');
 const concurrency = () => new Option('--concurrency <n>', 'services run at once').argParser(positiveInt);
 
 program
@@ -342,101 +340,7 @@ program
     }),
   );
 
-program
-  .command('verify <manifest>')
-  .description(
-    'check the repository: its structure, and with --read-data its content; exit 3 if anything is damaged or missing',
-  )
-  .option('--read-data', 'also read every pack, decrypt it and re-hash every chunk')
-  .option(
-    '--subset <share>',
-    'with --read-data: read only this share of the packs, chosen at random (e.g. 10%)',
-  )
-  .option('--on-worker', 'run as a durable workflow on the workers (shown in the Temporal UI)')
-  .option('--every <duration>', 'instead of verifying now, schedule a verify run at this interval (e.g. 1w)')
-  .option('--cron <expression>', 'instead of verifying now, schedule a verify run on this cron expression')
-  .option('--unschedule', "remove the application's verify schedule")
-  .addOption(json())
-  .action(
-    action(async (file: string, opts) => {
-      const manifest = loadManifest(file);
-      const input: VerifyInput = {
-        spec: { app: manifest.app, repository: manifest.repository },
-        readData: opts.readData === true || opts.subset !== undefined,
-        subset: opts.subset === undefined ? undefined : parseShare(opts.subset),
-      };
-      const report = await (opts.every || opts.cron || opts.unschedule || opts.onWorker
-        ? verifyOnWorkers(input, opts)
-        : verifyHere(input, opts.json !== true));
-      if (!report) return;
-      if (opts.json) printJson(report);
-      else printVerifyReport(report);
-      if (report.problems.length > 0) process.exitCode = EXIT.corrupt;
-    }),
-  );
-
-/** "10%" -> 0.1 */
-function parseShare(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
-  const share = match ? Number(match[1]) / 100 : NaN;
-  if (!(share > 0 && share <= 1))
-    throw new UserError(`--subset ${text}: write a share of the packs such as 10% or 2.5%`);
-  return share;
-}
-
-async function verifyHere(input: VerifyInput, showBar: boolean): Promise<VerifyReport> {
-  const repo = await Repository.open(input.spec.repository);
-  const bar = showBar && input.readData && process.stderr.isTTY ? progressBar('packs') : undefined;
-  try {
-    return await repo.verify({
-      readData: input.readData,
-      subset: input.subset,
-      onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)),
-    });
-  } finally {
-    bar?.stop();
-    await repo.close();
-  }
-}
-
-/** As a workflow now, or on a schedule: undefined when only the schedule changed. */
-async function verifyOnWorkers(
-  input: VerifyInput,
-  opts: { every?: string; cron?: string; unschedule?: boolean; json?: boolean },
-): Promise<VerifyReport | undefined> {
-  const settings = settingsFromEnv();
-  const client = await connectClient(settings);
-  if (opts.every || opts.cron || opts.unschedule) {
-    const run = { kind: 'verify' as const, app: input.spec.app, input };
-    const outcome = await scheduleRun(client, settings.taskQueue, run, opts);
-    if (opts.json) printJson(outcome);
-    else console.log(outcome.message);
-    return undefined;
-  }
-  const run = await startRun(client, settings.taskQueue, { kind: 'verify', input });
-  if (!opts.json) console.error(`verify started: ${run.workflowId}`);
-  return (await run.result) as unknown as VerifyReport;
-}
-
-function printVerifyReport(report: VerifyReport): void {
-  console.log(
-    `Checked ${report.snapshots} snapshots of ${report.backups} backups in ${report.packs} packs` +
-      (report.packsRead
-        ? `; read and re-hashed ${report.packsRead} packs (${formatBytes(report.bytesRead)})`
-        : '') +
-      '.',
-  );
-  if (report.unindexedPacks > 0) {
-    console.log(
-      `${report.unindexedPacks} packs are in no index (left by an interrupted backup): prune removes them.`,
-    );
-  }
-  for (const p of report.problems) {
-    console.log(`DAMAGED ${p.subject}: ${p.problem}`);
-    for (const a of p.affects) console.log(`  affects backup ${a.app}/${a.backupId}, service ${a.service}`);
-  }
-  if (report.problems.length === 0) console.log('No problems found.');
-}
+addRepositoryCommands(program);
 
 program
   .command('demo')
@@ -474,11 +378,6 @@ async function execute(
   if (result.outcome !== 'succeeded') process.exitCode = EXIT.runFailed;
 }
 
-async function manifestAndRepository(file: string) {
-  const manifest = loadManifest(file);
-  return { manifest, repo: await Repository.open(manifest.repository) };
-}
-
 function runOptions(opts: { concurrency?: number }): RunOptions {
   return opts.concurrency ? { concurrency: opts.concurrency } : {};
 }
@@ -506,32 +405,6 @@ function list(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
-}
-
-/** Wraps a command: a user's mistake prints one clear message, never a stack trace. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function action<A extends any[]>(run: (...args: A) => unknown) {
-  return async (...args: A) => {
-    try {
-      await run(...args);
-    } catch (err) {
-      if (err instanceof UserError) {
-        console.error(`lazarus: ${err.message}`);
-        process.exit(EXIT.usage);
-      }
-      if (err instanceof RunFailedError) {
-        console.error(`lazarus: run failed: ${err.message}`);
-        process.exit(EXIT.runFailed);
-      }
-      console.error(`lazarus: ${(err as Error).message}`);
-      if (process.env.LAZARUS_DEBUG) console.error((err as Error).stack);
-      process.exit(EXIT.runFailed);
-    }
-  };
 }
 
 program.parseAsync(process.argv).catch((err: Error) => {

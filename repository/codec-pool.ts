@@ -38,7 +38,6 @@ export class CodecPool {
   private readonly load: number[];
   private seq = 0;
   private streams = 0;
-  private users = 0;
 
   constructor(masterKey: Buffer | undefined, size = defaultPoolSize(), level = 3) {
     const file = workerFile();
@@ -77,17 +76,6 @@ export class CodecPool {
     };
   }
 
-  /** Keeps the workers referenced (the process alive) while some caller works. */
-  acquire(): () => void {
-    if (this.users++ === 0) this.workers.forEach((w) => w.ref());
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.users === 0) this.workers.forEach((w) => w.unref());
-    };
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
@@ -98,6 +86,9 @@ export class CodecPool {
     this.load[index]++;
     const data = request.data && ownedCopy(request.data);
     return new Promise<CodecResponse>((resolve, reject) => {
+      // Referenced while a request is out, so the process waits for the answer; idle
+      // workers never keep a finished command alive.
+      if (this.pending.size === 0) this.workers.forEach((w) => w.ref());
       this.pending.set(seq, { resolve, reject });
       this.workers[index].postMessage({ ...request, seq, data }, data ? [data.buffer as ArrayBuffer] : []);
     });
@@ -108,6 +99,7 @@ export class CodecPool {
     const pending = this.pending.get(response.seq);
     if (!pending) return;
     this.pending.delete(response.seq);
+    if (this.pending.size === 0) this.workers.forEach((w) => w.unref());
     if (response.error) pending.reject(new BlobDamagedError(response.error));
     else pending.resolve(response);
   }

@@ -13,3 +13,6 @@ export function backupKey(app: string, id: string): string {
 export function drillKey(app: string, workflowId: string): string {
   return `drills/${app}/${workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
 }
+export function holdKey(app: string, id: string): string {
+  return `holds/${app}/${id}.json`;
+}

@@ -17,7 +17,7 @@ import { BackupEntry, SnapshotRef, isVerified } from './catalog';
 import { compileChunker } from './chunker';
 import { CodecPool } from './codec-pool';
 import { type FormatOptions, type OpenedFormat, absentAs, openFormat } from './format';
-import { backupKey, drillKey, legacyObjectKey } from './layout';
+import { backupKey, drillKey, holdKey, legacyObjectKey } from './layout';
 import { LocalBackend } from './local-backend';
 import { type RepositorySpec, isS3Location, parseS3Location } from './location';
 import { ResilientBackend } from './resilient-backend';
@@ -37,6 +37,12 @@ export interface OpenOptions extends Omit<FormatOptions, 'password'> {
   packSize?: number;
   /** Codec worker threads; default one per core but one. */
   workers?: number;
+}
+
+export interface LegalHold {
+  reason: string;
+  by: string;
+  placedAt: string;
 }
 
 export class Repository {
@@ -91,24 +97,19 @@ export class Repository {
     data: Readable,
     onBytes: (bytes: number) => void = () => {},
   ): Promise<{ ref: SnapshotRef; stats: StoreStats }> {
-    const release = this.codec.acquire();
-    try {
-      await this.index.load();
-      return await writeSnapshot(
-        {
-          backend: this.backend,
-          index: this.index,
-          codec: this.codec,
-          seal: this.format.seal,
-          chunker: compileChunker(this.format.chunker),
-          packSize: this.packSize,
-        },
-        data,
-        onBytes,
-      );
-    } finally {
-      release();
-    }
+    await this.index.load();
+    return writeSnapshot(
+      {
+        backend: this.backend,
+        index: this.index,
+        codec: this.codec,
+        seal: this.format.seal,
+        chunker: compileChunker(this.format.chunker),
+        packSize: this.packSize,
+      },
+      data,
+      onBytes,
+    );
   }
 
   /**
@@ -123,15 +124,10 @@ export class Repository {
   }
 
   private streamChunks(treeId: string): Readable {
-    const release = this.codec.acquire();
     const parts = { backend: this.backend, index: this.index, codec: this.codec };
     async function* chunks() {
-      try {
-        await parts.index.load(); // prune may have moved blobs since the index was read
-        yield* readChunks(parts, await readTree(parts, treeId));
-      } finally {
-        release();
-      }
+      await parts.index.load(); // prune may have moved blobs since the index was read
+      yield* readChunks(parts, await readTree(parts, treeId));
     }
     return Readable.from(chunks(), { objectMode: false });
   }
@@ -167,9 +163,37 @@ export class Repository {
     );
   }
 
-  /** Removes a backup from the catalog (forget): its data goes at the next prune. */
+  /** Removes a backup from the catalog (forget): its data goes at the next prune. Never one under legal hold. */
   async removeBackup(app: string, id: string): Promise<void> {
+    const hold = await this.readRecord<LegalHold>(holdKey(app, id));
+    if (hold)
+      throw new UserError(
+        `backup ${app}/${id} is under legal hold (${hold.reason}, by ${hold.by}): it cannot be removed`,
+      );
     await this.backend.remove(backupKey(app, id));
+  }
+
+  /** Puts a backup under legal hold: forget keeps it, and nothing removes it, until released. */
+  async placeHold(app: string, id: string, hold: Omit<LegalHold, 'placedAt'>): Promise<LegalHold> {
+    await this.findBackup(app, id);
+    const placed = { ...hold, placedAt: new Date().toISOString() };
+    await this.writeRecord(holdKey(app, id), placed);
+    return placed;
+  }
+
+  async releaseHold(app: string, id: string): Promise<void> {
+    if (!(await this.readRecord<LegalHold>(holdKey(app, id))))
+      throw new UserError(`backup ${app}/${id} is not under legal hold`);
+    await this.backend.remove(holdKey(app, id));
+  }
+
+  async listHolds(app: string): Promise<Record<string, LegalHold>> {
+    const holds: Record<string, LegalHold> = {};
+    for await (const { key } of this.backend.list(`holds/${app}/`)) {
+      const hold = await this.readRecord<LegalHold>(key);
+      if (hold) holds[key.slice(`holds/${app}/`.length, -'.json'.length)] = hold;
+    }
+    return holds;
   }
 
   /** A drill's report, kept beside the backups it checked, for as long as they are. */
@@ -183,6 +207,15 @@ export class Repository {
 
   async findDrillReport<T>(app: string, workflowId: string): Promise<T | undefined> {
     return this.readRecord<T>(drillKey(app, workflowId));
+  }
+
+  async listDrillReports<T>(app: string): Promise<T[]> {
+    const reports: T[] = [];
+    for await (const { key } of this.backend.list(`drills/${app}/`)) {
+      const report = await this.readRecord<T>(key);
+      if (report) reports.push(report);
+    }
+    return reports;
   }
 
   async listBackups(app?: string): Promise<BackupEntry[]> {
@@ -210,12 +243,7 @@ export class Repository {
 
   /** Checks the structure and, with readData, the content; see verify.ts. */
   async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    const release = this.codec.acquire();
-    try {
-      return await verifyRepository(this, options);
-    } finally {
-      release();
-    }
+    return verifyRepository(this, options);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,14 @@ export const defaultResilience: ResilienceOptions = { attempts: 5, baseDelayMs: 
 
 export class ResilientBackend implements StorageBackend {
   private readonly limit: pLimit.Limit;
+  /** Crash tests' failpoint: the process kills itself after this many writes. */
+  private readonly killAfterWrites = Number(process.env.LAZARUS_FAILPOINT_KILL_AFTER_WRITES) || Infinity;
+  private writes = 0;
+
+  /** Writes and deletes so far: crash tests pick their kill points from it. */
+  get writeCount(): number {
+    return this.writes;
+  }
 
   constructor(
     readonly inner: StorageBackend,
@@ -35,10 +43,12 @@ export class ResilientBackend implements StorageBackend {
   }
 
   put(key: string, data: Buffer): Promise<void> {
+    this.countWrite();
     return this.call('put', key, () => this.inner.put(key, data));
   }
 
   create(key: string, data: Buffer): Promise<boolean> {
+    this.countWrite();
     return this.call('create', key, () => this.inner.create(key, data));
   }
 
@@ -51,7 +61,12 @@ export class ResilientBackend implements StorageBackend {
   }
 
   remove(key: string): Promise<void> {
+    this.countWrite();
     return this.call('remove', key, () => this.inner.remove(key));
+  }
+
+  private countWrite(): void {
+    if (++this.writes > this.killAfterWrites) process.kill(process.pid, 'SIGKILL');
   }
 
   /** A listing is retried as a whole: it is cheap beside the work that follows it. */

@@ -8,10 +8,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IndexedPack } from './blob-index';
 import { legacyObjectKey, packKey } from './layout';
-import type { BackupEntry, SnapshotRef } from './catalog';
+import type { BackupEntry } from './catalog';
 import { readPackHeader } from './pack';
 import type { Repository } from './repository';
 import { readTree } from './snapshot-reader';
+import { type SnapshotUser, snapshotUses } from './usage';
 
 export interface VerifyOptions {
   /** Read and re-hash the data too. */
@@ -27,11 +28,7 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface AffectedService {
-  app: string;
-  backupId: string;
-  service: string;
-}
+export type AffectedService = SnapshotUser;
 
 export interface VerifyProblem {
   /** What is damaged: "pack 1a2b…", "blob 3c4d…", "index index/…", "snapshot 5e6f…". */
@@ -123,21 +120,8 @@ async function collectUsage(
   problems: VerifyProblem[],
 ): Promise<number> {
   const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
-  const trees = new Map<string, AffectedService[]>();
-  const legacy = new Map<string, { ref: SnapshotRef; users: AffectedService[] }>();
-  for (const backup of backups) {
-    for (const [service, { snapshot }] of Object.entries(backup.services)) {
-      const user = { app: backup.app, backupId: backup.id, service };
-      if (!snapshot.tree) {
-        const entry = legacy.get(snapshot.sha256) ?? { ref: snapshot, users: [] };
-        entry.users.push(user);
-        legacy.set(snapshot.sha256, entry);
-        continue;
-      }
-      trees.set(snapshot.tree, [...(trees.get(snapshot.tree) ?? []), user]);
-    }
-  }
-  for (const [treeId, users] of trees) {
+  const { trees, legacy } = snapshotUses(backups);
+  for (const [treeId, { users }] of trees) {
     for (const user of users) usage.add(treeId, user);
     let chunks: string[];
     try {

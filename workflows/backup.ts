@@ -1,4 +1,5 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import type { BackupEntry } from '../repository/catalog';
 import { catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
@@ -7,6 +8,17 @@ import { recordServices } from './outcome';
 import { AppHooks, failAll } from './app-hooks';
 import { snapshotGroup } from './group';
 import { hookBlocks, hookFailure } from './hooks';
+
+/** The repository lock waits out a prune: retried for about an hour. */
+const repositoryLock = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 70,
+  },
+});
 
 /**
  * Snapshots every datastore of an application, verifies each, and records one catalog
@@ -34,14 +46,21 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
     context: { app: spec.app, runId: workflowInfo().workflowId, backupId },
   };
   const appHooks = new AppHooks(spec, plan);
-  const before = await appHooks.run('before_backup');
-  const { outcomes, groups } = hookBlocks(before)
-    ? { outcomes: failAll(stateful, hookFailure(before)), groups: [] }
-    : await snapshotAll(spec, plan, state);
-  state.finished(outcomes);
-  const entry = catalogEntry(spec, backupId, startedAt, outcomes);
-  if (Object.keys(entry.services).length > 0)
-    await catalog.saveBackup({ repository: spec.repository, entry });
+  const lock = { repository: spec.repository, owner: plan.runKey };
+  await repositoryLock.lockRepository(lock);
+  let before, outcomes, groups;
+  try {
+    before = await appHooks.run('before_backup');
+    ({ outcomes, groups } = hookBlocks(before)
+      ? { outcomes: failAll(stateful, hookFailure(before)), groups: [] }
+      : await snapshotAll(spec, plan, state));
+    state.finished(outcomes);
+    const entry = catalogEntry(spec, backupId, startedAt, outcomes);
+    if (Object.keys(entry.services).length > 0)
+      await catalog.saveBackup({ repository: spec.repository, entry });
+  } finally {
+    await CancellationScope.nonCancellable(() => repositoryLock.unlockRepository(lock));
+  }
   const after = await appHooks.run('after_backup');
 
   return {

@@ -57,6 +57,7 @@ async function takeSnapshot(name: string, group: ConsistencyGroup, plan: Partiti
   const outcome = await failedStepAsOutcome(async () => {
     taken = await activities.snapshotGroup({
       repository: plan.repository,
+      lockOwner: plan.runKey,
       group: name,
       members: group.members.map((m) => ({
         service: m,

@@ -125,7 +125,7 @@ async function runActivity(plan: PartitionPlan, step: StepKind, service: string)
   };
   return failedStepAsOutcome(async () => {
     if (step === 'snapshot') {
-      const { snapshot, ...rest } = await activities.snapshotService(common);
+      const { snapshot, ...rest } = await activities.snapshotService({ ...common, lockOwner: plan.runKey });
       return { status: 'succeeded', snapshot, bytes: snapshot.size, ...rest };
     }
     if (!member.snapshot) return { status: 'failed', reason: 'the backup holds no snapshot of this service' };

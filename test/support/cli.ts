@@ -10,7 +10,7 @@ export function lazarus(args: string[], env: Record<string, string> = {}) {
     env: { ...process.env, ...env },
     timeout: 120_000,
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Starts a long-running `lazarus` command and resolves once it prints `readyText` on stderr. */

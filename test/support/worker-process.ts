@@ -5,10 +5,15 @@ import { startLazarus } from './cli';
 import { serverAddress } from './temporal';
 
 /** A `lazarus worker` in its own process, as in production: something a test can SIGKILL. */
-export function spawnWorker(taskQueue: string, args: string[] = []): Promise<ChildProcess> {
+export function spawnWorker(
+  taskQueue: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   return startLazarus(['worker', ...args], 'Worker connected', {
     TEMPORAL_ADDRESS: serverAddress(),
     LAZARUS_TASK_QUEUE: taskQueue,
+    ...env,
   });
 }
 

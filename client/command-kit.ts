@@ -1,0 +1,47 @@
+/** What every command shares: exit codes, --json, error handling, opening a manifest's repository. */
+import { Option } from 'commander';
+import { UserError } from '../model/errors';
+import { loadManifest } from '../model/load-manifest';
+import { RepositoryLockedError } from '../repository/locks';
+import { Repository } from '../repository/repository';
+import { RunFailedError } from './run-workflow';
+
+/** 0 done; 1 a run failed; 2 bad input (nothing was started); 3 damaged data found; 4 the repository is busy. */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3, busy: 4 } as const;
+
+export const json = () => new Option('--json', 'print machine-readable JSON on stdout');
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+export async function manifestAndRepository(file: string) {
+  const manifest = loadManifest(file);
+  return { manifest, repo: await Repository.open(manifest.repository) };
+}
+
+/** Runs a command: a user's mistake is one line and exit 2, never a stack trace. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function action<A extends any[]>(run: (...args: A) => unknown) {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      if (err instanceof RepositoryLockedError) {
+        console.error(`lazarus: ${err.message}`);
+        process.exit(EXIT.busy);
+      }
+      if (err instanceof UserError) {
+        console.error(`lazarus: ${err.message}`);
+        process.exit(EXIT.usage);
+      }
+      if (err instanceof RunFailedError) {
+        console.error(`lazarus: run failed: ${err.message}`);
+        process.exit(EXIT.runFailed);
+      }
+      console.error(`lazarus: ${(err as Error).message}`);
+      if (process.env.LAZARUS_DEBUG) console.error((err as Error).stack);
+      process.exit(EXIT.runFailed);
+    }
+  };
+}

@@ -1,0 +1,100 @@
+/** verify (here, as a workflow, on a schedule) and cost, as a user runs them from the shell. */
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import type { CostReport } from '../repository/cost';
+import type { VerifyReport } from '../repository/verify';
+import { lazarus } from './support/cli';
+import { flipBit, packFiles } from './support/repository';
+import * as stores from './support/stores';
+import { serverAddress, testClient, uniqueQueue } from './support/temporal';
+import { killHard, spawnWorker } from './support/worker-process';
+
+let worker: ChildProcess;
+let client: Client;
+let env: Record<string, string>;
+let dir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  const queue = uniqueQueue('cli-repo');
+  env = {
+    TEMPORAL_ADDRESS: serverAddress(),
+    LAZARUS_TASK_QUEUE: queue,
+    LAZARUS_PASSWORD: 'cli repository test',
+  };
+  worker = await spawnWorker(queue, [], { LAZARUS_PASSWORD: env.LAZARUS_PASSWORD });
+  client = await testClient();
+  dir = stores.tempDir();
+  stores.sqliteWithRows(path.join(dir, 'users.db'), 2000);
+  await stores.directoryWithFiles(path.join(dir, 'files'), 20, 40_000);
+  manifest = await stores.writeManifest(dir, {
+    app: 'clirepo',
+    services: {
+      users: { tier: 'critical', datastore: { kind: 'sqlite', path: 'users.db' } },
+      files: { datastore: { kind: 'directory', path: 'files' } },
+    },
+    cost: { per_gb_month: 20, per_gb_transfer: 10 },
+  });
+  for (let i = 0; i < 2; i++) expect(lazarus(['backup', manifest], env).code).toBe(0);
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  if (worker) await killHard(worker);
+});
+
+test('cost: a second backup of unchanged data adds almost nothing; ratios and the monthly estimate add up', () => {
+  const run = lazarus(['cost', manifest, '--json'], env);
+  expect(run.code).toBe(0);
+  const report = JSON.parse(run.stdout) as CostReport;
+  const [first, second] = report.backups;
+  expect(first.logicalBytes).toBeGreaterThan(800_000);
+  expect(second.logicalBytes).toBe(first.logicalBytes);
+  expect(second.storedBytes).toBeLessThan(first.storedBytes / 20); // only what changed (the SQLite header, say)
+  expect(report.repository.dedupRatio).toBeGreaterThan(1.8);
+  expect(report.repository.compressionRatio).toBeGreaterThan(1);
+  expect(Object.keys(report.services).sort()).toEqual(['files', 'users']);
+  const sum = (key: 'storedBytes' | 'logicalBytes') =>
+    Object.values(report.services).reduce((n, s) => n + s[key], 0);
+  expect(sum('storedBytes')).toBe(report.repository.storedBytes);
+  expect(sum('logicalBytes')).toBe(report.repository.logicalBytes);
+  const storage = (report.repository.packBytes / 1e9) * 20;
+  expect(report.month.storage).toBeCloseTo(storage, 2);
+  expect(report.month.uploadedBytes).toBe(first.storedBytes + second.storedBytes);
+
+  const table = lazarus(['cost', manifest, '--per-gb-month', '0.01'], env);
+  expect(table.stdout).toMatch(/dedup \d+(\.\d+)?x, compression \d+(\.\d+)?x/);
+  expect(table.stdout).toContain('$0.01/GB-month');
+  expect(lazarus(['cost', manifest, '--per-gb-month', 'cheap'], env).stderr).toContain(
+    '--per-gb-month: write a price such as 0.023',
+  );
+});
+
+test('verify --on-worker runs as a workflow; --every schedules it; a triggered run finds the damage', async () => {
+  const onWorker = lazarus(['verify', manifest, '--read-data', '--on-worker', '--json'], env);
+  expect(onWorker.code).toBe(0);
+  const report = JSON.parse(onWorker.stdout) as VerifyReport;
+  expect(report).toMatchObject({ backups: 2, snapshots: expect.any(Number), problems: [] });
+  expect(report.packsRead).toBe(report.packs);
+
+  const scheduled = lazarus(['verify', manifest, '--read-data', '--subset', '50%', '--every', '7d'], env);
+  expect(scheduled.stdout).toContain('created schedule verify/clirepo: a verify every 7.0 d');
+  const packs = await packFiles(path.join(dir, '.lazarus', 'repo'));
+  for (const pack of packs) await flipBit(pack, 40);
+  const handle = client.schedule.getHandle('verify/clirepo');
+  await handle.trigger();
+  let runId: string | undefined;
+  for (let i = 0; i < 100 && !runId; i++) {
+    runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    if (!runId) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(runId).toMatch(/^verify\/clirepo\/scheduled-/);
+  const scheduledReport = (await client.workflow.getHandle(runId!).result()) as VerifyReport;
+  expect(scheduledReport.packsRead).toBe(Math.ceil(scheduledReport.packs / 2));
+  expect(scheduledReport.problems.length).toBeGreaterThan(0);
+  expect(lazarus(['verify', manifest, '--unschedule'], env).code).toBe(0);
+  expect(lazarus(['verify', manifest, '--subset', '150%'], env).stderr).toContain(
+    '--subset 150%: write a share of the packs such as 10% or 2.5%',
+  );
+});
