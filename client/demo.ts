@@ -11,6 +11,7 @@ import { loadManifest } from '../model/load-manifest';
 import { packageRoot } from '../model/package-root';
 import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
+import { costReport } from '../repository/cost';
 import { Repository } from '../repository/repository';
 import { startDevServer, DevServer } from '../temporal/dev-server';
 import { connectWorker, settingsFromEnv } from '../temporal/settings';
@@ -30,6 +31,8 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
   const file = path.join(EXAMPLE_DIR, opts.withServers ? 'lazarus.servers.yaml' : 'lazarus.yaml');
   // The demo's secret: referenced by the manifest, read by the worker, never in history.
   process.env.SHOP_PAYMENTS_PASSWORD ??= 'demo-secret';
+  // The repository's password, read by the worker like any secret: the demo's is encrypted too.
+  process.env.LAZARUS_PASSWORD ??= 'lazarus-demo';
   const manifest = loadManifest(file);
   const stores = statefulServices(manifest);
 
@@ -64,9 +67,14 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     say('\n3. Verifying the repository (reading, decrypting and re-hashing every pack)');
     const repo = await Repository.open(manifest.repository);
     const report = await repo.verify({ readData: true });
+    const cost = await costReport(repo, manifest.app, manifest.cost);
     await repo.close();
     say(
       `   ${report.snapshots} snapshots in ${report.packs} packs, ${formatBytes(report.bytesRead)}: ${report.problems.length === 0 ? 'all intact' : `${report.problems.length} damaged`}`,
+    );
+    say(
+      `   ${formatBytes(cost.repository.logicalBytes)} of data stored as ${formatBytes(cost.repository.packBytes)}, ` +
+        `compressed ${cost.repository.compressionRatio}x, encrypted with the password in LAZARUS_PASSWORD`,
     );
 
     say('\n4. Disaster strikes');
