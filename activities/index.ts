@@ -80,7 +80,8 @@ export function createActivities(deps: ActivityDeps = {}) {
   const openRepository = (spec: RepositorySpec): Promise<Repository> => {
     const key = JSON.stringify(spec);
     if (!repositories.has(key)) {
-      const opening = Repository.open(spec);
+      // A wrong or missing password is the same on every attempt: fail the step at once.
+      const opening = withoutRetryingUserErrors(() => Repository.open(spec));
       opening.catch(() => repositories.delete(key)); // a wrong password may be fixed; try again next time
       repositories.set(key, opening);
     }

@@ -14,7 +14,7 @@
  * the inputs. restic and borgbackup are installed from Debian when missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +24,7 @@ import { Repository } from '../repository/repository';
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const TRAFFIC_SECONDS = Number(process.env.BENCH_TRAFFIC_SECONDS ?? 180);
 const TREE = process.env.BENCH_TREE ?? '/usr/local/go';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PASSWORD = 'bench password';
 const DATABASE = 'lz_bench_pgbench';
 const PG = ['-h', '127.0.0.1', '-U', 'postgres'];
@@ -50,8 +51,6 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'lazarus-bench-repo-'));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   try {
-    const runners = makeRunners(work);
-    const results: Record<Tool, Record<string, Measure>> = { lazarus: {}, restic: {}, borg: {} };
     const inputs: Input[] = [];
     log(`pgbench at scale ${SCALE}...`);
     preparePgbench();
@@ -62,34 +61,73 @@ async function main(): Promise<void> {
     });
     inputs.push(await dumpDatabase(work, 'b', `the same after ${TRAFFIC_SECONDS} s of pgbench`));
     inputs.push({ name: 'c', label: `source tree ${TREE}`, path: TREE, bytes: treeBytes(TREE) });
+    settle(inputs);
 
-    for (const [i, input] of inputs.entries()) {
-      for (const tool of rotate(TOOLS, i)) {
-        log(`backup ${input.name} with ${tool}...`);
-        const seconds = await timed(() => runners[tool].backup(input));
-        results[tool][input.name] = {
-          backupMBps: mbps(input.bytes, seconds),
-          restoreMBps: 0,
-          storedBytes: duBytes(runners[tool].repo),
-        };
-      }
+    // Each round into fresh repositories; the best round of each tool counts (noise only slows).
+    const rounds: Record<Tool, Record<string, Measure>>[] = [];
+    let ours = '';
+    for (let round = 0; round < ROUNDS; round++) {
+      const runners = makeRunners(path.join(work, `round-${round}`));
+      rounds.push(await runRound(inputs, runners, round, log));
+      ours = runners.lazarus.repo;
     }
-    for (const [i, input] of inputs.entries()) {
-      for (const tool of rotate(TOOLS, i + 1)) {
-        log(`restore ${input.name} with ${tool}...`);
-        const target = path.join(work, `restore-${tool}-${input.name}`);
-        const seconds = await timed(() => runners[tool].restore(input, target));
-        results[tool][input.name].restoreMBps = mbps(input.bytes, seconds);
-        await fs.rm(target, { recursive: true, force: true });
-      }
-    }
-    const verify = await verifyThroughput(runners.lazarus.repo);
+    const results = bestOf(rounds);
+    const verify = await verifyThroughput(ours);
     printTable(inputs, results);
     console.log(JSON.stringify(summary(inputs, results, verify)));
   } finally {
     await fs.rm(work, { recursive: true, force: true });
     spawnSync('dropdb', [...PG, '--if-exists', DATABASE]);
   }
+}
+
+async function runRound(
+  inputs: Input[],
+  runners: Record<Tool, Runner>,
+  round: number,
+  log: (line: string) => void,
+): Promise<Record<Tool, Record<string, Measure>>> {
+  const results: Record<Tool, Record<string, Measure>> = { lazarus: {}, restic: {}, borg: {} };
+  for (const [i, input] of inputs.entries()) {
+    for (const tool of rotate(TOOLS, i + round)) {
+      log(`round ${round + 1}: backup ${input.name} with ${tool}...`);
+      const seconds = await timed(() => runners[tool].backup(input));
+      results[tool][input.name] = {
+        backupMBps: mbps(input.bytes, seconds),
+        restoreMBps: 0,
+        storedBytes: duBytes(runners[tool].repo),
+      };
+    }
+  }
+  for (const [i, input] of inputs.entries()) {
+    for (const tool of rotate(TOOLS, i + round + 1)) {
+      log(`round ${round + 1}: restore ${input.name} with ${tool}...`);
+      const target = path.join(path.dirname(runners[tool].repo), `restore-${tool}-${input.name}`);
+      const seconds = await timed(() => runners[tool].restore(input, target));
+      results[tool][input.name].restoreMBps = mbps(input.bytes, seconds);
+      await fs.rm(target, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+function bestOf(rounds: Record<Tool, Record<string, Measure>>[]): Record<Tool, Record<string, Measure>> {
+  const best = structuredClone(rounds[0]);
+  for (const round of rounds.slice(1)) {
+    for (const tool of TOOLS) {
+      for (const [input, m] of Object.entries(round[tool])) {
+        best[tool][input].backupMBps = Math.max(best[tool][input].backupMBps, m.backupMBps);
+        best[tool][input].restoreMBps = Math.max(best[tool][input].restoreMBps, m.restoreMBps);
+      }
+    }
+  }
+  return best;
+}
+
+/** Lets PostgreSQL finish its checkpoint and vacuum, and puts the inputs in the page cache, for every tool alike. */
+function settle(inputs: Input[]): void {
+  execFileSync('psql', [...PG, '-q', '-c', 'CHECKPOINT', DATABASE]);
+  for (const input of inputs) execFileSync('sh', ['-c', `tar -cf - -C "${dirOf(input)}" . > /dev/null`]);
 }
 
 /** restic and borg from Debian, when missing. */
@@ -127,6 +165,7 @@ interface Runner {
 }
 
 function makeRunners(work: string): Record<Tool, Runner> {
+  mkdirSync(work, { recursive: true });
   const env = { ...process.env, RESTIC_PASSWORD: PASSWORD, BORG_PASSPHRASE: PASSWORD };
   const run = (cmd: string, args: string[], cwd?: string): void => {
     execFileSync(cmd, args, { env, cwd, stdio: 'ignore' });
@@ -174,7 +213,21 @@ function oursRunner(root: string): Runner {
               ctx,
             )
           : createReadStream(input.path, { highWaterMark: 1 << 20 });
-      refs.set(input.name, await repo.storeSnapshot(source));
+      const ref = await repo.storeSnapshot(source);
+      refs.set(input.name, ref);
+      // Recorded as a backup, as a run would: verify then walks its tree.
+      const at = new Date().toISOString();
+      await repo.saveBackup({
+        id: input.name,
+        app: 'bench',
+        workflowId: `bench/${input.name}`,
+        startedAt: at,
+        completedAt: at,
+        status: 'complete',
+        services: { [input.name]: { kind: 'directory', snapshot: ref, takenAt: at, verified: false } },
+        failures: {},
+        dependsOn: {},
+      });
       await repo.close();
     },
     async restore(input, target) {

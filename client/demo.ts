@@ -3,6 +3,7 @@
  * backs up, verifies, breaks the data, restores in dependency order, proves the
  * restored data equal to the original, then drills the backup in a sandbox.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { adapterFor, fingerprintServices } from '../datastores';
@@ -12,6 +13,7 @@ import { packageRoot } from '../model/package-root';
 import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
 import { costReport } from '../repository/cost';
+import type { RepositoryConfig } from '../repository/format';
 import { Repository } from '../repository/repository';
 import { startDevServer, DevServer } from '../temporal/dev-server';
 import { connectWorker, settingsFromEnv } from '../temporal/settings';
@@ -31,8 +33,10 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
   const file = path.join(EXAMPLE_DIR, opts.withServers ? 'lazarus.servers.yaml' : 'lazarus.yaml');
   // The demo's secret: referenced by the manifest, read by the worker, never in history.
   process.env.SHOP_PAYMENTS_PASSWORD ??= 'demo-secret';
-  // The repository's password, read by the worker like any secret: the demo's is encrypted too.
-  process.env.LAZARUS_PASSWORD ??= 'lazarus-demo';
+  // The repository's password, read by the worker like any secret: the demo's repository is
+  // encrypted, unless an earlier version of the demo created it without encryption.
+  if (!isUnencryptedRepository(path.join(EXAMPLE_DIR, '.lazarus', 'repo')))
+    process.env.LAZARUS_PASSWORD ??= 'lazarus-demo';
   const manifest = loadManifest(file);
   const stores = statefulServices(manifest);
 
@@ -73,8 +77,9 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
       `   ${report.snapshots} snapshots in ${report.packs} packs, ${formatBytes(report.bytesRead)}: ${report.problems.length === 0 ? 'all intact' : `${report.problems.length} damaged`}`,
     );
     say(
-      `   ${formatBytes(cost.repository.logicalBytes)} of data stored as ${formatBytes(cost.repository.packBytes)}, ` +
-        `compressed ${cost.repository.compressionRatio}x, encrypted with the password in LAZARUS_PASSWORD`,
+      `   ${formatBytes(cost.repository.logicalBytes)} of snapshots stored as ${formatBytes(cost.repository.packBytes)} ` +
+        `(dedup ${cost.repository.dedupRatio}x, compression ${cost.repository.compressionRatio}x)` +
+        (repo.encrypted ? ', encrypted with the password in LAZARUS_PASSWORD' : ''),
     );
 
     say('\n4. Disaster strikes');
@@ -170,4 +175,14 @@ async function connectOrStartServer(): Promise<{
 
 function indent(text: string): string {
   return text.replace(/^/gm, '   ');
+}
+
+function isUnencryptedRepository(root: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(path.join(root, 'config'), 'utf8')) as RepositoryConfig).encryption === 'none'
+    );
+  } catch {
+    return false;
+  }
 }

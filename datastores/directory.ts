@@ -4,21 +4,35 @@ import { ContentHash } from './fingerprint';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import type { AdapterFor } from './adapter';
+import { commandInput, commandOutput } from './process';
 import { spooledPoint, spoolFile } from './spooled-point';
 import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
+
+/**
+ * GNU tar, in a stable form: entries sorted by name and no access or change times, so an
+ * unchanged tree gives the same bytes, and the repository deduplicates it entirely.
+ * A file that changes while being read makes tar exit 1, which is a warning, not a failure.
+ */
+const ARCHIVE = [
+  '--format=posix',
+  '--sort=name',
+  '--numeric-owner',
+  '--pax-option=delete=atime,delete=ctime',
+];
 
 /** A directory tree as a tar stream: files, and the stand-in for object storage. */
 export const directoryAdapter: AdapterFor<'directory'> = {
   kind: 'directory',
 
-  async snapshot(store) {
+  async snapshot(store, ctx) {
     if (!(await exists(store.path))) throw new UserError(`directory ${store.path} does not exist`);
-    // node-tar streams are Minipass streams: wrap to get a Node Readable with its error semantics.
-    return Readable.from(tar.create({ cwd: store.path, portable: true }, ['.']), { objectMode: false });
+    return commandOutput({
+      cmd: 'tar',
+      args: [...ARCHIVE, '--create', '-C', store.path, '.'],
+      signal: ctx.signal,
+      alsoOk: [1],
+    });
   },
 
   // No native freeze: a directory is frozen by the application's pause hook, and copied aside.
@@ -30,7 +44,10 @@ export const directoryAdapter: AdapterFor<'directory'> = {
     await clearStaging(store.path, ctx.stagingId);
     const { staging } = stagingPaths(store.path, ctx.stagingId);
     await fs.mkdir(staging, { recursive: true });
-    await pipeline(data, tar.extract({ cwd: staging, strict: true }), { signal: ctx.signal });
+    await commandInput(
+      { cmd: 'tar', args: [...ARCHIVE, '--extract', '-C', staging], signal: ctx.signal },
+      data,
+    );
     await replaceWithStaging(store.path, ctx.stagingId);
   },
 

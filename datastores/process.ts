@@ -9,13 +9,15 @@ export interface Command {
   signal?: AbortSignal;
   /** Told when the tool exits, whether or not its output has been read. */
   onExit?: (code: number | null) => void;
+  /** Exit codes besides 0 that still mean success (GNU tar's 1: a file changed while read). */
+  alsoOk?: number[];
 }
 
 /**
  * The standard output of a dump tool, as a stream that errors (with the tool's
  * stderr) when the tool exits non-zero: a failed dump is never mistaken for a short one.
  */
-export function commandOutput({ cmd, args, env, signal, onExit }: Command): Readable {
+export function commandOutput({ cmd, args, env, signal, onExit, alsoOk = [] }: Command): Readable {
   const child = spawn(cmd, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +29,7 @@ export function commandOutput({ cmd, args, env, signal, onExit }: Command): Read
   child.on('error', (err) => out.destroy(describeSpawnError(cmd, err)));
   child.on('close', (code) => {
     onExit?.(code);
-    if (code === 0) out.end();
+    if (code === 0 || (code !== null && alsoOk.includes(code))) out.end();
     else out.destroy(new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`));
   });
   out.on('close', () => {
@@ -36,7 +38,11 @@ export function commandOutput({ cmd, args, env, signal, onExit }: Command): Read
   return out;
 }
 
-/** Feeds a stream to a restore tool's standard input; rejects with its stderr when it fails. */
+/**
+ * Feeds a stream to a restore tool's standard input; rejects with its stderr when it
+ * fails. When the input fails (a damaged snapshot), the tool is stopped and waited for, so
+ * nothing it writes can land after the caller has moved on to clear its staging area.
+ */
 export async function commandInput(command: Command, input: Readable): Promise<void> {
   const { cmd, args, env, signal } = command;
   const child = spawn(cmd, args, {
@@ -49,11 +55,18 @@ export async function commandInput(command: Command, input: Readable): Promise<v
     child.on('error', (err) => reject(describeSpawnError(cmd, err)));
     child.on('close', resolve);
   });
-  const fed = pipeline(input, child.stdin).catch((err: NodeJS.ErrnoException) => {
+  exited.catch(() => {}); // awaited below, after the input
+  const inputFailure = await pipeline(input, child.stdin).then(
+    () => undefined,
     // The tool closing its input early is reported through its exit code below.
-    if (err.code !== 'EPIPE') throw err;
-  });
-  const [code] = await Promise.all([exited, fed]);
+    (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? undefined : err),
+  );
+  if (inputFailure) {
+    child.kill('SIGTERM');
+    await exited.catch(() => {});
+    throw inputFailure;
+  }
+  const code = await exited;
   if (code !== 0) throw new Error(`${cmd} exited with code ${code}: ${stderr().trim()}`);
 }
 

@@ -32,24 +32,31 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Idle workers stop after this long; the next request starts them again. */
+const IDLE_MS = 10_000;
+
+export interface StreamHasher {
+  hash(chunk: Buffer): Promise<{ id: string; chunk: Buffer }>;
+  digest(): Promise<string>;
+  /** Ends a stream that will not be digested (a failed snapshot). */
+  abandon(): void;
+}
+
 export class CodecPool {
-  private readonly workers: Worker[];
+  private workers: Worker[] = [];
+  private load: number[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly load: number[];
   private seq = 0;
   private streams = 0;
+  /** Streams whose running hash lives in the first worker: it must not stop meanwhile. */
+  private readonly openStreams = new Set<number>();
+  private idleTimer?: NodeJS.Timeout;
 
-  constructor(masterKey: Buffer | undefined, size = defaultPoolSize(), level = 3) {
-    const file = workerFile();
-    this.workers = Array.from({ length: size }, () => {
-      const worker = new Worker(file, { workerData: { masterKey, level } });
-      worker.on('message', (response: CodecResponse) => this.settle(worker, response));
-      worker.on('error', (err) => this.failAll(err));
-      worker.unref();
-      return worker;
-    });
-    this.load = this.workers.map(() => 0);
-  }
+  constructor(
+    private readonly masterKey: Buffer | undefined,
+    private readonly size = defaultPoolSize(),
+    private readonly level = 3,
+  ) {}
 
   /** The stored form of a blob. `plain` is handed over: the caller must not use it again. */
   async encode(plain: Buffer): Promise<Buffer> {
@@ -65,22 +72,49 @@ export class CodecPool {
    * A hasher for one snapshot: each chunk's SHA-256, and at the end the whole stream's.
    * Its chunks all go to the first worker, which sees them in the order they were sent.
    */
-  streamHasher(): { hash(chunk: Buffer): Promise<{ id: string; chunk: Buffer }>; digest(): Promise<string> } {
+  streamHasher(): StreamHasher {
     const stream = ++this.streams;
+    this.openStreams.add(stream);
     return {
       hash: async (chunk) => {
         const response = await this.submit({ op: 'hash', data: chunk, stream }, 0);
         return { id: response.id!, chunk: asBuffer(response.data!) };
       },
-      digest: async () => (await this.submit({ op: 'digest', stream }, 0)).id!,
+      digest: async () => {
+        try {
+          return (await this.submit({ op: 'digest', stream }, 0)).id!;
+        } finally {
+          this.openStreams.delete(stream);
+        }
+      },
+      abandon: () => {
+        if (this.openStreams.delete(stream)) void this.submit({ op: 'digest', stream }, 0).catch(() => {});
+      },
     };
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    clearTimeout(this.idleTimer);
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  private start(): void {
+    const file = workerFile();
+    const { masterKey, level } = this;
+    this.workers = Array.from({ length: this.size }, () => {
+      const worker = new Worker(file, { workerData: { masterKey, level } });
+      worker.on('message', (response: CodecResponse) => this.settle(worker, response));
+      worker.on('error', (err) => this.failAll(err));
+      return worker;
+    });
+    this.load = this.workers.map(() => 0);
   }
 
   private submit(request: Omit<CodecRequest, 'seq'>, worker?: number): Promise<CodecResponse> {
+    clearTimeout(this.idleTimer);
+    if (this.workers.length === 0) this.start();
     const seq = ++this.seq;
     const index = worker ?? this.load.indexOf(Math.min(...this.load));
     this.load[index]++;
@@ -99,9 +133,18 @@ export class CodecPool {
     const pending = this.pending.get(response.seq);
     if (!pending) return;
     this.pending.delete(response.seq);
-    if (this.pending.size === 0) this.workers.forEach((w) => w.unref());
+    if (this.pending.size === 0) this.whenIdle();
     if (response.error) pending.reject(new BlobDamagedError(response.error));
     else pending.resolve(response);
+  }
+
+  /** Lets the process exit, and stops the threads after a while of nothing to do. */
+  private whenIdle(): void {
+    this.workers.forEach((w) => w.unref());
+    if (this.openStreams.size > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.pending.size === 0 && this.openStreams.size === 0) void this.close();
+    }, IDLE_MS).unref();
   }
 
   private failAll(err: Error): void {

@@ -90,6 +90,7 @@ export async function writeSnapshot(
     return { ref: { sha256, size: stats.bytes, tree: treeId }, stats };
   } catch (err) {
     source.destroy();
+    hasher.abandon();
     await Promise.allSettled(encodes);
     await packer.abandon();
     throw err;

@@ -6,6 +6,7 @@
  * names the backups and services it affects.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { IndexedPack } from './blob-index';
 import { legacyObjectKey, packKey } from './layout';
 import type { BackupEntry } from './catalog';
@@ -13,6 +14,8 @@ import { readPackHeader } from './pack';
 import type { Repository } from './repository';
 import { readTree } from './snapshot-reader';
 import { type SnapshotUser, snapshotUses } from './usage';
+
+const PACKS_IN_FLIGHT = 3;
 
 export interface VerifyOptions {
   /** Read and re-hash the data too. */
@@ -102,12 +105,18 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions)
       [...indexed.values()].filter((p) => stored.get(p.id) === p.size),
       options,
     );
-    for (const [i, pack] of chosen.entries()) {
-      problems.push(...(await readPack(repo, pack, usage)));
-      report.packsRead++;
-      report.bytesRead += pack.size;
-      options.onProgress?.(i + 1, chosen.length);
-    }
+    // A few packs in flight: the next is read while the codec workers open the last.
+    const limit = pLimit(PACKS_IN_FLIGHT);
+    await Promise.all(
+      chosen.map((pack) =>
+        limit(async () => {
+          problems.push(...(await readPack(repo, pack, usage)));
+          report.packsRead++;
+          report.bytesRead += pack.size;
+          options.onProgress?.(report.packsRead, chosen.length);
+        }),
+      ),
+    );
   }
   return report;
 }

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
-import { serverAddress, testClient, uniqueQueue } from './support/temporal';
+import { serverAddress, testClient, triggerSchedule, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 import type { DrillReport } from '../workflows/drill-report';
 
@@ -88,14 +88,9 @@ test('drill --every schedules drills on a Temporal Schedule; a triggered one run
   expect(scheduled.code).toBe(0);
   expect(scheduled.stdout).toContain('created schedule drill/clidrill: a drill every 1.0 d');
   const handle = client.schedule.getHandle('drill/clidrill');
-  await handle.trigger();
-  let runId: string | undefined;
-  for (let i = 0; i < 100 && !runId; i++) {
-    runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-    if (!runId) await new Promise((r) => setTimeout(r, 100));
-  }
+  const runId = await triggerSchedule(client, 'drill/clidrill');
   expect(runId).toMatch(/^drill\/clidrill\/scheduled-/);
-  const report = (await client.workflow.getHandle(runId!).result()) as DrillReport;
+  const report = (await client.workflow.getHandle(runId).result()) as DrillReport;
   expect(report.outcome).toBe('succeeded');
 
   expect(lazarus(['drill', manifest, '--unschedule'], env).code).toBe(0);

@@ -7,7 +7,7 @@ import type { VerifyReport } from '../repository/verify';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
-import { serverAddress, testClient, uniqueQueue } from './support/temporal';
+import { serverAddress, testClient, triggerSchedule, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 
 let worker: ChildProcess;
@@ -82,15 +82,9 @@ test('verify --on-worker runs as a workflow; --every schedules it; a triggered r
   expect(scheduled.stdout).toContain('created schedule verify/clirepo: a verify every 7.0 d');
   const packs = await packFiles(path.join(dir, '.lazarus', 'repo'));
   for (const pack of packs) await flipBit(pack, 40);
-  const handle = client.schedule.getHandle('verify/clirepo');
-  await handle.trigger();
-  let runId: string | undefined;
-  for (let i = 0; i < 100 && !runId; i++) {
-    runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-    if (!runId) await new Promise((r) => setTimeout(r, 100));
-  }
+  const runId = await triggerSchedule(client, 'verify/clirepo');
   expect(runId).toMatch(/^verify\/clirepo\/scheduled-/);
-  const scheduledReport = (await client.workflow.getHandle(runId!).result()) as VerifyReport;
+  const scheduledReport = (await client.workflow.getHandle(runId).result()) as VerifyReport;
   expect(scheduledReport.packsRead).toBe(Math.ceil(scheduledReport.packs / 2));
   expect(scheduledReport.problems.length).toBeGreaterThan(0);
   expect(lazarus(['verify', manifest, '--unschedule'], env).code).toBe(0);

@@ -8,12 +8,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { acquireLock, releaseLock } from '../repository/locks';
-import type { BackupEntry, SnapshotRef } from '../repository/catalog';
+import type { SnapshotRef } from '../repository/catalog';
 import { prune } from '../repository/prune';
 import { Repository } from '../repository/repository';
 import type { ResilientBackend } from '../repository/resilient-backend';
 import { lazarus } from './support/cli';
-import { packFiles } from './support/repository';
+import { catalogEntry, packFiles } from './support/repository';
 import { tempDir, writeManifest } from './support/stores';
 
 const password = 'prune test';
@@ -32,26 +32,8 @@ function rows(count: number, seed: number): Buffer {
   return Buffer.from(lines.join(''));
 }
 
-function entry(id: string, services: Record<string, SnapshotRef>): BackupEntry {
-  const at = `2026-11-2${id.slice(-1)}T00:00:00.000Z`;
-  return {
-    id,
-    app: 'shop',
-    workflowId: `backup/shop/${at}`,
-    startedAt: at,
-    completedAt: at,
-    status: 'complete',
-    services: Object.fromEntries(
-      Object.entries(services).map(([s, snapshot]) => [
-        s,
-        { kind: 'sqlite', snapshot, takenAt: at, verified: true },
-      ]),
-    ),
-    failures: {},
-    dependsOn: {},
-  };
-}
-
+const entry = (id: string, services: Record<string, SnapshotRef>) =>
+  catalogEntry(id, services, `2026-11-2${id.slice(-1)}T00:00:00.000Z`);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function contents(repo: Repository, ref: SnapshotRef): Promise<string> {

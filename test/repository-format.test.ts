@@ -8,9 +8,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { BackupEntry, SnapshotRef } from '../repository/catalog';
+import type { SnapshotRef } from '../repository/catalog';
 import { type OpenOptions, Repository } from '../repository/repository';
-import { flipBit, packFileOf } from './support/repository';
+import { catalogEntry as entry, flipBit, packFileOf } from './support/repository';
 import { tempDir } from './support/stores';
 
 /** Small chunks and packs, so a few MiB make many of each; a cheap KDF. */
@@ -20,25 +20,6 @@ const small: OpenOptions = {
   kdf: { N: 2 ** 10, r: 8, p: 1 },
 };
 const encrypted: OpenOptions = { ...small, password: 'correct horse' };
-
-function entry(id: string, services: Record<string, SnapshotRef>): BackupEntry {
-  return {
-    id,
-    app: 'shop',
-    workflowId: `backup/shop/${id}`,
-    startedAt: `2026-11-21T10:00:00Z`,
-    completedAt: `2026-11-21T10:00:01Z`,
-    status: 'complete',
-    services: Object.fromEntries(
-      Object.entries(services).map(([s, snapshot]) => [
-        s,
-        { kind: 'sqlite', snapshot, takenAt: '2026-11-21T10:00:00Z', verified: true },
-      ]),
-    ),
-    failures: {},
-    dependsOn: {},
-  };
-}
 
 /** Rows like a dump's: compressible, and realistic for chunking. */
 function dumpLike(rows: number, seed = 0): Buffer {

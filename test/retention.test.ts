@@ -7,6 +7,7 @@ import { planForget } from '../repository/forget';
 import { Repository } from '../repository/repository';
 import { applyRetention } from '../repository/retention';
 import { lazarus } from './support/cli';
+import { catalogEntry } from './support/repository';
 import { tempDir, writeManifest } from './support/stores';
 
 /** One backup every 6 hours for 60 days, newest last. */
@@ -32,20 +33,7 @@ test('keep-last, hourly, daily, weekly, monthly, yearly and within each keep wha
 });
 
 function backup(id: string, at: string, services: string[]): BackupEntry {
-  const snapshot = { sha256: 'x', size: 1 };
-  return {
-    id,
-    app: 'shop',
-    workflowId: `backup/shop/${at}`,
-    startedAt: at,
-    completedAt: at,
-    status: 'complete',
-    services: Object.fromEntries(
-      services.map((s) => [s, { kind: 'sqlite', snapshot, takenAt: at, verified: true }]),
-    ),
-    failures: {},
-    dependsOn: {},
-  };
+  return catalogEntry(id, Object.fromEntries(services.map((s) => [s, { sha256: 'x', size: 1 }])), at);
 }
 
 test('each tier keeps by its own rules; a backup any tier keeps is kept whole; holds and the newest are kept', () => {
@@ -89,10 +77,7 @@ test('forget is a dry run until --apply; a held backup is never removed, by forg
     ['b2', '2026-11-20'],
     ['b3', '2026-11-21'],
   ]) {
-    await repo.saveBackup({
-      ...backup(id, `${at}T00:00:00.000Z`, ['orders']),
-      services: { orders: { kind: 'sqlite', snapshot: ref, takenAt: at, verified: true } },
-    });
+    await repo.saveBackup(catalogEntry(id, { orders: ref }, `${at}T00:00:00.000Z`));
   }
   expect(lazarus(['hold', manifest, 'b1']).stderr).toContain('--reason: say why the backup is held');
   const held = lazarus(['hold', manifest, 'b1', '--reason', 'case 4711', '--by', 'legal']);

@@ -10,6 +10,7 @@ import { S3Backend } from '../repository/s3-backend';
 import { Repository } from '../repository/repository';
 import { NotFoundError } from '../repository/backend';
 import { type S3Server, startS3Server } from '../tools/s3-server';
+import { catalogEntry } from './support/repository';
 import { tempDir } from './support/stores';
 
 let server: S3Server;
@@ -58,19 +59,7 @@ test('a repository on S3: encrypted snapshots round trip, deduplicate, and verif
   const again = await Repository.open(spec, options); // another worker
   const second = await again.storeSnapshotWithStats(Readable.from([data]));
   expect(second.stats.newChunks).toBe(0);
-  await again.saveBackup({
-    id: 'b1',
-    app: 'shop',
-    workflowId: 'backup/shop/b1',
-    startedAt: '2026-11-21T10:00:00Z',
-    completedAt: '2026-11-21T10:00:01Z',
-    status: 'complete',
-    services: {
-      orders: { kind: 'postgres', snapshot: first.ref, takenAt: '2026-11-21T10:00:00Z', verified: true },
-    },
-    failures: {},
-    dependsOn: {},
-  });
+  await again.saveBackup(catalogEntry('b1', { orders: first.ref }));
   const report = await again.verify({ readData: true });
   expect(report).toMatchObject({ backups: 1, snapshots: 1, problems: [], unindexedPacks: 0 });
   expect(report.packsRead).toBe(report.packs);

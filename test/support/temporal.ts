@@ -81,3 +81,16 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000)
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Triggers a schedule now and returns the ID of the run it started. */
+export async function triggerSchedule(client: Client, scheduleId: string): Promise<string> {
+  const handle = client.schedule.getHandle(scheduleId);
+  await handle.trigger();
+  let runId: string | undefined;
+  for (let i = 0; i < 100 && !runId; i++) {
+    runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    if (!runId) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!runId) throw new Error(`schedule ${scheduleId} started no run within 10 s`);
+  return runId;
+}
