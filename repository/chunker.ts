@@ -27,7 +27,8 @@ export const defaultChunkerParams: ChunkerParams = {
 /** The parameters in the form the cut search needs. */
 export interface CompiledChunker {
   params: ChunkerParams;
-  gear: Uint32Array;
+  /** Signed, so the hash stays in 32-bit integer arithmetic (about a third faster in V8). */
+  gear: Int32Array;
   /** Harder to match (more bits) before the average size, easier after: sizes cluster near it. */
   maskSmall: number;
   maskLarge: number;
@@ -42,8 +43,8 @@ export function compileChunker(params: ChunkerParams = defaultChunkerParams): Co
   return {
     params,
     gear: gearTable(params.seed),
-    maskSmall: highBits(bits + 2),
-    maskLarge: highBits(bits - 2),
+    maskSmall: highBits(bits + 2) | 0,
+    maskLarge: highBits(bits - 2) | 0,
   };
 }
 
@@ -56,10 +57,10 @@ function highBits(count: number): number {
   return ((2 ** n - 1) * 2 ** (32 - n)) >>> 0;
 }
 
-function gearTable(seed: string): Uint32Array {
-  const table = new Uint32Array(256);
+function gearTable(seed: string): Int32Array {
+  const table = new Int32Array(256);
   for (let i = 0; i < 256; i++) {
-    table[i] = createHash('sha256').update(`${seed}/${i}`).digest().readUInt32BE(0);
+    table[i] = createHash('sha256').update(`${seed}/${i}`).digest().readInt32BE(0);
   }
   return table;
 }

@@ -18,6 +18,8 @@ export interface ReaderParts {
 
 /** Bytes fetched by one ranged read at most. */
 const READ_SPAN = 16 << 20;
+/** Plaintext one span opens to at most: highly compressible data must not decode all at once. */
+const SPAN_PLAIN = 8 << 20;
 /** Ranged reads running ahead of the consumer. */
 const READS_AHEAD = 3;
 
@@ -66,6 +68,7 @@ function locate(index: BlobIndex, id: string): BlobLocation {
 function groupIntoSpans(index: BlobIndex, ids: string[]): Located[][] {
   const spans: Located[][] = [];
   let span: Located[] = [];
+  let plain = 0;
   for (const id of ids) {
     const at = locate(index, id);
     const last = span.at(-1)?.at;
@@ -73,12 +76,15 @@ function groupIntoSpans(index: BlobIndex, ids: string[]): Located[][] {
       last &&
       last.pack === at.pack &&
       last.offset + last.length === at.offset &&
-      at.offset + at.length - span[0].at.offset <= READ_SPAN;
+      at.offset + at.length - span[0].at.offset <= READ_SPAN &&
+      plain + at.rawLength <= SPAN_PLAIN;
     if (!adjacent && span.length > 0) {
       spans.push(span);
       span = [];
+      plain = 0;
     }
     span.push({ id, at });
+    plain += at.rawLength;
   }
   if (span.length > 0) spans.push(span);
   return spans;
