@@ -110,7 +110,9 @@ program
       }
       // The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run.
       if (isS3Location(manifest.repository.location) || existsSync(manifest.repository.location)) {
-        await (await Repository.open(manifest.repository)).findBackup(manifest.app, opts.backup);
+        // This shell may not hold the repository's password, or reach it: the worker checks then.
+        const repo = await Repository.open(manifest.repository).catch(() => undefined);
+        await repo?.findBackup(manifest.app, opts.backup);
       }
       const approvalTimeout = parseDuration(opts.approvalTimeout);
       if (!approvalTimeout)
