@@ -26,6 +26,7 @@ import { scheduleRun } from './schedules';
 import { followRun, startRun } from './run-workflow';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
+import { outcomeKey } from '../workflows/search-attributes';
 
 const program = new Command('lazarus')
   .description('Back up, restore and drill whole applications as durable Temporal workflows.')
@@ -282,23 +283,28 @@ program
   .command('runs')
   .description('list recent runs')
   .option('--app <name>', 'only this application')
-  .option('--kind <kind>', 'backup, restore or drill')
+  .option('--kind <kind>', 'backup, restore, drill or verify')
+  .option('--failed', 'only runs that failed, were partial or rejected, or did not complete')
   .option('--limit <n>', 'at most this many', positiveInt, 20)
   .addOption(json())
   .action(
     action(async (opts) => {
       const settings = settingsFromEnv();
       const client = await connectClient(settings);
+      // The same search attributes the Web UI filters on.
       const filters = [
         opts.app && `LazarusApp = "${opts.app}"`,
         opts.kind && `LazarusKind = "${opts.kind}"`,
+        opts.failed &&
+          '(LazarusOutcome IN ("failed", "partial", "rejected") OR ExecutionStatus IN ("Failed", "TimedOut", "Terminated", "Canceled"))',
       ].filter(Boolean);
       const query = filters.length > 0 ? filters.join(' AND ') : 'LazarusApp IS NOT NULL';
-      const rows: { workflowId: string; status: string; start: string; type: string }[] = [];
+      const rows: { workflowId: string; status: string; outcome: string; start: string; type: string }[] = [];
       for await (const wf of client.workflow.list({ query })) {
         rows.push({
           workflowId: wf.workflowId,
           status: wf.status.name,
+          outcome: String(wf.typedSearchAttributes.get(outcomeKey) ?? ''),
           start: wf.startTime.toISOString(),
           type: wf.type,
         });
@@ -307,8 +313,8 @@ program
       if (opts.json) return printJson(rows);
       console.log(
         table(
-          ['run', 'type', 'status', 'started'],
-          rows.map((r) => [r.workflowId, r.type, r.status, r.start]),
+          ['run', 'type', 'status', 'outcome', 'started'],
+          rows.map((r) => [r.workflowId, r.type, r.status, r.outcome, r.start]),
         ),
       );
     }),

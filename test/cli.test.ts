@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
-import { serverAddress, uniqueQueue } from './support/temporal';
+import { serverAddress, uniqueQueue, waitFor } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 
 let worker: ChildProcess;
@@ -83,10 +83,19 @@ test('a failed restore exits 1; bad input exits 2 before anything starts', async
     env,
   );
   expect(partial.code).toBe(1);
-  expect(JSON.parse(partial.stdout)).toMatchObject({
+  const failed = JSON.parse(partial.stdout);
+  expect(failed).toMatchObject({
     outcome: 'failed',
     services: { users: { status: 'failed' }, files: { status: 'skipped' }, web: { status: 'skipped' } },
   });
+  // runs --failed finds it (visibility is eventually consistent), and only the failed runs.
+  const failedRuns = () =>
+    JSON.parse(lazarus(['runs', '--app', 'clitest', '--failed', '--json'], env).stdout);
+  await waitFor(async () =>
+    failedRuns().some((r: { workflowId: string }) => r.workflowId === failed.workflowId),
+  );
+  for (const run of failedRuns())
+    expect(run.outcome === 'succeeded' && run.status === 'COMPLETED').toBe(false);
 
   const unknown = lazarus(['restore', manifest, '--services', 'ghost'], env);
   expect(unknown.code).toBe(2);
