@@ -23,7 +23,7 @@ import {
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';
 import type { VerifyReport } from '../repository/verify';
-import { RepositoryLockedError, acquireLock, releaseLock, whileLocked } from '../repository/locks';
+import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
 import { Repository } from '../repository/repository';
 import { byteCounter, rateLimiter } from '../repository/streams';
 
@@ -298,10 +298,7 @@ async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> 
   try {
     return await work();
   } catch (err) {
-    // A lock held by a prune is a reason to wait and retry, not to give up.
-    if (err instanceof UserError && !(err instanceof RepositoryLockedError)) {
-      throw ApplicationFailure.nonRetryable(err.message, 'UserError');
-    }
+    if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'UserError');
     throw err;
   }
 }

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       stdio: 'ignore',
     });
     inputs.push(await dumpDatabase(work, 'b', `the same after ${TRAFFIC_SECONDS} s of pgbench`));
-    inputs.push({ name: 'c', label: `source tree ${TREE}`, path: TREE, bytes: treeBytes(TREE) });
+    inputs.push({ name: 'c', label: `source tree ${TREE}`, path: TREE, bytes: duBytes(TREE) });
     settle(inputs);
 
     // Each round into fresh repositories; the best round of each tool counts (noise only slows).
@@ -355,9 +355,6 @@ function round(value: number): number {
 }
 function duBytes(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
-}
-function treeBytes(dir: string): number {
-  return duBytes(dir);
 }
 
 main().catch((err: Error) => {

@@ -38,7 +38,6 @@ export async function replaceWithStaging(target: string, stagingId: string): Pro
 export async function clearStaging(target: string, stagingId: string): Promise<void> {
   const { staging, setAside } = stagingPaths(target, stagingId);
   if (!(await exists(target)) && (await exists(setAside))) await fs.rename(setAside, target);
-  // An aborted extraction's last file writes may still be landing: rm retries on ENOTEMPTY.
-  await fs.rm(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
-  await fs.rm(setAside, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  await fs.rm(staging, { recursive: true, force: true });
+  await fs.rm(setAside, { recursive: true, force: true });
 }

@@ -9,7 +9,6 @@
  * names a process of this host that no longer runs.
  */
 import os from 'node:os';
-import { UserError } from '../model/errors';
 import type { Repository } from './repository';
 
 export type LockKind = 'shared' | 'exclusive';
@@ -29,7 +28,8 @@ export interface LockRecord {
 export const STALE_MS = 30 * 60_000;
 const REFRESH_MS = 60_000;
 
-export class RepositoryLockedError extends UserError {}
+/** Not a UserError: an activity retries it (the lock goes away); the CLI exits 4 with its message. */
+export class RepositoryLockedError extends Error {}
 
 export function lockKey(owner: string): string {
   return `locks/${owner.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;

@@ -19,7 +19,7 @@ import { whileLocked } from './locks';
 import { PackWriter, readPackHeader } from './pack';
 import type { Repository } from './repository';
 import { readTree } from './snapshot-reader';
-import { snapshotUses } from './usage';
+import { type SnapshotUses, snapshotUses } from './usage';
 import { UserError } from '../model/errors';
 
 /** A pack with more than this share of unreferenced bytes is rewritten. */
@@ -73,7 +73,8 @@ export async function prune(repo: Repository, options: { dryRun?: boolean } = {}
 
 async function planPrune(repo: Repository): Promise<Plan> {
   await repo.index.load();
-  const used = await referencedBlobs(repo);
+  const uses = snapshotUses(await repo.listBackups());
+  const used = await referencedBlobs(repo, uses.trees);
   const stored = new Map<string, number>();
   for await (const { key, size } of repo.backend.list('data/')) stored.set(key.split('/').pop()!, size);
   const indexed = repo.index.packs();
@@ -108,15 +109,15 @@ async function planPrune(repo: Repository): Promise<Plan> {
     if (lost) plan.recovered.push({ id, size, blobs });
     else plan.remove.push(id);
   }
-  plan.legacyGarbage = await legacyGarbage(repo.backend, snapshotUses(await repo.listBackups()).legacy);
+  plan.legacyGarbage = await legacyGarbage(repo.backend, uses.legacy);
   return plan;
 }
 
 /** Every blob some backup of any application needs: its tree and its chunks. */
-async function referencedBlobs(repo: Repository): Promise<Set<string>> {
+async function referencedBlobs(repo: Repository, trees: SnapshotUses['trees']): Promise<Set<string>> {
   const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
   const used = new Set<string>();
-  for (const [treeId, { users }] of snapshotUses(await repo.listBackups()).trees) {
+  for (const [treeId, { users }] of trees) {
     used.add(treeId);
     let chunks: string[];
     try {

@@ -5,8 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
-import { serverAddress, testClient, triggerSchedule, uniqueQueue } from './support/temporal';
-import { killHard, spawnWorker } from './support/worker-process';
+import { testClient, triggerSchedule } from './support/temporal';
+import { cliWorker, killHard } from './support/worker-process';
 import type { DrillReport } from '../workflows/drill-report';
 
 let worker: ChildProcess;
@@ -16,10 +16,8 @@ let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  const queue = uniqueQueue('cli-drill');
-  worker = await spawnWorker(queue);
+  ({ worker, env } = await cliWorker('cli-drill'));
   client = await testClient();
-  env = { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue };
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 300);
   manifest = await stores.writeManifest(dir, {

@@ -7,8 +7,8 @@ import type { VerifyReport } from '../repository/verify';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
-import { serverAddress, testClient, triggerSchedule, uniqueQueue } from './support/temporal';
-import { killHard, spawnWorker } from './support/worker-process';
+import { testClient, triggerSchedule } from './support/temporal';
+import { cliWorker, killHard } from './support/worker-process';
 
 let worker: ChildProcess;
 let client: Client;
@@ -17,13 +17,7 @@ let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  const queue = uniqueQueue('cli-repo');
-  env = {
-    TEMPORAL_ADDRESS: serverAddress(),
-    LAZARUS_TASK_QUEUE: queue,
-    LAZARUS_PASSWORD: 'cli repository test',
-  };
-  worker = await spawnWorker(queue, [], { LAZARUS_PASSWORD: env.LAZARUS_PASSWORD });
+  ({ worker, env } = await cliWorker('cli-repo', { LAZARUS_PASSWORD: 'cli repository test' }));
   client = await testClient();
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 2000);

@@ -5,8 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
-import { serverAddress, uniqueQueue, waitFor } from './support/temporal';
-import { killHard, spawnWorker } from './support/worker-process';
+import { waitFor } from './support/temporal';
+import { cliWorker, killHard } from './support/worker-process';
 
 let worker: ChildProcess;
 let env: Record<string, string>;
@@ -14,9 +14,7 @@ let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  const queue = uniqueQueue('cli');
-  worker = await spawnWorker(queue);
-  env = { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue };
+  ({ worker, env } = await cliWorker('cli'));
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 500);
   await stores.directoryWithFiles(path.join(dir, 'files'), 5, 1000);

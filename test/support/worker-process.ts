@@ -2,7 +2,20 @@ import type { ChildProcess } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startLazarus } from './cli';
-import { serverAddress } from './temporal';
+import { serverAddress, uniqueQueue } from './temporal';
+
+/**
+ * A worker process on a queue of its own, and the environment that points `lazarus`
+ * commands at it; `shared` (a password, say) goes to both.
+ */
+export async function cliWorker(
+  name: string,
+  shared: Record<string, string> = {},
+): Promise<{ worker: ChildProcess; env: Record<string, string> }> {
+  const queue = uniqueQueue(name);
+  const worker = await spawnWorker(queue, [], shared);
+  return { worker, env: { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue, ...shared } };
+}
 
 /** A `lazarus worker` in its own process, as in production: something a test can SIGKILL. */
 export function spawnWorker(
