@@ -25,6 +25,8 @@ import type { RepositorySpec } from '../repository/location';
 import type { VerifyReport } from '../repository/verify';
 import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
 import { Repository } from '../repository/repository';
+import { withChanges } from '../repository/change-rate';
+import { adaptiveActivities } from './adaptive';
 import { byteCounter, rateLimiter } from '../repository/streams';
 
 export interface ActivityDeps {
@@ -51,6 +53,8 @@ export interface StepTiming {
 export interface SnapshotOutput extends StepTiming {
   snapshot: SnapshotRef;
   takenAt: string;
+  /** Where the store's log stood when the dump started, for change rates. */
+  position?: string;
 }
 export interface GroupSnapshotInput extends Omit<FreezePlan, 'leaseMs' | 'scratchDir'> {
   repository: RepositorySpec;
@@ -115,16 +119,16 @@ export function createActivities(deps: ActivityDeps = {}) {
       const started = Date.now();
       const repo = await openRepository(input.repository);
       const takenAt = new Date().toISOString();
+      const adapter = adapterFor(input.datastore);
+      // Read just before the dump starts: the next backup measures the log's growth from here.
+      const position = await adapter.logPosition?.(input.datastore).catch(() => undefined);
       const snapshot = await withoutRetryingUserErrors(() =>
         withHeartbeats(async (progress) => {
-          const source = await adapterFor(input.datastore).snapshot(
-            input.datastore,
-            adapterContext(input.stagingId),
-          );
+          const source = await adapter.snapshot(input.datastore, adapterContext(input.stagingId));
           return storeVerified(repo, input.lockOwner, input.service, source, progress);
         }),
       );
-      return { snapshot, takenAt, ...timing(started) };
+      return { snapshot, takenAt, position, ...timing(started) };
     },
 
     /**
@@ -232,9 +236,11 @@ export function createActivities(deps: ActivityDeps = {}) {
       repository: RepositorySpec;
       app: string;
       backupId?: string;
+      /** Without backupId: the latest verified backup that holds every one of these. */
+      services?: string[];
     }): Promise<BackupEntry> {
       const repo = await openRepository(input.repository);
-      return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId));
+      return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId, input.services));
     },
 
     async saveDrillReport(input: {
@@ -244,8 +250,11 @@ export function createActivities(deps: ActivityDeps = {}) {
       await (await openRepository(input.repository)).saveDrillReport(input.report);
     },
 
+    /** Records the backup with each store's change since the previous one; a retry keeps the first record. */
     async saveBackup(input: { repository: RepositorySpec; entry: BackupEntry }): Promise<void> {
-      await (await openRepository(input.repository)).saveBackup(input.entry);
+      const repo = await openRepository(input.repository);
+      if (await repo.hasBackup(input.entry.app, input.entry.id)) return;
+      await repo.saveBackup(await withChanges(repo, input.entry));
     },
 
     /**
@@ -285,6 +294,8 @@ export function createActivities(deps: ActivityDeps = {}) {
         }),
       );
     },
+
+    ...adaptiveActivities(openRepository),
   };
 }
 

@@ -1,22 +1,12 @@
 import { SingleBar } from 'cli-progress';
 import { formatDuration as formatSpan } from '../model/duration';
+import { formatBytes } from '../model/units';
+export { formatBytes };
 import type { RunResult } from '../workflows/types';
 
 /** A step's time for tables: "-" when it did not run. */
 export function formatDuration(ms: number | undefined): string {
   return ms === undefined ? '-' : formatSpan(ms);
-}
-
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** A plain table: columns padded to their widest cell. */

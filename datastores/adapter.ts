@@ -47,6 +47,11 @@ export interface DatastoreAdapter<D extends Datastore = Datastore> {
   readonly kind: D['kind'];
   /** A consistent snapshot of the store, as a stream that fails if the dump fails. */
   snapshot(store: D, ctx: AdapterContext): Promise<Readable>;
+  /**
+   * Where the store's log stands now (a WAL LSN, a binlog position, a replication offset),
+   * recorded with each snapshot so that the next backup can tell how much was written.
+   */
+  logPosition?(store: D): Promise<string | undefined>;
   /** Stops writes with the store's own means, for a consistency group; none for some kinds. */
   freezeWrites?(store: D, ctx: FreezeContext): Promise<WriteFreeze>;
   /** Establishes the moment a group snapshot is of; called while the group is frozen. */

@@ -62,6 +62,10 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
     });
   },
 
+  async logPosition(store) {
+    return withAdmin(store, replicationPosition);
+  },
+
   async restore(store, data, ctx) {
     const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
     await this.discard(store, ctx);

@@ -13,11 +13,21 @@ type PostgresStore = Extract<Datastore, { kind: 'postgres' }>;
  * deduplicating), restored with pg_restore into a staging database that is then renamed
  * into place in one transaction.
  */
+/** The WAL position: the replayed one on a standby, the written one on a primary. */
+const currentLsn = `(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`;
+
 export const postgresAdapter: AdapterFor<'postgres'> = {
   kind: 'postgres',
 
   async snapshot(store, ctx) {
     return dump(store, ctx.signal, []);
+  },
+
+  async logPosition(store) {
+    return withAdmin(
+      store,
+      async (admin) => `lsn ${(await admin.query(`SELECT ${currentLsn} AS lsn`)).rows[0].lsn}`,
+    );
   },
 
   /**
@@ -30,10 +40,7 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
     let point: { snapshot: string; lsn: string };
     try {
       await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await holder.query(
-        `SELECT pg_export_snapshot() AS snapshot, (CASE WHEN pg_is_in_recovery()
-           THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn`,
-      );
+      const { rows } = await holder.query(`SELECT pg_export_snapshot() AS snapshot, ${currentLsn} AS lsn`);
       point = rows[0] as typeof point;
     } catch (err) {
       await holder.end();

@@ -21,12 +21,12 @@ export async function forkPoint(
   ctx: FreezeContext,
   dumpKeys: (redis: Redis) => AsyncGenerator<Buffer>,
 ): Promise<SnapshotPoint> {
-  const { offset, rdbFile } = await withLive(async (live) => {
+  const { position, rdbFile } = await withLive(async (live) => {
     const [, dir] = (await live.config('GET', 'dir')) as string[];
     const [, name] = (await live.config('GET', 'dbfilename')) as string[];
     const replication = String(await live.info('replication'));
     await live.bgsave();
-    return { offset: infoField(replication, 'master_repl_offset'), rdbFile: path.join(dir, name) };
+    return { position: replicationOffset(replication), rdbFile: path.join(dir, name) };
   });
   const copy = spoolFile(ctx, 'redis.rdb');
   let server: TemporaryServer | undefined;
@@ -35,7 +35,7 @@ export async function forkPoint(
     await fs.rm(copy, { force: true });
   };
   return {
-    position: `replication offset ${offset}`,
+    position,
     async open() {
       await withLive((live) => waitForSave(live, ctx.signal));
       await fs.mkdir(path.dirname(copy), { recursive: true });
@@ -62,6 +62,11 @@ async function waitForSave(live: Redis, signal: AbortSignal): Promise<void> {
     }
     await sleep(20);
   }
+}
+
+/** "replication offset 1234": how far the server's write stream has gone. */
+export function replicationOffset(replicationInfo: string): string {
+  return `replication offset ${infoField(replicationInfo, 'master_repl_offset')}`;
 }
 
 function infoField(info: string, field: string): string {

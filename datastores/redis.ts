@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import type { Datastore } from '../model/manifest';
 import type { AdapterFor } from './adapter';
 import { KeyRecord, decodeRecords, encodeRecord } from './redis-records';
-import { forkPoint } from './redis-fork';
+import { forkPoint, replicationOffset } from './redis-fork';
 import { resolveSecret } from './secrets';
 
 type RedisStore = Extract<Datastore, { kind: 'redis' }>;
@@ -41,6 +41,14 @@ export const redisAdapter: AdapterFor<'redis'> = {
         redis.disconnect();
       },
     };
+  },
+
+  /** The replication offset only moves once a replica has connected: on a lone server it is no measure. */
+  async logPosition(store) {
+    return withRedis(store, store.db, async (redis) => {
+      const position = replicationOffset(String(await redis.info('replication')));
+      return position === 'replication offset 0' ? undefined : position;
+    });
   },
 
   async snapshotPoint(store, ctx) {

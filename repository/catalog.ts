@@ -1,4 +1,5 @@
 /** Catalog records: plain data, small, passed between workflows and activities. */
+import type { ChangeSinceLast } from './change-rate';
 
 /**
  * A stored snapshot: the SHA-256 and size of its bytes (checked end to end on every
@@ -21,6 +22,8 @@ export interface ServiceSnapshot {
   group?: string;
   /** Where the store stood at that moment: an LSN, a GTID or binlog position, an offset. */
   position?: string;
+  /** How much the store changed since the previous backup that holds it (see change-rate.ts). */
+  change?: ChangeSinceLast;
 }
 
 /** One backup of an application: every service's snapshot, as one catalog entry. */

@@ -155,6 +155,10 @@ export class Repository {
   }
 
   /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
+  async hasBackup(app: string, id: string): Promise<boolean> {
+    return (await this.readRecord<BackupEntry>(backupKey(app, id))) !== undefined;
+  }
+
   async saveBackup(entry: BackupEntry): Promise<void> {
     await this.writeOnce(
       backupKey(entry.app, entry.id),
@@ -228,14 +232,23 @@ export class Repository {
     return entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
   }
 
-  /** The named backup, or the latest one whose every snapshot was verified. */
-  async findBackup(app: string, backupId?: string): Promise<BackupEntry> {
+  /**
+   * The named backup, or the latest one whose every snapshot was verified and that holds
+   * each of `services` (tiers are backed up on their own schedules, so a backup may hold
+   * only some of an application's services).
+   */
+  async findBackup(app: string, backupId?: string, services: string[] = []): Promise<BackupEntry> {
     if (backupId) {
       const entry = await this.readRecord<BackupEntry>(backupKey(app, backupId));
       if (!entry) throw new UserError(`no backup "${backupId}" of application "${app}" in the repository`);
       return entry;
     }
-    const latest = (await this.listBackups(app)).filter(isVerified).at(-1);
+    const verified = (await this.listBackups(app)).filter(isVerified);
+    const latest = verified.filter((b) => services.every((s) => b.services[s])).at(-1);
+    if (!latest && verified.length > 0)
+      throw new UserError(
+        `no verified backup of "${app}" holds all of ${[...services].sort().join(', ')}: restore them from separate backups with --backup`,
+      );
     if (!latest)
       throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
     return latest;
