@@ -1,5 +1,11 @@
 /** Runs on a Temporal Schedule (drills, verifies): created, updated in place, or removed. */
-import { Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  Client,
+  ScheduleDescription,
+  ScheduleHandle,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { UserError } from '../model/errors';
 import { formatDuration, parseDuration } from '../model/duration';
 import { type RunKind, runAttributes, workflowTypes } from './run-workflow';
@@ -23,13 +29,7 @@ export async function scheduleRun(
 ): Promise<{ scheduleId: string; message: string }> {
   const scheduleId = scheduleIdFor(run.kind, run.app);
   const existing = client.schedule.getHandle(scheduleId);
-  const exists = await existing.describe().then(
-    () => true,
-    (err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) return false;
-      throw err;
-    },
-  );
+  const exists = (await describeSchedule(existing)) !== undefined;
   if (timing.unschedule) {
     if (!exists) throw new UserError(`no ${run.kind} schedule for ${run.app}`);
     await existing.delete();
@@ -56,4 +56,14 @@ export async function scheduleRun(
     scheduleId,
     message: `${exists ? 'updated' : 'created'} schedule ${scheduleId}: a ${run.kind} ${when}`,
   };
+}
+
+/** A schedule's description; undefined when there is no such schedule. */
+export async function describeSchedule(handle: ScheduleHandle): Promise<ScheduleDescription | undefined> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }

@@ -18,3 +18,15 @@ export function appSpec(manifest: Manifest): AppSpec {
 export function runId(kind: string, app: string, now = new Date()): string {
   return `${kind}/${app}/${now.toISOString()}`;
 }
+
+/** The part of an application a tier's run covers: its services, and the groups among them. */
+export function subsetOf(spec: AppSpec, services: readonly string[]): AppSpec {
+  const keep = new Set(services);
+  return {
+    ...spec,
+    services: Object.fromEntries(Object.entries(spec.services).filter(([name]) => keep.has(name))),
+    consistencyGroups: Object.fromEntries(
+      Object.entries(spec.consistencyGroups ?? {}).filter(([, g]) => g.members.every((m) => keep.has(m))),
+    ),
+  };
+}

@@ -181,6 +181,15 @@ export const serviceSchema = z.strictObject({
     .array(validatorSchema)
     .optional()
     .describe("Checks a DR drill runs on this service's restored copy"),
+  unprotected: z
+    .strictObject({
+      engine: z.string().min(1).describe('What keeps the state: mongodb, kafka, elasticsearch...'),
+      reason: z.string().optional(),
+    })
+    .optional()
+    .describe(
+      'State that Lazarus cannot back up yet: kept in the manifest so that it stays visible; `plan` and `discover` flag it',
+    ),
 });
 export type Service = z.infer<typeof serviceSchema>;
 
@@ -200,22 +209,6 @@ export const retentionSchema = z
   .describe("Which backups `lazarus forget` keeps for this tier's services; a backup any rule keeps is kept");
 export type Retention = z.output<typeof retentionSchema>;
 
-const tierTarget = z.strictObject({
-  rto: durationSchema().describe('Recovery time objective: the longest a restore may take'),
-  rpo: durationSchema().describe('Recovery point objective: the oldest the restored point may be'),
-  retention: retentionSchema.optional(),
-});
-export type TierTarget = z.output<typeof tierTarget> & { retention: Retention };
-export const defaultTierTargets: Record<TierName, TierTarget> = {
-  critical: {
-    rto: 15 * 60_000,
-    rpo: 3_600_000,
-    retention: { hourly: 48, daily: 14, weekly: 8, monthly: 12 },
-  },
-  standard: { rto: 3_600_000, rpo: 86_400_000, retention: { daily: 7, weekly: 4, monthly: 6 } },
-  archive: { rto: 86_400_000, rpo: 7 * 86_400_000, retention: { weekly: 4, monthly: 24, yearly: 7 } },
-};
-
 /** Byte sizes: a number of bytes, or "256KiB", "1MiB", "4MiB". */
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
@@ -229,6 +222,71 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
   }
   return Number(match[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[match[2] ?? 'B']!;
 });
+
+/** When a scheduled run happens: at a fixed interval, or on a cron expression (UTC). */
+export const cadenceSchema = z.union(
+  [
+    z.strictObject({ every: durationSchema().describe('An interval: 15m, 1h, 1d') }),
+    z.strictObject({
+      cron: z
+        .string()
+        .regex(
+          /^(@(yearly|annually|monthly|weekly|daily|hourly)|\S+(\s+\S+){4,6})$/,
+          'write five cron fields ("0 3 * * *") or @hourly, @daily, @weekly, @monthly, @yearly',
+        )
+        .describe('A cron expression, in UTC: "0 3 * * *"'),
+    }),
+  ],
+  { error: 'a cadence is {every: 1h} or {cron: "0 3 * * *"}' },
+);
+export type Cadence = z.output<typeof cadenceSchema>;
+
+export const adaptiveSchema = z
+  .strictObject({
+    min: durationSchema().describe('The shortest interval the scheduler may set'),
+    max: durationSchema().optional().describe("The longest interval it may set; default: the tier's RPO"),
+    at_risk: byteSize
+      .optional()
+      .describe(
+        'Changed bytes a backup may leave unprotected: the interval is set so that the busiest store changes about this much between backups (default: critical 16MiB, standard 256MiB, archive 4GiB)',
+      ),
+  })
+  .refine((a) => a.max === undefined || a.min <= a.max, 'min must not exceed max')
+  .describe(
+    "Lets the adaptive scheduler move this tier's backup interval between min and max by change rate",
+  );
+
+const tierTarget = z.strictObject({
+  rto: durationSchema().optional().describe('Recovery time objective: the longest a restore may take'),
+  rpo: durationSchema().optional().describe('Recovery point objective: the oldest the restored point may be'),
+  retention: retentionSchema.optional(),
+  backup: cadenceSchema
+    .optional()
+    .describe("When `lazarus schedule apply` backs this tier's services up; default: every RPO"),
+  drill: cadenceSchema.optional().describe("When a DR drill of this tier's services runs; default: none"),
+  adaptive: adaptiveSchema.optional(),
+  catchup_window: durationSchema()
+    .optional()
+    .describe('How late a missed scheduled run (server down) may still start; default: one interval'),
+});
+export interface TierTarget {
+  rto: number;
+  rpo: number;
+  retention: Retention;
+  backup?: Cadence;
+  drill?: Cadence;
+  adaptive?: z.output<typeof adaptiveSchema>;
+  catchup_window?: number;
+}
+export const defaultTierTargets: Record<TierName, TierTarget> = {
+  critical: {
+    rto: 15 * 60_000,
+    rpo: 3_600_000,
+    retention: { hourly: 48, daily: 14, weekly: 8, monthly: 12 },
+  },
+  standard: { rto: 3_600_000, rpo: 86_400_000, retention: { daily: 7, weekly: 4, monthly: 6 } },
+  archive: { rto: 86_400_000, rpo: 7 * 86_400_000, retention: { weekly: 4, monthly: 24, yearly: 7 } },
+};
 
 export const repositorySchema = z
   .strictObject({

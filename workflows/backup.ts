@@ -1,4 +1,4 @@
-import { CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupEntry } from '../repository/catalog';
 import { catalog, runPartition, runPlan } from './partition';
@@ -63,7 +63,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   }
   const after = await appHooks.run('after_backup');
 
-  return {
+  const result: RunResult = {
     app: spec.app,
     backupId,
     ...appHooks.outcome(outcomes, [before, after]),
@@ -71,6 +71,20 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
     services: state.progress().services,
     groups,
   };
+  if (input.failWhenFailed && result.outcome === 'failed')
+    throw ApplicationFailure.nonRetryable(
+      `backup of ${spec.app} failed: ${result.reason ?? failedServices(result)}`,
+      'BackupFailed',
+      result,
+    );
+  return result;
+}
+
+function failedServices(result: RunResult): string {
+  return Object.entries(result.services)
+    .filter(([, o]) => o.status === 'failed')
+    .map(([s, o]) => `${s}: ${o.reason ?? 'failed'}`)
+    .join('; ');
 }
 
 /** Groups, each as one activity, alongside every service outside a group. */

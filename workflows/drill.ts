@@ -12,6 +12,7 @@ import { catalog, runPlan, stagingId } from './partition';
 import { restorePlan } from './restore';
 import { RunState } from './run-state';
 import { sandboxFor } from './sandbox';
+import { stepSummary } from './step-summary';
 import { buildDrillReport, type DrillReport, type Validation } from './drill-report';
 import { rootMessage } from './failure';
 import { type AppSpec, type NodeOutcome, type RunOptions, defaultRunOptions } from './types';
@@ -39,6 +40,7 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
     repository: spec.repository,
     app: spec.app,
     backupId: input.backupId,
+    services: services.filter((s) => spec.services[s].datastore),
   });
   const plan = restorePlan(spec, backup, services, sandbox.targets, options);
   const validations: Record<string, { startedAt: string; finishedAt: string; results: Validation[] }> = {};
@@ -117,8 +119,10 @@ async function validate(
   target: string | undefined,
   options: Required<RunOptions>,
 ) {
+  const activityId = `validate/${service}`;
   const activities = proxyActivities<Activities>({
-    activityId: `validate/${service}`,
+    activityId,
+    summary: stepSummary(activityId),
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: `${options.heartbeatTimeoutSeconds} seconds`,
     retry: { maximumAttempts: options.maxAttempts },

@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { stepSummary } from './step-summary';
 import { restoreLayers } from '../model/graph';
 import { DagHooks, partitionUnits, runDag, singletonUnits } from './dag';
 import type { RunState } from './run-state';
@@ -103,6 +104,7 @@ export function serviceHook(plan: PartitionPlan, service: string) {
 export function stepActivities(plan: PartitionPlan, activityId: string) {
   return proxyActivities<Activities>({
     activityId,
+    summary: stepSummary(activityId),
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: `${plan.options.heartbeatTimeoutSeconds} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

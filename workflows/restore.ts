@@ -32,6 +32,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     repository: spec.repository,
     app: spec.app,
     backupId: input.backupId,
+    services: selected.filter((s) => spec.services[s].datastore),
   });
   const plan = restorePlan(spec, backup, selected, input.targets ?? {}, options);
   const state = new RunState(selected.length);

@@ -39,6 +39,11 @@ export interface AppSpec {
 export interface BackupInput {
   spec: AppSpec;
   options?: RunOptions;
+  /**
+   * Set by schedules: a backup that saved nothing ends as a failed workflow, so that the
+   * schedule's pause-on-failure stops it until someone looks.
+   */
+  failWhenFailed?: boolean;
 }
 
 export interface RestoreInput {
