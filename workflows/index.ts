@@ -3,3 +3,4 @@ export { restoreApplication, restorePartition } from './restore';
 export { progressQuery } from './run-state';
 export { drillApplication } from './drill';
 export { verifyRepository } from './verify';
+export { adaptSchedules, intervalChangesQuery } from './adaptive';
