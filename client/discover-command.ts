@@ -1,0 +1,166 @@
+/** `lazarus discover`: a manifest from Compose files, Kubernetes manifests and live servers; drift against one in use. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import { UserError } from '../model/errors';
+import { loadManifest } from '../model/load-manifest';
+import { discoverCompose } from '../discovery/compose';
+import type { Discovery } from '../discovery/discovered';
+import { discoverKubernetes } from '../discovery/kubernetes';
+import { discoverMariadb, discoverPostgres, discoverRedis } from '../discovery/live';
+import { type DiscoveredManifest, type Drift, buildManifest, driftAgainst } from '../discovery/manifest';
+import { EXIT, action, json, printJson } from './command-kit';
+
+type Sources = 'compose' | 'profile' | 'k8s' | 'postgres' | 'mariadb' | 'redis';
+
+interface DiscoverOptions {
+  compose?: string[];
+  profile?: string[];
+  allProfiles?: boolean;
+  k8s?: string[];
+  postgres?: string[];
+  mariadb?: string[];
+  redis?: string[];
+  app?: string;
+  output?: string;
+  force?: boolean;
+  against?: string;
+  json?: boolean;
+}
+
+/** A repeatable option: each use adds a value. */
+const repeatable = (flags: string, description: string) =>
+  new Option(flags, description).argParser((value: string, previous: string[] = []) => [...previous, value]);
+
+export function addDiscoverCommand(program: Command): void {
+  program
+    .command('discover')
+    .description(
+      'write a manifest from what runs: Compose files, Kubernetes manifests, live PostgreSQL, MariaDB and Redis servers',
+    )
+    .addOption(repeatable('--compose <file>', 'a Docker Compose file (repeatable)'))
+    .addOption(
+      repeatable(
+        '--profile <name>',
+        'a Compose profile to treat as active (repeatable; default $COMPOSE_PROFILES)',
+      ),
+    )
+    .option('--all-profiles', 'include Compose services of every profile')
+    .addOption(repeatable('--k8s <path>', 'a Kubernetes manifest file or a directory of them (repeatable)'))
+    .addOption(
+      repeatable('--postgres <url>', 'a PostgreSQL server: each database becomes a service (repeatable)'),
+    )
+    .addOption(
+      repeatable('--mariadb <url>', 'a MariaDB/MySQL server: each database becomes a service (repeatable)'),
+    )
+    .addOption(
+      repeatable(
+        '--redis <url>',
+        'a Redis server: each keyspace (db0, db1...) becomes a service (repeatable)',
+      ),
+    )
+    .option('--app <name>', 'the application name (default: the Compose project or directory name)')
+    .option('-o, --output <file>', 'write the manifest to this file instead of stdout')
+    .option('--force', 'with --output: replace an existing file')
+    .option(
+      '--against <manifest>',
+      'instead of a manifest, list the drift: what runs unprotected, what is protected but gone',
+    )
+    .addOption(json())
+    .addHelpText('after', '\nExit codes: 0 done (with --against: no drift), 1 drift found, 2 bad input.')
+    .action(
+      action(async (opts: DiscoverOptions) =>
+        runDiscover({
+          ...opts,
+          compose: opts.compose ?? [],
+          profile: opts.profile ?? [],
+          k8s: opts.k8s ?? [],
+          postgres: opts.postgres ?? [],
+          mariadb: opts.mariadb ?? [],
+          redis: opts.redis ?? [],
+        }),
+      ),
+    );
+}
+
+async function runDiscover(opts: Required<Pick<DiscoverOptions, Sources>> & DiscoverOptions): Promise<void> {
+  const sources =
+    opts.compose.length + opts.k8s.length + opts.postgres.length + opts.mariadb.length + opts.redis.length;
+  if (sources === 0)
+    throw new UserError('name at least one source: --compose, --k8s, --postgres, --mariadb or --redis');
+  if (opts.output && existsSync(opts.output) && !opts.force)
+    throw new UserError(`${opts.output} exists: pass --force to replace it, or choose another --output`);
+  const existing = opts.against ? loadManifest(opts.against) : undefined; // a bad manifest fails before any server is asked
+
+  const discoveries: Discovery[] = [
+    ...opts.compose.map((file) =>
+      discoverCompose(file, {
+        profiles: opts.profile.length ? opts.profile : undefined,
+        allProfiles: opts.allProfiles,
+      }),
+    ),
+    ...opts.k8s.map((location) => discoverKubernetes(location)),
+    ...(await Promise.all(opts.postgres.map(discoverPostgres))),
+    ...(await Promise.all(opts.mariadb.map(discoverMariadb))),
+    ...(await Promise.all(opts.redis.map(discoverRedis))),
+  ];
+  const { manifest, notes } = buildManifest(discoveries, opts.app ?? existing?.app);
+
+  if (existing) {
+    const drift = driftAgainst(manifest, existing);
+    if (opts.json) printJson(drift);
+    else printDrift(drift, opts.against!);
+    if (drift.unprotected.length + drift.gone.length > 0) process.exitCode = EXIT.runFailed;
+    return;
+  }
+  const text = opts.json
+    ? JSON.stringify(manifest, null, 2) + '\n'
+    : header(manifest, notes) + stringify(manifest);
+  if (opts.output) writeFileSync(opts.output, text);
+  else process.stdout.write(text);
+  printSummary(manifest, notes, opts.output);
+}
+
+function header(manifest: DiscoveredManifest, notes: string[]): string {
+  const lines = [
+    `# Written by lazarus discover. Check each datastore's host, user and password reference,`,
+    `# then run: lazarus plan <this file>`,
+    ...unprotectedOf(manifest).map(
+      ([name, engine]) => `# NOT PROTECTED: ${name} (${engine}): Lazarus cannot back it up yet`,
+    ),
+    ...notes.map((n) => `# note: ${n}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function unprotectedOf(manifest: DiscoveredManifest): [string, string][] {
+  return Object.entries(manifest.services).flatMap(([name, s]) =>
+    s.unprotected ? [[name, s.unprotected.engine]] : [],
+  );
+}
+
+/** On stderr, so that stdout stays the manifest. */
+function printSummary(manifest: DiscoveredManifest, notes: string[], output?: string): void {
+  const services = Object.values(manifest.services);
+  const stores = services.filter((s) => s.datastore).length;
+  const flagged = unprotectedOf(manifest);
+  console.error(
+    `discovered ${services.length} services of ${manifest.app}: ${stores} datastores Lazarus backs up, ` +
+      `${flagged.length} it cannot yet${flagged.length ? ` (${flagged.map(([n, e]) => `${n}: ${e}`).join(', ')})` : ''}` +
+      (output ? `; written to ${output}` : ''),
+  );
+  for (const note of notes) console.error(`  note: ${note}`);
+}
+
+function printDrift(drift: Drift, against: string): void {
+  if (drift.unprotected.length + drift.gone.length === 0)
+    return console.log(`no drift: ${against} protects every datastore found`);
+  if (drift.unprotected.length > 0) {
+    console.log(`Running but not protected by ${against}:`);
+    for (const u of drift.unprotected) console.log(`  + ${u.service} (${u.engine}) from ${u.source}`);
+  }
+  if (drift.gone.length > 0) {
+    console.log(`Protected by ${against} but not found:`);
+    for (const g of drift.gone) console.log(`  - ${g.service} (${g.kind})`);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * A manifest from what discovery found: one service per container or database, its
+ * datastore when Lazarus can back it up, `unprotected` with the engine when it cannot,
+ * dependencies from what the sources declare and from connection references, and each
+ * datastore's default tier. Drift compares it with a manifest already in use.
+ */
+import { findCycle } from '../model/graph';
+import type { Manifest } from '../model/manifest';
+import type { DiscoveredService, Discovery } from './discovered';
+
+export interface ManifestService {
+  description: string;
+  tier: string;
+  depends_on: string[];
+  datastore?: Record<string, unknown>;
+  unprotected?: { engine: string; reason: string };
+}
+export interface DiscoveredManifest {
+  app: string;
+  services: Record<string, ManifestService>;
+}
+
+export function buildManifest(
+  discoveries: Discovery[],
+  app?: string,
+): { manifest: DiscoveredManifest; notes: string[] } {
+  const notes = discoveries.flatMap((d) => d.notes);
+  const found = discoveries.flatMap((d) => d.services);
+  const names = manifestNames(found);
+  const services: Record<string, ManifestService> = {};
+  for (const service of found) {
+    const name = names.get(service)!;
+    const engine = service.engine;
+    services[name] = {
+      description: [service.source, service.image, engine && `(${engine.engine})`].filter(Boolean).join(' '),
+      tier: engine?.tier ?? 'standard',
+      depends_on: [],
+      ...(service.datastore ? { datastore: service.datastore } : {}),
+      ...(engine && !service.datastore
+        ? {
+            unprotected: {
+              engine: engine.engine,
+              reason:
+                engine.engine === 'unknown'
+                  ? 'named like a datastore, but its engine was not recognised'
+                  : `Lazarus cannot back up ${engine.engine} yet`,
+            },
+          }
+        : {}),
+    };
+  }
+  notes.push(...addDependencies(found, names, services));
+  const appName = sanitize(app ?? discoveries.find((d) => d.app)?.app ?? 'app');
+  return { manifest: { app: appName, services }, notes };
+}
+
+/**
+ * Declared dependencies first, then those from connection references; a reference that
+ * would close a cycle is dropped (and noted), since a restore order must exist.
+ */
+function addDependencies(
+  found: DiscoveredService[],
+  names: Map<DiscoveredService, string>,
+  services: Record<string, ManifestService>,
+): string[] {
+  const notes: string[] = [];
+  const bySourceName = (source: string, name: string) =>
+    found.find((s) => s.source === source && s.name === name) ?? found.find((s) => s.name === name);
+  const add = (from: DiscoveredService, to: string, declared: boolean) => {
+    const target = bySourceName(from.source, to);
+    if (!target) return;
+    const edges = services[names.get(from)!].depends_on;
+    const targetName = names.get(target)!;
+    if (edges.includes(targetName)) return;
+    edges.push(targetName);
+    if (!declared && findCycle(services)) {
+      edges.pop();
+      notes.push(
+        `${names.get(from)} refers to ${targetName}, which already depends on it: that reference is left out`,
+      );
+    }
+  };
+  for (const service of found) service.dependsOn.forEach((d) => add(service, d, true));
+  for (const service of found) service.references.forEach((d) => add(service, d, false));
+  for (const service of Object.values(services)) service.depends_on.sort();
+  return notes;
+}
+
+/** Manifest names: lowercase letters, digits, - and _; a clash between sources gets a suffix. */
+function manifestNames(found: DiscoveredService[]): Map<DiscoveredService, string> {
+  const names = new Map<DiscoveredService, string>();
+  const taken = new Set<string>();
+  for (const service of found) {
+    const base = sanitize(service.name);
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 60)}-${n}`;
+    taken.add(name);
+    names.set(service, name);
+  }
+  return names;
+}
+
+function sanitize(name: string): string {
+  const clean = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  return clean || 'service';
+}
+
+export interface Drift {
+  /** Runs, holds state, but the manifest does not protect it. */
+  unprotected: { service: string; engine: string; source: string }[];
+  /** Protected by the manifest, but no longer found. */
+  gone: { service: string; kind: string }[];
+}
+
+/** What runs but is unprotected, and what the manifest protects but is gone. */
+export function driftAgainst(discovered: DiscoveredManifest, manifest: Manifest): Drift {
+  const protectedNames = new Set(
+    Object.keys(manifest.services).filter((s) => manifest.services[s].datastore),
+  );
+  const protectedStores = new Set(
+    Object.values(manifest.services).flatMap((s) => (s.datastore ? [storeIdentity(s.datastore)] : [])),
+  );
+  const drift: Drift = { unprotected: [], gone: [] };
+  const seenNames = new Set<string>();
+  const seenStores = new Set<string>();
+  for (const [name, service] of Object.entries(discovered.services)) {
+    if (!service.datastore && !service.unprotected) continue;
+    seenNames.add(name);
+    if (service.datastore) seenStores.add(storeIdentity(service.datastore));
+    const covered =
+      protectedNames.has(name) ||
+      (service.datastore && protectedStores.has(storeIdentity(service.datastore)));
+    if (!covered)
+      drift.unprotected.push({
+        service: name,
+        engine: service.unprotected?.engine ?? String(service.datastore?.kind),
+        source: service.description,
+      });
+  }
+  for (const [name, service] of Object.entries(manifest.services)) {
+    if (!service.datastore || seenNames.has(name) || seenStores.has(storeIdentity(service.datastore)))
+      continue;
+    drift.gone.push({ service: name, kind: service.datastore.kind });
+  }
+  return drift;
+}
+
+/** A datastore's identity across manifests: the server and database, keyspace, file or directory it is. */
+function storeIdentity(store: Record<string, unknown>): string {
+  const kind = String(store.kind);
+  const defaults: Record<string, number> = { postgres: 5432, mariadb: 3306, redis: 6379 };
+  if (!(kind in defaults)) return `${kind}:${String(store.path)}`;
+  const host = String(store.host ?? '127.0.0.1').replace(/^localhost$/, '127.0.0.1');
+  const at = `${host}:${String(store.port ?? defaults[kind])}`;
+  return kind === 'redis'
+    ? `redis:${at}/${String(store.db ?? 0)}`
+    : `${kind}:${at}/${String(store.database)}`;
+}

@@ -1,0 +1,406 @@
+/**
+ * `lazarus discover` on real-world Compose files and Kubernetes manifests from public
+ * projects (test/fixtures/discovery/SOURCES.md), and on this machine's live servers.
+ * Every datastore and every dependency found is asserted.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DiscoveredManifest, Drift } from '../discovery/manifest';
+import { loadManifest } from '../model/load-manifest';
+import { lazarus } from './support/cli';
+import * as stores from './support/stores';
+
+const fixtures = path.join(__dirname, 'fixtures', 'discovery');
+
+function discover(args: string[], env: Record<string, string> = {}) {
+  const run = lazarus(['discover', ...args, '--json'], env);
+  if (run.code !== 0) throw new Error(`discover ${args.join(' ')}: ${run.stderr}`);
+  return { manifest: JSON.parse(run.stdout) as DiscoveredManifest, stderr: run.stderr };
+}
+
+/** What a person checks in a discovered manifest: per service, its store and its dependencies. */
+function summary(manifest: DiscoveredManifest) {
+  const stores: Record<string, string> = {};
+  const dependencies: Record<string, string[]> = {};
+  for (const [name, service] of Object.entries(manifest.services)) {
+    if (service.datastore) stores[name] = `${String(service.datastore.kind)} (${service.tier})`;
+    if (service.unprotected) stores[name] = `unprotected ${service.unprotected.engine} (${service.tier})`;
+    if (service.depends_on.length > 0) dependencies[name] = service.depends_on;
+  }
+  return { services: Object.keys(manifest.services).length, stores, dependencies };
+}
+
+test('eShopOnContainers: depends_on lists, ${VAR:-default}, SQL Server and MongoDB flagged, Redis protected', () => {
+  const { manifest } = discover(['--compose', path.join(fixtures, 'eshop', 'docker-compose.yml')]);
+  const gateways = [
+    'basket-api',
+    'catalog-api',
+    'identity-api',
+    'nosqldata',
+    'ordering-api',
+    'rabbitmq',
+    'sqldata',
+  ];
+  expect(summary(manifest)).toEqual({
+    services: 21,
+    stores: {
+      sqldata: 'unprotected sqlserver (critical)',
+      nosqldata: 'unprotected mongodb (critical)',
+      basketdata: 'redis (standard)',
+      rabbitmq: 'unprotected rabbitmq (standard)',
+    },
+    dependencies: {
+      'identity-api': ['sqldata'],
+      'basket-api': ['basketdata', 'identity-api', 'rabbitmq'],
+      'catalog-api': ['rabbitmq', 'sqldata'],
+      'ordering-api': ['rabbitmq', 'sqldata'],
+      'ordering-backgroundtasks': ['rabbitmq', 'sqldata'],
+      'payment-api': ['rabbitmq'],
+      'webhooks-api': ['sqldata'],
+      mobileshoppingagg: gateways,
+      webshoppingagg: gateways,
+      'ordering-signalrhub': gateways,
+      webspa: ['webshoppingagg', 'webshoppingapigw'],
+      webmvc: ['webshoppingagg', 'webshoppingapigw'],
+      'webhooks-client': ['webhooks-api'],
+    },
+  });
+  expect(manifest.app).toBe('eshop');
+  expect(manifest.services.basketdata.datastore).toEqual({ kind: 'redis', host: 'basketdata' });
+  expect(manifest.services['identity-api'].description).toContain('eshop/identity.api:linux-latest');
+  // The environment wins over the default.
+  const custom = discover(['--compose', path.join(fixtures, 'eshop', 'docker-compose.yml')], {
+    REGISTRY: 'acme',
+  });
+  expect(custom.manifest.services['identity-api'].description).toContain('acme/identity.api:linux-latest');
+});
+
+test('Sock Shop: no depends_on, so dependencies come from connection references; custom images by environment', () => {
+  const { manifest, stderr } = discover(['--compose', path.join(fixtures, 'sockshop', 'docker-compose.yml')]);
+  expect(summary(manifest)).toEqual({
+    services: 16,
+    stores: {
+      'catalogue-db': 'mariadb (critical)', // weaveworksdemos/catalogue-db, known by MYSQL_ROOT_PASSWORD
+      'cart-db': 'unprotected mongodb (critical)',
+      'orders-db': 'unprotected mongodb (critical)',
+      rabbitmq: 'unprotected rabbitmq (standard)',
+      'user-db': 'unprotected unknown (standard)', // a custom image named like a datastore
+    },
+    dependencies: {
+      catalogue: ['zipkin'],
+      payment: ['zipkin'],
+      user: ['user-db', 'zipkin'], // MONGO_HOST=user-db:27017, ZIPKIN=http://zipkin:9411/...
+    },
+  });
+  expect(manifest.services['catalogue-db'].datastore).toEqual({
+    kind: 'mariadb',
+    host: 'catalogue-db',
+    user: 'root',
+    database: 'socksdb',
+  });
+  expect(stderr).toContain('variables not set, taken as empty: MYSQL_ROOT_PASSWORD');
+});
+
+const snuba = ['clickhouse', 'kafka', 'redis'];
+const sentryBase = [
+  'kafka',
+  'memcached',
+  'postgres',
+  'redis',
+  'smtp',
+  'snuba-api',
+  'snuba-errors-consumer',
+  'snuba-group-attributes-consumer',
+  'snuba-outcomes-billing-consumer',
+  'snuba-outcomes-consumer',
+  'snuba-replacer',
+  'snuba-subscription-consumer-events',
+  'symbolicator',
+  'zookeeper',
+];
+const sentryStores = {
+  memcached: 'unprotected memcached (standard)',
+  redis: 'redis (standard)',
+  postgres: 'postgres (critical)',
+  zookeeper: 'unprotected zookeeper (standard)',
+  kafka: 'unprotected kafka (standard)',
+  clickhouse: 'unprotected clickhouse (critical)', // a local build: known by its BASE_IMAGE build arg
+};
+
+test('Sentry self-hosted: anchors, merge keys, x- extensions and profiles', () => {
+  const file = path.join(fixtures, 'sentry', 'docker-compose.yml');
+  const { manifest, stderr } = discover(['--compose', file]);
+  const sentryDefaults = ['cron', 'worker', 'events-consumer', 'attachments-consumer'];
+  const snubaDefaults = [
+    'snuba-api',
+    'snuba-errors-consumer',
+    'snuba-outcomes-consumer',
+    'snuba-outcomes-billing-consumer',
+    'snuba-group-attributes-consumer',
+    'snuba-replacer',
+    'snuba-subscription-consumer-events',
+  ];
+  const consumers = ['post-process-forwarder-errors', 'subscription-consumer-events', 'sentry-cleanup'];
+  expect(summary(manifest)).toEqual({
+    services: 24, // the 35 of the profiles feature-complete and errors-only are left out
+    stores: sentryStores,
+    dependencies: {
+      kafka: ['zookeeper'],
+      ...Object.fromEntries(snubaDefaults.map((s) => [s, snuba])),
+      ...Object.fromEntries([...sentryDefaults, ...consumers].map((s) => [s, sentryBase])),
+    },
+  });
+  expect(Object.keys(manifest.services)).not.toContain('x-sentry-defaults');
+  expect(manifest.services.postgres.datastore).toEqual({
+    kind: 'postgres',
+    host: 'postgres',
+    user: 'postgres',
+    database: 'postgres',
+  });
+  expect(stderr).toMatch(/profile feature-complete not active .*: left out snuba-transactions-consumer/);
+
+  // With its profile, the web service depends on every consumer, and VROOM=http://vroom:8085 adds vroom.
+  const full = discover(['--compose', file, '--profile', 'feature-complete']).manifest;
+  expect(Object.keys(full.services)).toHaveLength(24 + 32);
+  expect(full.services.web.depends_on).toHaveLength(27);
+  expect(full.services.web.depends_on).toEqual(
+    expect.arrayContaining([...sentryBase, 'vroom', 'snuba-spans-consumer']),
+  );
+  expect(full.services.cron.depends_on).toEqual([...sentryBase, 'vroom'].sort());
+  expect(full.services.relay.depends_on).toEqual(['kafka', 'redis', 'web']);
+  expect(full.services.nginx.depends_on).toEqual(['relay', 'web']);
+  expect(full.services.vroom.depends_on).toEqual(['kafka', 'snuba-api']); // SENTRY_SNUBA_HOST
+  expect(Object.keys(discover(['--compose', file, '--all-profiles']).manifest.services)).toHaveLength(59);
+});
+
+test('two Compose files at once: a name both use gets a suffix, and each keeps its own dependencies', () => {
+  const { manifest } = discover([
+    '--compose',
+    path.join(fixtures, 'eshop', 'docker-compose.yml'),
+    '--compose',
+    path.join(fixtures, 'sockshop', 'docker-compose.yml'),
+    '--app',
+    'shops',
+  ]);
+  expect(Object.keys(manifest.services)).toHaveLength(21 + 16);
+  expect(manifest.services['rabbitmq-2'].description).toContain('sockshop');
+  expect(manifest.services['basket-api'].depends_on).toEqual(['basketdata', 'identity-api', 'rabbitmq']);
+  expect(manifest.services['user'].depends_on).toEqual(['user-db', 'zipkin']);
+});
+
+test('the .env file beside a Compose file sets its variables', () => {
+  const dir = stores.tempDir();
+  copyFileSync(path.join(fixtures, 'sentry', 'docker-compose.yml'), path.join(dir, 'docker-compose.yml'));
+  writeFileSync(
+    path.join(dir, '.env'),
+    'SNUBA_IMAGE=getsentry/snuba:24.1.0\nSYMBOLICATOR_IMAGE="getsentry/symbolicator:24.1"\n',
+  );
+  const { manifest, stderr } = discover([
+    '--compose',
+    path.join(dir, 'docker-compose.yml'),
+    '--app',
+    'sentry',
+  ]);
+  expect(manifest.services['snuba-api'].description).toContain('getsentry/snuba:24.1.0');
+  expect(manifest.services.symbolicator.description).toContain('getsentry/symbolicator:24.1');
+  expect(stderr).not.toMatch(/not set.*SNUBA_IMAGE/);
+});
+
+test('Online Boutique on Kubernetes: Services route to Deployments, env values make the dependencies', () => {
+  const { manifest } = discover(['--k8s', path.join(fixtures, 'online-boutique')]);
+  expect(summary(manifest)).toEqual({
+    services: 12,
+    stores: { 'redis-cart': 'redis (standard)' },
+    dependencies: {
+      checkoutservice: [
+        'cartservice',
+        'currencyservice',
+        'emailservice',
+        'paymentservice',
+        'productcatalogservice',
+        'shippingservice',
+      ],
+      recommendationservice: ['productcatalogservice'],
+      frontend: [
+        'adservice',
+        'cartservice',
+        'checkoutservice',
+        'currencyservice',
+        'productcatalogservice',
+        'recommendationservice',
+        'shippingservice',
+      ],
+      cartservice: ['redis-cart'], // REDIS_ADDR=redis-cart:6379
+      loadgenerator: ['frontend'],
+    },
+  });
+});
+
+test('Kubernetes: a StatefulSet, a ConfigMap URL with a cluster DNS name, a Service named apart from its workload', () => {
+  const dir = stores.tempDir();
+  mkdirSync(path.join(dir, 'db'));
+  writeFileSync(
+    path.join(dir, 'db', 'orders-db.yaml'),
+    `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: orders-postgres}
+spec:
+  selector: {matchLabels: {app: orders-postgres}}
+  template:
+    metadata: {labels: {app: orders-postgres}}
+    spec:
+      containers:
+        - {name: db, image: "docker.io/library/postgres:16-alpine", env: [{name: POSTGRES_DB, value: orders}]}
+  volumeClaimTemplates: [{metadata: {name: data}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: orders-db}
+spec: {selector: {app: orders-postgres}, ports: [{port: 5432}]}
+`,
+  );
+  writeFileSync(
+    path.join(dir, 'app.yml'),
+    `apiVersion: v1
+kind: ConfigMap
+metadata: {name: orders-config}
+data: {DATABASE_URL: "postgres://app@orders-db.shop.svc.cluster.local:5432/orders"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orders}
+spec:
+  template:
+    metadata: {labels: {app: orders}}
+    spec:
+      containers:
+        - name: api
+          image: example/orders:1
+          envFrom: [{configMapRef: {name: orders-config}}]
+          env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}]
+`,
+  );
+  const { manifest } = discover(['--k8s', dir, '--app', 'shop']);
+  expect(summary(manifest)).toEqual({
+    services: 2,
+    stores: { 'orders-postgres': 'postgres (critical)' },
+    dependencies: { orders: ['orders-postgres'] },
+  });
+  expect(manifest.services['orders-postgres'].datastore).toEqual({ kind: 'postgres', host: 'orders-db' });
+});
+
+test('live servers: PostgreSQL and MariaDB databases, Redis keyspaces; drift against a manifest', async () => {
+  await stores.postgresWithRows('lazdisc_orders', 10);
+  await stores.postgresWithRows('lazdisc_users', 10);
+  await stores.mariadbWithRows('lazdisc_catalog', 10);
+  const redis = stores.redisClient(0);
+  await redis.set('lazdisc:probe', '1');
+  try {
+    const { manifest } = discover([
+      '--postgres',
+      'postgres://postgres@127.0.0.1:5432/postgres',
+      '--mariadb',
+      'mysql://root@127.0.0.1:3306',
+      '--redis',
+      'redis://127.0.0.1:6379',
+      '--app',
+      'live',
+    ]);
+    expect(manifest.services.lazdisc_orders.datastore).toEqual({
+      kind: 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      database: 'lazdisc_orders',
+    });
+    expect(manifest.services.lazdisc_catalog).toMatchObject({
+      tier: 'critical',
+      datastore: { kind: 'mariadb', database: 'lazdisc_catalog', user: 'root' },
+    });
+    expect(manifest.services['redis-db0'].datastore).toEqual({
+      kind: 'redis',
+      host: '127.0.0.1',
+      port: 6379,
+      db: 0,
+    });
+    expect(Object.keys(manifest.services)).not.toContain('information_schema');
+
+    // Written to a file, the manifest loads and plans.
+    const dir = stores.tempDir();
+    const written = path.join(dir, 'lazarus.yaml');
+    expect(
+      lazarus(['discover', '--postgres', 'postgres://postgres@127.0.0.1/postgres', '-o', written]).code,
+    ).toBe(0);
+    expect(Object.keys(loadManifest(written).services)).toEqual(expect.arrayContaining(['lazdisc_orders']));
+    expect(lazarus(['discover', '--postgres', 'postgres://127.0.0.1/postgres', '-o', written])).toMatchObject(
+      {
+        code: 2,
+        stderr: expect.stringContaining('exists: pass --force'),
+      },
+    );
+
+    const inUse = await stores.writeManifest(dir, {
+      app: 'live',
+      services: {
+        orders: { datastore: { kind: 'postgres', database: 'lazdisc_orders' } },
+        retired: { datastore: { kind: 'postgres', database: 'lazdisc_retired' } },
+      },
+    });
+    const run = lazarus([
+      'discover',
+      '--postgres',
+      'postgres://postgres@localhost/postgres',
+      '--against',
+      inUse,
+      '--json',
+    ]);
+    expect(run.code).toBe(1);
+    const drift = JSON.parse(run.stdout) as Drift;
+    expect(drift.unprotected.map((u) => u.service)).toContain('lazdisc_users');
+    expect(drift.unprotected.map((u) => u.service)).not.toContain('lazdisc_orders'); // protected as "orders"
+    expect(drift.gone).toEqual([{ service: 'retired', kind: 'postgres' }]);
+    const text = lazarus([
+      'discover',
+      '--postgres',
+      'postgres://postgres@localhost/postgres',
+      '--against',
+      inUse,
+    ]);
+    expect(text.stdout).toMatch(/Running but not protected by .*:\n(.|\n)*\+ lazdisc_users \(postgres\)/);
+    expect(text.stdout).toMatch(/Protected by .* but not found:\n {2}- retired \(postgres\)/);
+  } finally {
+    await redis.del('lazdisc:probe');
+    redis.disconnect();
+  }
+});
+
+test('a discovered Compose manifest plans, and flags what it cannot protect', () => {
+  const dir = stores.tempDir();
+  const file = path.join(dir, 'lazarus.yaml');
+  expect(
+    lazarus(['discover', '--compose', path.join(fixtures, 'sockshop', 'docker-compose.yml'), '-o', file])
+      .code,
+  ).toBe(0);
+  const plan = lazarus(['plan', file]);
+  expect(plan.code).toBe(0);
+  expect(plan.stdout).toContain('not protected: cart-db keeps state in mongodb');
+  expect(plan.stdout).toContain('not protected: user-db keeps state in unknown');
+});
+
+test('bad input is refused with the file and the fix, and no stack trace', () => {
+  const dir = stores.tempDir();
+  const broken = path.join(dir, 'compose.yml');
+  writeFileSync(broken, 'services:\n  web:\n    image: [unclosed\n');
+  for (const [args, message] of [
+    [[], 'name at least one source'],
+    [['--compose', broken], `${broken}: not a valid Compose file`],
+    [['--compose', path.join(dir, 'missing.yml')], 'cannot read the Compose file'],
+    [['--postgres', 'not a url'], '--postgres not a url: write a URL'],
+    [['--redis', 'redis://127.0.0.1:1'], 'cannot list the databases at redis://127.0.0.1:1'],
+  ] as const) {
+    const run = lazarus(['discover', ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }
+});
