@@ -22,6 +22,7 @@ export const workflowTypes = {
   restore: 'restoreApplication',
   drill: 'drillApplication',
   verify: 'verifyRepository',
+  adapt: 'adaptSchedules',
 } as const;
 export type RunKind = keyof typeof workflowTypes;
 
@@ -38,6 +39,14 @@ export function runAttributes(kind: RunKind, app: string) {
   ];
 }
 
+/** The line the Temporal UI shows for a run: what it does to which services. */
+function runSummary(request: RunRequest): string {
+  const spec = request.input.spec;
+  if (!('services' in spec)) return `${request.kind} of ${spec.app}'s repository`;
+  const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
+  return `${request.kind} of ${spec.app}: ${stateful.join(', ')}`;
+}
+
 export async function startRun(client: Client, taskQueue: string, request: RunRequest): Promise<RunHandle> {
   const app = request.input.spec.app;
   const workflowId = runId(request.kind, app);
@@ -47,6 +56,7 @@ export async function startRun(client: Client, taskQueue: string, request: RunRe
     args: [request.input],
     typedSearchAttributes: runAttributes(request.kind, app),
     memo: { summary: `${request.kind} of ${app}` },
+    staticSummary: runSummary(request),
   });
   // Asked for only when wanted: a pending long poll would keep a --no-wait command from exiting.
   let result: Promise<RunResult> | undefined;

@@ -8,6 +8,7 @@ import type { HookContext } from '../activities/hooks';
 import type { Hook } from '../model/manifest';
 import { rootMessage } from './failure';
 import type { HookRecord, NodeOutcome } from './types';
+import { stepSummary } from './step-summary';
 
 export async function runHook(
   event: string,
@@ -17,8 +18,10 @@ export async function runHook(
 ): Promise<HookRecord | undefined> {
   if (!hook) return undefined;
   const service = typeof context.service === 'string' ? context.service : undefined;
+  const activityId = service ? `hook/${event}/${service}` : `hook/${event}`;
   const activities = proxyActivities<Activities>({
-    activityId: service ? `hook/${event}/${service}` : `hook/${event}`,
+    activityId,
+    summary: stepSummary(activityId),
     startToCloseTimeout: hook.timeout + 60_000,
     heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
     // The hook's own failure is a result, not an error: only a lost worker is retried.
