@@ -1,0 +1,174 @@
+/**
+ * `npm run histories:record [dir]`: runs every workflow type for real (a dev server, a
+ * worker, SQLite and directory stores) and writes each run's history as JSON, the format
+ * the Web UI and the Temporal CLI export. test/replay.test.ts replays the stored ones
+ * against the current workflow code, so a change that would break runs in flight fails CI.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
+import Database from 'better-sqlite3';
+import { loadManifest } from '../model/load-manifest';
+import type { Manifest } from '../model/manifest';
+import { type RunRequest, startRun } from '../client/run-workflow';
+import { appSpec } from '../client/spec';
+import { ensureTemporalCli, findTemporalCli } from '../temporal/cli-binary';
+import { startDevServer } from '../temporal/dev-server';
+import { settingsFromEnv } from '../temporal/settings';
+import { createWorker, installQuietRuntime } from '../worker/create-worker';
+
+const log = (message: string) => console.error(message);
+
+async function main(): Promise<void> {
+  const outDir = path.resolve(
+    process.argv[2] ?? path.join(__dirname, '..', '..', 'test', 'fixtures', 'histories'),
+  );
+  installQuietRuntime();
+  const server = await startDevServer({ log });
+  await ensureTemporalCli(log);
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('recording needs the Temporal CLI: npm run temporal:cli');
+  const settings = settingsFromEnv({ address: server.address, taskQueue: 'record-histories' });
+  const worker = await createWorker(server.env.nativeConnection, settings);
+  const running = worker.run();
+  try {
+    const client = server.env.client;
+    const manifest = loadManifest(writeApp());
+    const ids = await runEveryType(client, settings.taskQueue, manifest);
+    mkdirSync(outDir, { recursive: true });
+    for (const workflowId of await withChildren(client, ids)) {
+      const { type } = await client.workflow.getHandle(workflowId).describe();
+      // The Temporal CLI's JSON export: the format SDK replayers and the Web UI read and write.
+      const json = execFileSync(cli, [
+        'workflow',
+        'show',
+        '-w',
+        workflowId,
+        '--address',
+        server.address,
+        '-o',
+        'json',
+      ]);
+      const file = path.join(outDir, `${type}.json`);
+      writeFileSync(file, json);
+      log(
+        `${type}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events -> ${file}`,
+      );
+    }
+  } finally {
+    worker.shutdown();
+    await running;
+    await server.stop();
+  }
+}
+
+/** A small application: three stores, so that a partition size of 2 splits runs into child workflows. */
+function writeApp(): string {
+  const dir = path.join(os.tmpdir(), `lazarus-histories-${process.pid}`);
+  mkdirSync(path.join(dir, 'files'), { recursive: true });
+  writeFileSync(path.join(dir, 'files', 'a.txt'), 'history');
+  for (const name of ['orders', 'users']) {
+    const db = new Database(path.join(dir, `${name}.db`));
+    db.exec('CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, label TEXT)');
+    db.prepare('INSERT INTO items (label) VALUES (?)').run(name);
+    db.close();
+  }
+  const file = path.join(dir, 'lazarus.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      app: 'history',
+      services: {
+        web: { depends_on: ['orders', 'users', 'files'] },
+        orders: {
+          tier: 'critical',
+          depends_on: ['users'],
+          datastore: { kind: 'sqlite', path: 'orders.db' },
+          validate: [{ row_count: { table: 'items', min: 1 } }],
+        },
+        users: { datastore: { kind: 'sqlite', path: 'users.db' } },
+        files: { datastore: { kind: 'directory', path: 'files' } },
+      },
+    }),
+  );
+  return file;
+}
+
+async function runEveryType(client: Client, taskQueue: string, manifest: Manifest): Promise<string[]> {
+  const spec = appSpec(manifest);
+  const options = { partitionSize: 2 };
+  const requests: RunRequest[] = [
+    { kind: 'backup', input: { spec, options } },
+    { kind: 'restore', input: { spec, options, approved: true } },
+    { kind: 'drill', input: { spec } },
+    { kind: 'verify', input: { spec: { app: spec.app, repository: spec.repository }, readData: true } },
+    // A second backup records change rates, which the adaptive scheduler then acts on.
+    { kind: 'backup', input: { spec, options } },
+  ];
+  const ids: string[] = [];
+  for (const request of requests) {
+    const run = await startRun(client, taskQueue, request);
+    await run.result;
+    ids.push(run.workflowId);
+  }
+  ids.push(await adaptiveRun(client, taskQueue, manifest));
+  return ids;
+}
+
+/** The adaptive scheduler over one schedule, stopped once it has made a check. */
+async function adaptiveRun(client: Client, taskQueue: string, manifest: Manifest): Promise<string> {
+  const scheduleId = `backup/${manifest.app}/critical`;
+  await client.schedule.create({
+    scheduleId,
+    spec: { intervals: [{ every: '10m' }] }, // idle stores: the scheduler moves it to the 1h maximum
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'backupApplication',
+      taskQueue,
+      args: [{ spec: appSpec(manifest) }],
+    },
+    state: { paused: true },
+  });
+  const workflowId = `adapt/${manifest.app}`;
+  const handle = await client.workflow.start('adaptSchedules', {
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        app: manifest.app,
+        repository: manifest.repository,
+        schedules: [{ scheduleId, services: ['orders'], minMs: 60_000, maxMs: 3_600_000, atRiskBytes: 1024 }],
+        checkEveryMs: 500,
+      },
+    ],
+  });
+  for (let i = 0; i < 100; i++) {
+    const history = await handle.fetchHistory();
+    const checks = history.events?.filter((e) => e.activityTaskCompletedEventAttributes).length ?? 0;
+    if (checks >= 2) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await handle.terminate('recorded');
+  return workflowId;
+}
+
+/** The runs and the child workflows (partitions) they started. */
+async function withChildren(client: Client, ids: string[]): Promise<string[]> {
+  const all = [...ids];
+  for (const id of ids) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const event of history.events ?? []) {
+      const child = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+      if (child) all.push(child);
+    }
+  }
+  return all;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
