@@ -8,8 +8,11 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
 import { addRepositoryCommands } from './repository-commands';
+import { addScheduleCommands } from './schedule-commands';
+import { addDiscoverCommand } from './discover-command';
+import { addReplayCommand } from './replay-command';
 import { loadManifest } from '../model/load-manifest';
-import { restoreLayers } from '../model/graph';
+import { restoreLayers, withDependencies } from '../model/graph';
 import { UserError } from '../model/errors';
 import { isS3Location } from '../repository/location';
 import { Repository } from '../repository/repository';
@@ -23,7 +26,7 @@ import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary } from './drill-commands';
 import { scheduleRun } from './schedules';
-import { followRun, startRun } from './run-workflow';
+import { followRun, startRun, workflowTypes } from './run-workflow';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
 import { outcomeKey } from '../workflows/search-attributes';
@@ -67,9 +70,19 @@ program
       const manifest = loadManifest(file);
       const layers = restoreLayers(manifest.services);
       if (opts.json)
-        return printJson({ app: manifest.app, services: Object.keys(manifest.services).length, layers });
+        return printJson({
+          app: manifest.app,
+          services: Object.keys(manifest.services).length,
+          layers,
+          unprotected: Object.keys(manifest.services).filter((s) => manifest.services[s].unprotected),
+        });
       console.log(`Restore order of ${manifest.app} (${Object.keys(manifest.services).length} services):`);
       layers.forEach((layer, i) => console.log(`  ${i + 1}. ${layer.join(', ')}`));
+      for (const [name, service] of Object.entries(manifest.services))
+        if (service.unprotected)
+          console.log(
+            `  not protected: ${name} keeps state in ${service.unprotected.engine}, which Lazarus cannot back up yet`,
+          );
     }),
   );
 
@@ -113,7 +126,13 @@ program
       if (isS3Location(manifest.repository.location) || existsSync(manifest.repository.location)) {
         // This shell may not hold the repository's password, or reach it: the worker checks then.
         const repo = await Repository.open(manifest.repository).catch(() => undefined);
-        await repo?.findBackup(manifest.app, opts.backup);
+        const selected = !services
+          ? Object.keys(manifest.services)
+          : opts.withDependencies
+            ? withDependencies(manifest.services, services)
+            : services;
+        const stateful = selected.filter((s) => manifest.services[s].datastore);
+        await repo?.findBackup(manifest.app, opts.backup, stateful);
       }
       const approvalTimeout = parseDuration(opts.approvalTimeout);
       if (!approvalTimeout)
@@ -283,7 +302,7 @@ program
   .command('runs')
   .description('list recent runs')
   .option('--app <name>', 'only this application')
-  .option('--kind <kind>', 'backup, restore, drill or verify')
+  .addOption(new Option('--kind <kind>', 'only this kind of run').choices(Object.keys(workflowTypes)))
   .option('--failed', 'only runs that failed, were partial or rejected, or did not complete')
   .option('--limit <n>', 'at most this many', positiveInt, 20)
   .addOption(json())
@@ -349,6 +368,9 @@ program
   );
 
 addRepositoryCommands(program);
+addScheduleCommands(program);
+addDiscoverCommand(program);
+addReplayCommand(program);
 
 program
   .command('demo')
