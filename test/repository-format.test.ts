@@ -64,8 +64,12 @@ describe.each([
     const changed = Buffer.concat([data.subarray(0, 1000), Buffer.alloc(100, 0x41), data.subarray(1000)]);
     changed.write(dumpLike(100, 7).toString(), 3 << 20);
     const small = await repo.storeSnapshotWithStats(Readable.from([changed]));
-    expect(small.stats.newChunks).toBeLessThanOrEqual(8); // a few around each change, of about 100
-    expect(small.stats.newBytes).toBeLessThan(changed.length / 10);
+    // Where chunks end depends on the repository's Gear seed, and FastCDC's normalized chunking
+    // sometimes needs a few chunks to fall back into step after an edit. Measured over 1,150 fresh
+    // repositories with this data: 2 new chunks in nine runs out of ten, at most 10; 0.8-14.3% of
+    // the bytes. (Bounds of 8 chunks and 10% each failed once in CI.)
+    expect(small.stats.newChunks).toBeLessThanOrEqual(16); // of about 100
+    expect(small.stats.newBytes).toBeLessThan(changed.length / 4);
     expect((await readBack(repo, small.ref)).equals(changed)).toBe(true);
     await repo.close();
   });
