@@ -5,7 +5,6 @@
 import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { type ChangeObservation, type IntervalProposal, proposeInterval } from '../model/adaptive';
-import type { BackupEntry } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';
 import type { Repository } from '../repository/repository';
 
@@ -30,7 +29,12 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
       repository: RepositorySpec;
       schedules: AdaptiveSchedule[];
     }): Promise<ScheduleProposal[]> {
-      const backups = await (await openRepository(input.repository)).listBackups(input.app);
+      const repo = await openRepository(input.repository);
+      const changes = await latestChanges(
+        repo,
+        input.app,
+        input.schedules.flatMap((s) => s.services),
+      );
       const proposals: ScheduleProposal[] = [];
       for (const schedule of input.schedules) {
         const description = await Context.current()
@@ -40,14 +44,20 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
         if (!description) continue; // removed since the scheduler started: `schedule apply` restarts it
         const previousMs = Number(description.spec.intervals?.[0]?.every ?? 0);
         if (!previousMs) continue; // a calendar schedule, or changed by hand: left alone
-        const proposal = proposeInterval(previousMs, schedule, latestChanges(backups, schedule.services));
+        const proposal = proposeInterval(
+          previousMs,
+          schedule,
+          schedule.services.flatMap((service) => changes.get(service) ?? []),
+        );
         if (proposal) proposals.push({ scheduleId: schedule.scheduleId, previousMs, ...proposal });
       }
       return proposals;
     },
 
-    /** Sets the interval and writes the reason as the schedule's note, shown by the UI and `schedule list`. */
-    /** false when the schedule is gone. */
+    /**
+     * Sets the interval and writes the reason as the schedule's note, shown by the UI and
+     * `schedule list`; false when the schedule is gone.
+     */
     async setScheduleInterval(input: ScheduleProposal): Promise<boolean> {
       return Context.current()
         .client.schedule.getHandle(input.scheduleId)
@@ -69,12 +79,23 @@ function absentAs<T>(value: T) {
   };
 }
 
-/** Each service's change as recorded by its most recent backup. */
-function latestChanges(backups: BackupEntry[], services: string[]): ChangeObservation[] {
-  const observations: ChangeObservation[] = [];
-  for (const service of services) {
-    const change = backups.filter((b) => b.services[service]?.change).at(-1)?.services[service].change;
-    if (change?.sinceMs) observations.push({ service, ...change, sinceMs: change.sinceMs });
+/** Each service's change as recorded by its most recent backup, reading the catalog back only that far. */
+async function latestChanges(
+  repo: Repository,
+  app: string,
+  services: string[],
+): Promise<Map<string, ChangeObservation>> {
+  const found = new Map<string, ChangeObservation>();
+  const seen = new Set<string>();
+  for await (const backup of repo.backupsNewestFirst(app)) {
+    for (const service of services) {
+      const change = backup.services[service]?.change;
+      if (!change || seen.has(service)) continue;
+      seen.add(service);
+      // The first snapshot of a store has no interval to make a rate of.
+      if (change.sinceMs) found.set(service, { service, ...change, sinceMs: change.sinceMs });
+    }
+    if (seen.size === new Set(services).size) break;
   }
-  return observations;
+  return found;
 }

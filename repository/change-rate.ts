@@ -19,15 +19,31 @@ export interface ChangeSinceLast {
 
 /** The entry with each snapshot's change since the previous backup holding that service. */
 export async function withChanges(repo: Repository, entry: BackupEntry): Promise<BackupEntry> {
-  const earlier = (await repo.listBackups(entry.app)).filter((b) => b.startedAt < entry.startedAt);
+  const previousOf = await previousSnapshots(repo, entry);
   const services: Record<string, ServiceSnapshot> = {};
   for (const [service, snapshot] of Object.entries(entry.services)) {
-    const previous = earlier.filter((b) => b.services[service]).at(-1)?.services[service];
+    const previous = previousOf.get(service);
     // The figure is advice for the scheduler: a tree that cannot be read must not cost the backup its record.
     const change = await changeSince(repo, snapshot, previous).catch(() => undefined);
     services[service] = change ? { ...snapshot, change } : snapshot;
   }
   return { ...entry, services };
+}
+
+/** Each service's snapshot in the latest earlier backup that holds it, reading back only that far. */
+async function previousSnapshots(
+  repo: Repository,
+  entry: BackupEntry,
+): Promise<Map<string, ServiceSnapshot>> {
+  const wanted = new Set(Object.keys(entry.services));
+  const found = new Map<string, ServiceSnapshot>();
+  for await (const earlier of repo.backupsNewestFirst(entry.app)) {
+    if (earlier.startedAt >= entry.startedAt) continue;
+    for (const service of wanted)
+      if (earlier.services[service] && !found.has(service)) found.set(service, earlier.services[service]);
+    if (found.size === wanted.size) break;
+  }
+  return found;
 }
 
 async function changeSince(

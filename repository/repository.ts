@@ -154,11 +154,11 @@ export class Repository {
     return this.index.has(ref.tree);
   }
 
-  /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
   async hasBackup(app: string, id: string): Promise<boolean> {
     return (await this.readRecord<BackupEntry>(backupKey(app, id))) !== undefined;
   }
 
+  /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
   async saveBackup(entry: BackupEntry): Promise<void> {
     await this.writeOnce(
       backupKey(entry.app, entry.id),
@@ -233,6 +233,21 @@ export class Repository {
   }
 
   /**
+   * An application's backups, the latest first, each read only when asked for: a caller
+   * after the latest few stops early, where listBackups would read the whole catalog (one
+   * GET per backup on S3). Backup IDs are their start times, so the names sort as the runs.
+   */
+  async *backupsNewestFirst(app: string): AsyncGenerator<BackupEntry> {
+    const keys: string[] = [];
+    for await (const { key } of this.backend.list(`catalog/${app}/`))
+      if (key.endsWith('.json')) keys.push(key);
+    for (const key of keys.sort().reverse()) {
+      const entry = await this.readRecord<BackupEntry>(key);
+      if (entry) yield entry;
+    }
+  }
+
+  /**
    * The named backup, or the latest one whose every snapshot was verified and that holds
    * each of `services` (tiers are backed up on their own schedules, so a backup may hold
    * only some of an application's services).
@@ -243,15 +258,15 @@ export class Repository {
       if (!entry) throw new UserError(`no backup "${backupId}" of application "${app}" in the repository`);
       return entry;
     }
+    for await (const entry of this.backupsNewestFirst(app))
+      if (isVerified(entry) && services.every((s) => entry.services[s])) return entry;
     const verified = (await this.listBackups(app)).filter(isVerified);
-    const latest = verified.filter((b) => services.every((s) => b.services[s])).at(-1);
-    if (!latest && verified.length > 0)
+    if (verified.length > 0)
       throw new UserError(
-        `no verified backup of "${app}" holds all of ${[...services].sort().join(', ')}: restore them from separate backups with --backup`,
+        `no verified backup of "${app}" holds all of ${[...services].sort().join(', ')} ` +
+          `(tiers backed up apart were taken at different moments): ${separateRestores(verified, services)}`,
       );
-    if (!latest)
-      throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
-    return latest;
+    throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
   }
 
   /** Checks the structure and, with readData, the content; see verify.ts. */
@@ -314,4 +329,29 @@ async function passwordFor(spec: RepositorySpec): Promise<string | undefined> {
     }
   }
   return process.env.LAZARUS_PASSWORD || undefined;
+}
+
+/**
+ * The hint for services no single backup holds: as few parts as the catalog allows, each
+ * the latest backup holding most of what is left (fewer parts, fewer moments mixed), and
+ * the services no backup holds.
+ */
+function separateRestores(verified: BackupEntry[], services: readonly string[]): string {
+  let left = [...services].sort();
+  const steps: string[] = [];
+  for (;;) {
+    const covered = (b: BackupEntry) => left.filter((s) => b.services[s]);
+    // verified is oldest first, so `>=` keeps the latest of equally good backups.
+    const best = verified.reduce<BackupEntry | undefined>(
+      (a, b) => (!a || covered(b).length >= covered(a).length ? b : a),
+      undefined,
+    );
+    const part = best ? covered(best) : [];
+    if (!best || part.length === 0) break;
+    steps.push(`--services ${part.join(',')} --backup ${best.id}`);
+    left = left.filter((s) => !part.includes(s));
+  }
+  const restore = steps.length ? `restore them in parts, dependencies first: ${steps.join('; ')}` : '';
+  const none = left.length ? `${left.join(', ')} has no verified backup yet: back it up first` : '';
+  return [restore, none].filter(Boolean).join('; ');
 }

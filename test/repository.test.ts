@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BackupEntry } from '../repository/catalog';
 import { Repository } from '../repository/repository';
+import { catalogEntry } from './support/repository';
 import { tempDir } from './support/stores';
 
 function entry(id: string, services: Record<string, { sha256: string; size: number }>): BackupEntry {
@@ -90,4 +91,32 @@ test('opening a repository clears writes a killed worker left, but not live ones
   await fs.utimes(dead, twoHoursAgo, twoHoursAgo);
   await Repository.openLocal(root);
   expect(await fs.readdir(path.join(root, 'data', 'ab'))).toEqual(['c.d.partial']);
+});
+
+test('with tiers backed up apart, the latest backup holding the services asked for is found without reading the whole catalog', async () => {
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
+  // 60 backups, a minute apart: orders in every one, files in every tenth (its tier runs less often).
+  const ids: string[] = [];
+  for (let minute = 0; minute < 60; minute++) {
+    const at = `2026-11-21T10:${String(minute).padStart(2, '0')}:00.000Z`;
+    const id = at.replace(/[-:]/g, '');
+    ids.push(id);
+    await repo.saveBackup({
+      ...catalogEntry(id, minute % 10 ? { orders: ref } : { orders: ref, files: ref }, at),
+    });
+  }
+  const reads = jest.spyOn(repo.backend, 'read');
+  const catalogReads = () => reads.mock.calls.filter(([key]) => key.startsWith('catalog/')).length;
+
+  expect((await repo.findBackup('shop', undefined, ['orders'])).id).toBe(ids[59]);
+  expect(catalogReads()).toBe(1);
+  reads.mockClear();
+  expect((await repo.findBackup('shop', undefined, ['orders', 'files'])).id).toBe(ids[50]);
+  expect(catalogReads()).toBe(10);
+
+  // A service no backup holds: the error names the parts that can be restored, and from where.
+  await expect(repo.findBackup('shop', undefined, ['files', 'ledger', 'orders'])).rejects.toThrow(
+    `restore them in parts, dependencies first: --services files,orders --backup ${ids[50]}; ledger has no verified backup yet: back it up first`,
+  );
 });

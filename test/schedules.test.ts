@@ -190,10 +190,27 @@ test('schedules really run: an interval starts backups, trigger and backfill sta
     backupId: latestCritical.id,
     outcome: 'succeeded',
   });
-  expect(lazarus(['restore', file, '--yes'], env)).toMatchObject({
-    code: 2,
-    stderr: expect.stringContaining('no verified backup of "ticking" holds all of files, orders'),
-  });
+  // The whole application: no backup holds both, and the error says which parts to restore from which.
+  const latestStandard = backups()
+    .filter((b) => b.services.files)
+    .at(-1)!;
+  const whole = lazarus(['restore', file, '--yes'], env);
+  expect(whole.code).toBe(2);
+  expect(whole.stderr).toContain('no verified backup of "ticking" holds all of files, orders');
+  expect(whole.stderr).toContain('restore them in parts, dependencies first: ');
+  expect(whole.stderr).toContain(`--services files --backup ${latestStandard.id}`);
+  expect(whole.stderr).toContain(`--services orders --backup ${latestCritical.id}`);
+  const filesPart = [
+    'restore',
+    file,
+    '--services',
+    'files',
+    '--backup',
+    latestStandard.id,
+    '--yes',
+    '--json',
+  ];
+  expect(JSON.parse(lazarus(filesPart, env).stdout)).toMatchObject({ outcome: 'succeeded' });
   expect(standardRun).toMatch(/^backup\/ticking\/standard-\d{4}-\d\d-\d\dT/);
 });
 
