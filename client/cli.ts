@@ -25,7 +25,7 @@ import { sandboxFor } from '../workflows/sandbox';
 import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary } from './drill-commands';
-import { scheduleRun } from './schedules';
+import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
 import { followRun, startRun, workflowTypes } from './run-workflow';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
@@ -185,14 +185,15 @@ for (const decision of ['approve', 'reject'] as const) {
     );
 }
 
-program
-  .command('drill <manifest>')
-  .description('restore a backup into a sandbox, validate it, measure RTO and RPO, and tear it down')
-  .option('--backup <id>', 'drill this backup (default: the latest verified one)')
-  .option('--report <dir>', 'also write the JSON and HTML report into this directory')
-  .option('--every <duration>', 'instead of drilling now, schedule a drill at this interval (e.g. 1d, 12h)')
-  .option('--cron <expression>', 'instead of drilling now, schedule a drill on this cron expression')
-  .option('--unschedule', "remove the application's drill schedule")
+withScheduleOptions(
+  program
+    .command('drill <manifest>')
+    .description('restore a backup into a sandbox, validate it, measure RTO and RPO, and tear it down')
+    .option('--backup <id>', 'drill this backup (default: the latest verified one)')
+    .option('--report <dir>', 'also write the JSON and HTML report into this directory'),
+  'drill',
+  '1d, 12h',
+)
   .option('--no-wait', 'print the run ID and return at once')
   .addOption(json())
   .action(
@@ -203,7 +204,7 @@ program
       if (problems.length > 0)
         throw new UserError(`${file}: a drill would not be safe:\n  ${problems.join('\n  ')}`);
       const settings = settingsFromEnv();
-      if (opts.every || opts.cron || opts.unschedule) {
+      if (editsSchedule(opts)) {
         const client = await connectClient(settings);
         const input = { spec, backupId: opts.backup };
         const outcome = await scheduleRun(

@@ -16,7 +16,7 @@ import type { VerifyInput } from '../workflows/verify';
 import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
 import { formatBytes, progressBar, table } from './output';
 import { startRun } from './run-workflow';
-import { scheduleRun } from './schedules';
+import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
 
 export function addRepositoryCommands(program: Command): void {
   addVerify(program);
@@ -27,23 +27,21 @@ export function addRepositoryCommands(program: Command): void {
 }
 
 function addVerify(program: Command): void {
-  program
-    .command('verify <manifest>')
-    .description(
-      'check the repository: its structure, and with --read-data its content; exit 3 if anything is damaged or missing',
-    )
-    .option('--read-data', 'also read every pack, decrypt it and re-hash every chunk')
-    .option(
-      '--subset <share>',
-      'with --read-data: read only this share of the packs, chosen at random (e.g. 10%)',
-    )
-    .option('--on-worker', 'run as a durable workflow on the workers (shown in the Temporal UI)')
-    .option(
-      '--every <duration>',
-      'instead of verifying now, schedule a verify run at this interval (e.g. 1w)',
-    )
-    .option('--cron <expression>', 'instead of verifying now, schedule a verify run on this cron expression')
-    .option('--unschedule', "remove the application's verify schedule")
+  withScheduleOptions(
+    program
+      .command('verify <manifest>')
+      .description(
+        'check the repository: its structure, and with --read-data its content; exit 3 if anything is damaged or missing',
+      )
+      .option('--read-data', 'also read every pack, decrypt it and re-hash every chunk')
+      .option(
+        '--subset <share>',
+        'with --read-data: read only this share of the packs, chosen at random (e.g. 10%)',
+      )
+      .option('--on-worker', 'run as a durable workflow on the workers (shown in the Temporal UI)'),
+    'verify',
+    '1w',
+  )
     .addOption(json())
     .action(
       action(async (file: string, opts) => {
@@ -53,7 +51,7 @@ function addVerify(program: Command): void {
           readData: opts.readData === true || opts.subset !== undefined,
           subset: opts.subset === undefined ? undefined : parseShare(opts.subset),
         };
-        const report = await (opts.every || opts.cron || opts.unschedule || opts.onWorker
+        const report = await (editsSchedule(opts) || opts.onWorker
           ? verifyOnWorkers(input, opts)
           : verifyHere(input, opts.json !== true));
         if (!report) return;
@@ -95,7 +93,7 @@ async function verifyOnWorkers(
 ): Promise<VerifyReport | undefined> {
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
-  if (opts.every || opts.cron || opts.unschedule) {
+  if (editsSchedule(opts)) {
     const run = { kind: 'verify' as const, app: input.spec.app, input };
     const outcome = await scheduleRun(client, settings.taskQueue, run, opts);
     if (opts.json) printJson(outcome);

@@ -1,4 +1,5 @@
 /** Runs on a Temporal Schedule (drills, verifies): created, updated in place, or removed. */
+import type { Command } from 'commander';
 import {
   Client,
   ScheduleDescription,
@@ -14,6 +15,18 @@ export interface ScheduleTiming {
   every?: string;
   cron?: string;
   unschedule?: boolean;
+}
+
+/** The flags that make a run command (drill, verify) edit its schedule instead of running now. */
+export function withScheduleOptions(command: Command, kind: 'drill' | 'verify', example: string): Command {
+  return command
+    .option('--every <duration>', `instead of a ${kind} now, schedule one at this interval (e.g. ${example})`)
+    .option('--cron <expression>', `instead of a ${kind} now, schedule one on this cron expression`)
+    .option('--unschedule', `remove the application's ${kind} schedule`);
+}
+
+export function editsSchedule(timing: ScheduleTiming): boolean {
+  return Boolean(timing.every || timing.cron || timing.unschedule);
 }
 
 export function scheduleIdFor(kind: RunKind, app: string): string {
