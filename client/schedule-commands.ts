@@ -5,7 +5,7 @@ import { ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client
 import { UserError } from '../model/errors';
 import { parseDuration } from '../model/duration';
 import { loadManifest } from '../model/load-manifest';
-import { tierNames } from '../model/manifest';
+import type { Manifest } from '../model/manifest';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { action, json, printJson } from './command-kit';
 import { table } from './output';
@@ -63,7 +63,7 @@ function addList(schedule: Command): void {
       action(async (file: string, opts: { json?: boolean }) => {
         const manifest = loadManifest(file);
         const { client } = await connect();
-        const rows = (await existingTierSchedules(client, manifest.app)).map(({ id, description }) =>
+        const rows = (await existingTierSchedules(client, manifest)).map(({ id, description }) =>
           listing(id, description),
         );
         if (opts.json) return printJson(rows);
@@ -122,11 +122,16 @@ function listing(id: string, description: ScheduleDescription) {
 
 const selection = (command: Command) =>
   command
-    .addOption(new Option('--tier <tier>', 'only this tier').choices([...tierNames]))
+    .option('--tier <tier>', 'only this tier')
     .addOption(new Option('--kind <kind>', 'only this kind of run').choices(['backup', 'drill']));
 
-async function selectedSchedules(client: Client, app: string, opts: { tier?: string; kind?: string }) {
-  const chosen = (await existingTierSchedules(client, app)).filter(({ id }) => {
+async function selectedSchedules(client: Client, manifest: Manifest, opts: { tier?: string; kind?: string }) {
+  const app = manifest.app;
+  if (opts.tier && !(opts.tier in manifest.tiers))
+    throw new UserError(
+      `--tier ${opts.tier}: ${app} has no such tier; its tiers: ${Object.keys(manifest.tiers).join(', ')}`,
+    );
+  const chosen = (await existingTierSchedules(client, manifest)).filter(({ id }) => {
     const [kind, , tier] = id.split('/');
     return (!opts.tier || tier === opts.tier) && (!opts.kind || kind === opts.kind);
   });
@@ -144,7 +149,7 @@ function addStateChange(schedule: Command, verb: 'pause' | 'resume', description
     .action(
       action(async (file: string, opts: { tier?: string; kind?: string; reason: string; json?: boolean }) => {
         const { client } = await connect();
-        const chosen = await selectedSchedules(client, loadManifest(file).app, opts);
+        const chosen = await selectedSchedules(client, loadManifest(file), opts);
         for (const { handle } of chosen)
           await (verb === 'pause' ? handle.pause(opts.reason) : handle.unpause(opts.reason));
         const ids = chosen.map((c) => c.id);
@@ -164,7 +169,7 @@ function addTrigger(schedule: Command): void {
     .action(
       action(async (file: string, opts: { tier?: string; kind?: string; json?: boolean }) => {
         const { client } = await connect();
-        const chosen = await selectedSchedules(client, loadManifest(file).app, opts);
+        const chosen = await selectedSchedules(client, loadManifest(file), opts);
         for (const { handle } of chosen) await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
         const ids = chosen.map((c) => c.id);
         if (opts.json) printJson({ triggered: ids });
@@ -194,7 +199,7 @@ function addBackfill(schedule: Command): void {
           const end = timeFlag('--to', opts.to);
           if (end <= start) throw new UserError('--to must be later than --from');
           const { client } = await connect();
-          const chosen = await selectedSchedules(client, loadManifest(file).app, opts);
+          const chosen = await selectedSchedules(client, loadManifest(file), opts);
           for (const { handle } of chosen)
             await handle.backfill({ start, end, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
           const ids = chosen.map((c) => c.id);

@@ -16,8 +16,8 @@ import {
 import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
 import { sandboxFor } from '../workflows/sandbox';
-import { tierNames } from '../model/manifest';
-import { type TierSchedule, desiredSchedules, tierScheduleId } from '../model/tier-schedules';
+import { builtInTiers } from '../model/manifest';
+import { type TierSchedule, desiredSchedules, scheduledKinds, tierScheduleId } from '../model/tier-schedules';
 import type { AdaptiveInput } from '../workflows/adaptive';
 import { runAttributes, workflowTypes } from './run-workflow';
 import { describeSchedule } from './schedules';
@@ -47,7 +47,7 @@ export async function applySchedules(
   const applied: AppliedSchedule[] = [];
   for (const schedule of desired) applied.push(await applyOne(client, taskQueue, manifest, schedule));
   const wanted = new Set(desired.map((s) => s.scheduleId));
-  for (const { handle, id } of await existingTierSchedules(client, manifest.app)) {
+  for (const { handle, id } of await existingTierSchedules(client, manifest)) {
     if (wanted.has(id)) continue;
     await handle.delete();
     applied.push({ id, change: 'removed', detail: 'its tier has no services or is gone' });
@@ -175,21 +175,34 @@ async function runningDigest(client: Client, workflowId: string): Promise<string
   }
 }
 
-/** The tier schedules of an application that exist on the server (described one by one: no lag). */
+/**
+ * The tier schedules of an application that exist on the server. Those of the tiers the
+ * manifest knows are described one by one (no lag); a tier of its own since removed from
+ * the manifest is found by listing, which the server's visibility may show a moment late.
+ */
 export async function existingTierSchedules(
   client: Client,
-  app: string,
+  manifest: Pick<Manifest, 'app' | 'tiers'>,
 ): Promise<{ id: string; handle: ScheduleHandle; description: ScheduleDescription }[]> {
+  const tiers = new Set<string>([...builtInTiers, ...Object.keys(manifest.tiers)]);
+  const ids = new Set(
+    scheduledKinds.flatMap((kind) => [...tiers].map((t) => tierScheduleId(kind, manifest.app, t))),
+  );
+  for await (const { scheduleId } of client.schedule.list())
+    if (isTierScheduleOf(scheduleId, manifest.app)) ids.add(scheduleId);
   const found = [];
-  for (const kind of ['backup', 'drill'] as const) {
-    for (const tier of tierNames) {
-      const id = tierScheduleId(kind, app, tier);
-      const handle = client.schedule.getHandle(id);
-      const description = await describeSchedule(handle);
-      if (description) found.push({ id, handle, description });
-    }
+  for (const id of [...ids].sort()) {
+    const handle = client.schedule.getHandle(id);
+    const description = await describeSchedule(handle);
+    if (description) found.push({ id, handle, description });
   }
   return found;
+}
+
+/** backup/<app>/<tier> or drill/<app>/<tier>; not drill/<app>, the drill command's own schedule. */
+function isTierScheduleOf(scheduleId: string, app: string): boolean {
+  const [kind, ofApp, tier, ...rest] = scheduleId.split('/');
+  return (scheduledKinds as readonly string[]).includes(kind) && ofApp === app && !!tier && rest.length === 0;
 }
 
 function cadenceText(schedule: TierSchedule): string {

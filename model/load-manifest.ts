@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
 import type { RepositorySpec } from '../repository/location';
-import { Manifest, defaultTierTargets, manifestSchema, tierNames } from './manifest';
+import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
 export function loadManifest(file: string): Manifest {
@@ -30,7 +30,7 @@ export function parseManifest(text: string, file: string): Manifest {
   if (!parsed.success) throw new ManifestError(file, parsed.error.issues.flatMap(describeUnion));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
-  const problems = [...groupProblems(manifest), ...validatorProblems(manifest)];
+  const problems = [...groupProblems(manifest), ...validatorProblems(manifest), ...tierProblems(manifest)];
   if (problems.length > 0) throw new ManifestError(file, problems);
   return resolvePaths(manifest, path.dirname(path.resolve(file)));
 }
@@ -57,6 +57,34 @@ function groupProblems(manifest: ParsedManifest): FieldProblem[] {
       }
       groupOf.set(member, groupOf.get(member) ?? group);
     });
+  }
+  return problems;
+}
+
+/** A service's tier exists; a tier of one's own sets what the built-in ones have defaults for. */
+function tierProblems(manifest: ParsedManifest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const known = [...builtInTiers, ...Object.keys(manifest.tiers).filter((t) => !isBuiltInTier(t))];
+  for (const [name, service] of Object.entries(manifest.services)) {
+    if (!known.includes(service.tier))
+      problems.push({
+        path: `services.${name}.tier`,
+        message: `unknown tier "${service.tier}": use one of ${known.join(', ')}, or declare it under tiers`,
+      });
+  }
+  for (const [tier, target] of Object.entries(manifest.tiers)) {
+    if (isBuiltInTier(tier)) continue;
+    const needed = ['rto', 'rpo', 'retention'] as const;
+    for (const field of needed.filter((f) => target[f] === undefined))
+      problems.push({
+        path: `tiers.${tier}.${field}`,
+        message: `required: a tier of your own has no default ${field} (only ${builtInTiers.join(', ')} do)`,
+      });
+    if (target.adaptive && target.adaptive.at_risk === undefined)
+      problems.push({
+        path: `tiers.${tier}.adaptive.at_risk`,
+        message: 'required: a tier of your own has no default at_risk; write a size such as 64MiB',
+      });
   }
   return problems;
 }
@@ -132,11 +160,18 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
     services,
     hooks: manifest.hooks ?? {},
     consistencyGroups: manifest.consistency_groups,
-    tiers: Object.fromEntries(
-      tierNames.map((tier) => [tier, { ...defaultTierTargets[tier], ...manifest.tiers[tier] }]),
-    ) as Manifest['tiers'],
+    tiers: tierTargets(manifest.tiers),
     sandbox: path.resolve(baseDir, manifest.drill?.sandbox ?? '.lazarus/sandbox'),
   };
+}
+
+/** The built-in tiers with their defaults under what the manifest sets, then its own tiers (checked complete). */
+function tierTargets(tiers: ParsedManifest['tiers']): Manifest['tiers'] {
+  const targets: Manifest['tiers'] = {};
+  for (const tier of builtInTiers) targets[tier] = { ...defaultTierTargets[tier], ...tiers[tier] };
+  for (const [tier, target] of Object.entries(tiers))
+    if (!isBuiltInTier(tier)) targets[tier] = target as Manifest['tiers'][string];
+  return targets;
 }
 
 /**

@@ -74,8 +74,12 @@ export const datastoreSchema = z.discriminatedUnion('kind', [
 export type Datastore = z.infer<typeof datastoreSchema>;
 export type DatastoreKind = Datastore['kind'];
 
-export const tierNames = ['critical', 'standard', 'archive'] as const;
-export type TierName = (typeof tierNames)[number];
+/** The tiers every manifest has, with default targets; a manifest may declare tiers of its own. */
+export const builtInTiers = ['critical', 'standard', 'archive'] as const;
+export type BuiltInTier = (typeof builtInTiers)[number];
+export type TierName = string;
+export const isBuiltInTier = (tier: string): tier is BuiltInTier =>
+  (builtInTiers as readonly string[]).includes(tier);
 
 const hookLimits = { timeout: durationSchema({ ms: 86_400_000, text: '24h' }).default(60_000) };
 const onError = z
@@ -168,10 +172,14 @@ export type Validator = z.infer<typeof validatorSchema>;
 const serviceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, "-" and "_" (at most 63 characters)');
+/** Part of schedule IDs (backup/<app>/<tier>), so the same characters as a service name. */
+const tierName = serviceName;
 
 export const serviceSchema = z.strictObject({
   description: z.string().optional(),
-  tier: z.enum(tierNames).default('standard'),
+  tier: tierName
+    .default('standard')
+    .describe('critical, standard, archive, or a tier this manifest declares under tiers'),
   depends_on: z.array(serviceName).default([]).describe('Services that must be restored before this one'),
   datastore: datastoreSchema
     .optional()
@@ -278,7 +286,7 @@ export interface TierTarget {
   adaptive?: z.output<typeof adaptiveSchema>;
   catchup_window?: number;
 }
-export const defaultTierTargets: Record<TierName, TierTarget> = {
+export const defaultTierTargets: Record<BuiltInTier, TierTarget> = {
   critical: {
     rto: 15 * 60_000,
     rpo: 3_600_000,
@@ -358,10 +366,10 @@ export const manifestSchema = z.strictObject({
     .default({})
     .describe('Datastores of several services that must be captured as of one moment'),
   tiers: z
-    .partialRecord(z.enum(tierNames), tierTarget)
+    .record(tierName, tierTarget)
     .default({})
     .describe(
-      'RTO and RPO targets per tier, which drills compare with; defaults: critical 15m/1h, standard 1h/24h, archive 24h/7d',
+      'Targets, retention and cadences per tier; defaults: critical 15m/1h, standard 1h/24h, archive 24h/7d. A tier of your own (gold, say) sets its rto, rpo and retention',
     ),
   drill: z
     .strictObject({

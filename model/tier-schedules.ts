@@ -3,9 +3,17 @@
  * stateful services, and one drill schedule per tier that sets a drill cadence. Pure:
  * `lazarus schedule apply` makes the server match this list.
  */
-import type { Cadence, Manifest, TierName, TierTarget } from './manifest';
+import {
+  type BuiltInTier,
+  type Cadence,
+  type Manifest,
+  type TierName,
+  type TierTarget,
+  isBuiltInTier,
+} from './manifest';
 
-export type ScheduledKind = 'backup' | 'drill';
+export const scheduledKinds = ['backup', 'drill'] as const;
+export type ScheduledKind = (typeof scheduledKinds)[number];
 
 export interface TierSchedule {
   /** `backup/<app>/<tier>`: also the prefix of the workflow IDs it starts. */
@@ -20,7 +28,8 @@ export interface TierSchedule {
   adaptive?: { minMs: number; maxMs: number; atRiskBytes: number };
 }
 
-const defaultAtRisk: Record<TierName, number> = {
+/** A tier of the manifest's own must set at_risk (checked on load). */
+const defaultAtRisk: Record<BuiltInTier, number> = {
   critical: 16 * 1024 ** 2,
   standard: 256 * 1024 ** 2,
   archive: 4 * 1024 ** 3,
@@ -35,7 +44,7 @@ export function tierScheduleId(kind: ScheduledKind, app: string, tier: TierName)
 /** Every schedule the manifest asks for, sorted by ID. */
 export function desiredSchedules(manifest: Manifest): TierSchedule[] {
   const schedules: TierSchedule[] = [];
-  for (const [tier, target] of Object.entries(manifest.tiers) as [TierName, TierTarget][]) {
+  for (const [tier, target] of Object.entries(manifest.tiers)) {
     const services = tierServices(manifest, tier);
     if (services.length === 0) continue;
     const backup: Cadence = target.backup ?? { every: target.rpo };
@@ -59,7 +68,7 @@ function schedule(
       ? {
           minMs: target.adaptive.min,
           maxMs: target.adaptive.max ?? Math.max(target.rpo, target.adaptive.min),
-          atRiskBytes: target.adaptive.at_risk ?? defaultAtRisk[tier],
+          atRiskBytes: target.adaptive.at_risk ?? defaultAtRisk[isBuiltInTier(tier) ? tier : 'critical'],
         }
       : undefined;
   return {

@@ -4,6 +4,7 @@ import { ManifestError } from '../model/errors';
 import { restoreLayers, withDependencies } from '../model/graph';
 import { manifestJsonSchema, SCHEMA_FILE } from '../model/json-schema';
 import { loadManifest, parseManifest } from '../model/load-manifest';
+import { desiredSchedules } from '../model/tier-schedules';
 import { lazarus } from './support/cli';
 import { tempDir, writeManifest } from './support/stores';
 
@@ -43,9 +44,9 @@ services:
   });
 
   test('missing fields, wrong values and unknown fields are all reported at once', () => {
-    expect(problemsOf('services:\n  a: { tier: gold, datastore: { kind: postgres }, extra: 1 }')).toEqual([
+    expect(problemsOf('services:\n  a: { tier: Gold, datastore: { kind: postgres }, extra: 1 }')).toEqual([
       'app: required (string)',
-      'services.a.tier: must be one of: critical, standard, archive',
+      'services.a.tier: use lowercase letters, digits, "-" and "_" (at most 63 characters)',
       'services.a.datastore.database: required (string)',
       'services.a: unknown field "extra"',
     ]);
@@ -109,6 +110,40 @@ services:
     expect(() => parseManifest('app: [unclosed', 'broken.yaml')).toThrow(
       /broken.yaml: [\s\S]*YAML syntax: .* at line 1, column 15/,
     );
+  });
+
+  test('tiers of your own: declared with their targets and retention, then scheduled like the built-in ones', () => {
+    const services = `services:
+  orders: { tier: gold, datastore: { kind: sqlite, path: o.db } }
+  files: { tier: bronze, datastore: { kind: directory, path: f } }`;
+    expect(problemsOf(`app: shop\n${services}\ntiers:\n  gold: { rpo: 5m, adaptive: { min: 1m } }`)).toEqual([
+      'services.files.tier: unknown tier "bronze": use one of critical, standard, archive, gold, or declare it under tiers',
+      'tiers.gold.rto: required: a tier of your own has no default rto (only critical, standard, archive do)',
+      'tiers.gold.retention: required: a tier of your own has no default retention (only critical, standard, archive do)',
+      'tiers.gold.adaptive.at_risk: required: a tier of your own has no default at_risk; write a size such as 64MiB',
+    ]);
+    const m = parseManifest(
+      `app: shop
+${services}
+tiers:
+  gold: { rto: 5m, rpo: 5m, retention: { hourly: 24 }, drill: { cron: "0 3 * * *" } }
+  bronze: { rto: 2d, rpo: 7d, retention: { monthly: 12 } }
+  critical: { rpo: 30m }`,
+      '/srv/shop/app.yaml',
+    );
+    expect(Object.keys(m.tiers)).toEqual(['critical', 'standard', 'archive', 'gold', 'bronze']);
+    expect(m.tiers.critical).toMatchObject({ rto: 15 * 60_000, rpo: 30 * 60_000 }); // defaults under what is set
+    expect(
+      desiredSchedules(m).map((s) => [
+        s.scheduleId,
+        s.services,
+        'every' in s.cadence ? s.cadence.every : s.cadence.cron,
+      ]),
+    ).toEqual([
+      ['backup/shop/bronze', ['files'], 7 * 86_400_000],
+      ['backup/shop/gold', ['orders'], 5 * 60_000],
+      ['drill/shop/gold', ['orders'], '0 3 * * *'],
+    ]);
   });
 
   test('relative paths resolve against the manifest, defaults apply', () => {

@@ -134,6 +134,29 @@ test('apply creates a schedule per tier, twice changes nothing, and a tier that 
     code: 2,
     stderr: expect.stringContaining('no schedule of tiered matches'),
   });
+  expect(lazarus(['schedule', 'pause', file, '--tier', 'gold'], env)).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining(
+      '--tier gold: tiered has no such tier; its tiers: critical, standard, archive',
+    ),
+  });
+
+  // A tier of the manifest's own gets its schedule; when the tier leaves the manifest, so does the schedule.
+  const gold = { rto: '10m', rpo: '15m', retention: { hourly: 12 } };
+  writeFileSync(file, stringify({ ...manifest, tiers: { ...tiers, gold }, services: services('gold') }));
+  expect(changes(json<Applied>(['schedule', 'apply', file]))).toMatchObject({
+    'backup/tiered/gold': 'created',
+  });
+  const listed = async () => {
+    const ids: string[] = [];
+    for await (const s of client.schedule.list()) ids.push(s.scheduleId);
+    return ids;
+  };
+  await waitFor(async () => (await listed()).includes('backup/tiered/gold')); // visibility, as a user later
+  writeFileSync(file, stringify({ ...manifest, services: services('critical') }));
+  expect(changes(json<Applied>(['schedule', 'apply', file]))).toMatchObject({
+    'backup/tiered/gold': 'removed',
+  });
 });
 
 test('schedules really run: an interval starts backups, trigger and backfill start more', async () => {

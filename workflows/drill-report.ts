@@ -4,7 +4,7 @@
  * Pure: built in the workflow, kept as its result, rendered by `lazarus report`.
  */
 import { restoreLayers } from '../model/graph';
-import { defaultTierTargets, type TierName, type TierTarget } from '../model/manifest';
+import { defaultTierTargets, isBuiltInTier, type TierName, type TierTarget } from '../model/manifest';
 import type { BackupEntry } from '../repository/catalog';
 import type { AppSpec, NodeOutcome } from './types';
 
@@ -134,8 +134,9 @@ export function buildDrillReport(facts: DrillFacts): DrillReport {
   };
 }
 
+/** Specs recorded before tiers were carried in them have none: the built-in defaults apply. */
 function tierTarget(spec: AppSpec, tier: TierName): TierTarget {
-  return spec.tiers?.[tier] ?? defaultTierTargets[tier];
+  return spec.tiers?.[tier] ?? defaultTierTargets[isBuiltInTier(tier) ? tier : 'standard'];
 }
 
 /** The application as a whole answers to its most demanding tier. */
