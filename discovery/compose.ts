@@ -2,7 +2,8 @@
  * Services of a Docker Compose file, read as the Compose Specification does: YAML anchors
  * and merge keys, `x-` extensions (ignored as services), `${VAR}`, `${VAR:-default}` and
  * the other interpolation forms with values from the environment and the `.env` file
- * beside the Compose file, profiles, and `depends_on` in list or map form.
+ * beside the Compose file, profiles, `depends_on` in list or map form, `include` and
+ * `extends`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,13 +26,10 @@ type Dict = Record<string, unknown>;
 export function discoverCompose(file: string, options: ComposeOptions = {}): Discovery {
   const notes: string[] = [];
   const env = options.env ?? { ...dotEnv(path.join(path.dirname(file), '.env')), ...process.env };
-  const document = readCompose(file);
   const unset = new Set<string>();
-  const interpolated = interpolate(document, env, unset, file) as Dict;
+  const loaded = loadCompose(file, env, unset, []);
   if (unset.size > 0) notes.push(`variables not set, taken as empty: ${[...unset].sort().join(', ')}`);
-  const all = (interpolated.services ?? {}) as Record<string, Dict>;
-  if (typeof all !== 'object' || Array.isArray(all))
-    throw new UserError(`${file}: services must be a map of service names to definitions`);
+  const all = Object.fromEntries(Object.entries(loaded.services).map(([name, s]) => [name, s.definition]));
 
   const profiles = new Set(options.profiles ?? splitList(env.COMPOSE_PROFILES));
   const leftOut = new Map<string, string[]>();
@@ -49,7 +47,6 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
     for (const host of [name, service?.hostname, service?.container_name, ...networkAliases(service)])
       if (typeof host === 'string' && host) hosts.set(host.toLowerCase(), name);
 
-  const source = `compose ${file}`; // as given: two files both named docker-compose.yml stay apart
   const activeNames = new Set(active.map(([name]) => name));
   const services = active.map(([name, service]): DiscoveredService => {
     const environment = environmentOf(service?.environment);
@@ -68,7 +65,8 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
     });
     return {
       name,
-      source,
+      // The file as given: two files both named docker-compose.yml stay apart.
+      source: `compose ${loaded.services[name].file}`,
       image,
       engine,
       dependsOn,
@@ -77,10 +75,116 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
     };
   });
   const project =
-    typeof interpolated.name === 'string'
-      ? interpolated.name
+    typeof loaded.document.name === 'string'
+      ? loaded.document.name
       : path.basename(path.dirname(path.resolve(file)));
   return { app: project, services, notes };
+}
+
+interface LoadedCompose {
+  document: Dict;
+  /** Each service with `extends` resolved, and the file that defines it. */
+  services: Record<string, { definition: Dict; file: string }>;
+}
+
+/** A Compose file interpolated, its services' `extends` resolved, and the files it `include`s added. */
+function loadCompose(file: string, env: Env, unset: Set<string>, including: string[]): LoadedCompose {
+  const document = interpolate(readCompose(file), env, unset, file) as Dict;
+  const own = servicesOf(document, file);
+  const services: LoadedCompose['services'] = {};
+  for (const name of Object.keys(own))
+    services[name] = { definition: extended(name, own, file, env, unset, []), file };
+  for (const included of includedFiles(document, file)) {
+    if ([...including, file].includes(included.file))
+      throw new UserError(`${file}: include ${included.file}: the files include each other`);
+    // The including project's variables win over the included file's own .env, as the shell's win over a .env.
+    const sub = loadCompose(included.file, { ...dotEnv(included.envFile), ...env }, unset, [
+      ...including,
+      file,
+    ]);
+    for (const [name, service] of Object.entries(sub.services)) {
+      if (services[name])
+        throw new UserError(
+          `${file}: service "${name}" is defined in both ${services[name].file} and ${service.file}; rename one (Compose refuses this too)`,
+        );
+      services[name] = service;
+    }
+  }
+  return { document, services };
+}
+
+type Env = Record<string, string | undefined>;
+
+function servicesOf(document: Dict, file: string): Record<string, Dict> {
+  const services = document.services ?? {};
+  if (typeof services !== 'object' || Array.isArray(services))
+    throw new UserError(`${file}: services must be a map of service names to definitions`);
+  return services as Record<string, Dict>;
+}
+
+/** `include: [path]` or `[{path: path | [paths], env_file}]`, relative to the including file. */
+function includedFiles(document: Dict, file: string): { file: string; envFile: string }[] {
+  const within = (p: unknown) => path.join(path.dirname(file), String(p));
+  return asArray(document.include).flatMap((entry) => {
+    const spec = entry && typeof entry === 'object' ? (entry as Dict) : { path: entry };
+    const paths = Array.isArray(spec.path) ? spec.path : [spec.path];
+    const envFile = asArray(spec.env_file).length ? asArray(spec.env_file)[0] : spec.env_file;
+    return paths.map((p) => ({
+      file: within(p),
+      envFile: envFile ? within(envFile) : path.join(path.dirname(within(p)), '.env'),
+    }));
+  });
+}
+
+/**
+ * A service with what it `extends` merged in: the base's fields, overridden by its own;
+ * maps (environment, labels, build args) merged key by key, port lists joined. What ties
+ * a base to other services (depends_on, links) is not inherited, as in Compose.
+ */
+function extended(
+  name: string,
+  services: Record<string, Dict>,
+  file: string,
+  env: Env,
+  unset: Set<string>,
+  chain: string[],
+): Dict {
+  const service = services[name] ?? {};
+  const ext = service.extends;
+  if (!ext) return service;
+  const spec = typeof ext === 'string' ? { service: ext } : (ext as Dict);
+  const baseFile = typeof spec.file === 'string' ? path.join(path.dirname(file), spec.file) : file;
+  const baseName = String(spec.service);
+  const link = `${baseFile}:${baseName}`;
+  if (chain.includes(link))
+    throw new UserError(`${file}: services.${name}.extends: a cycle, ${[...chain, link].join(' -> ')}`);
+  const baseServices =
+    baseFile === file
+      ? services
+      : servicesOf(interpolate(readCompose(baseFile), env, unset, baseFile) as Dict, baseFile);
+  if (!baseServices[baseName])
+    throw new UserError(`${file}: services.${name}.extends: no service "${baseName}" in ${baseFile}`);
+  const base = extended(baseName, baseServices, baseFile, env, unset, [...chain, link]);
+  return mergeService(without(base, ['depends_on', 'links']), without(service, ['extends']));
+}
+
+/** Compose's merge for `extends`: maps merged key by key (environment, labels, build args), port lists joined, the rest overridden. */
+function mergeService(base: Dict, local: Dict): Dict {
+  const merged: Dict = { ...base, ...local };
+  for (const key of ['environment', 'labels', 'args'])
+    if (base[key] && local[key]) merged[key] = { ...environmentOf(base[key]), ...environmentOf(local[key]) };
+  for (const key of ['ports', 'expose'])
+    if (base[key] && local[key]) merged[key] = [...asArray(base[key]), ...asArray(local[key])];
+  if (isDict(base.build) && isDict(local.build)) merged.build = mergeService(base.build, local.build);
+  return merged;
+}
+
+function without(dict: Dict, keys: string[]): Dict {
+  return Object.fromEntries(Object.entries(dict).filter(([key]) => !keys.includes(key)));
+}
+
+function isDict(value: unknown): value is Dict {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 function readCompose(file: string): Dict {
@@ -112,12 +216,7 @@ function dotEnv(file: string): Record<string, string> {
 }
 
 /** Interpolates every string of the document (keys stay as written, as in Compose). */
-function interpolate(
-  value: unknown,
-  env: ComposeOptions['env'] & object,
-  unset: Set<string>,
-  file: string,
-): unknown {
+function interpolate(value: unknown, env: Env, unset: Set<string>, file: string): unknown {
   if (typeof value === 'string') return interpolateString(value, env, unset, file);
   if (Array.isArray(value)) return value.map((v) => interpolate(v, env, unset, file));
   if (value && typeof value === 'object')

@@ -206,6 +206,88 @@ test('the .env file beside a Compose file sets its variables', () => {
   expect(stderr).not.toMatch(/not set.*SNUBA_IMAGE/);
 });
 
+test('include and extends: services from included files, fields inherited from a base in this file or another', () => {
+  const dir = stores.tempDir();
+  const write = (file: string, text: string) => {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), text);
+  };
+  write(
+    'compose.yaml',
+    `name: shop
+include:
+  - data/compose.yaml
+  - path: [search/compose.yaml]
+services:
+  api:
+    extends: { file: common.yaml, service: node-app }
+    environment: [DATABASE_URL=postgres://app@orders-db:5432/orders]
+  worker:
+    extends: api
+    environment: { QUEUE_URL: "nats://events:4222" }
+  admin:
+    extends: { service: api }
+    image: ghcr.io/acme/admin:1
+`,
+  );
+  write(
+    'common.yaml',
+    `services:
+  node-app:
+    build: { context: ., args: { BASE_IMAGE: "node:20" } }
+    environment: { NODE_ENV: production, SESSIONS: "redis://cache:6379" }
+    depends_on: [metrics] # ties a base to others: not inherited
+  metrics: { image: prom/prometheus }
+`,
+  );
+  write('data/.env', 'PG_VERSION=15\n');
+  write(
+    'data/compose.yaml',
+    `services:
+  orders-db:
+    image: postgres:\${PG_VERSION:-16}
+    environment: { POSTGRES_DB: orders, POSTGRES_USER: app }
+  cache: { image: "valkey/valkey:8" }
+`,
+  );
+  write('search/compose.yaml', 'services:\n  events: { image: "nats:2.10", command: ["-js"] }\n');
+
+  const { manifest } = discover(['--compose', path.join(dir, 'compose.yaml')]);
+  expect(summary(manifest)).toEqual({
+    services: 6,
+    stores: {
+      'orders-db': 'postgres (critical)',
+      cache: 'redis (standard)',
+      events: 'unprotected nats (standard)',
+    },
+    dependencies: {
+      api: ['cache', 'orders-db'],
+      worker: ['cache', 'events', 'orders-db'],
+      admin: ['cache', 'orders-db'],
+    },
+  });
+  expect(manifest.app).toBe('shop');
+  expect(manifest.services['orders-db'].datastore).toMatchObject({
+    host: 'orders-db',
+    database: 'orders',
+    user: 'app',
+  });
+  expect(manifest.services['orders-db'].description).toBe(
+    `compose ${path.join(dir, 'data', 'compose.yaml')} postgres:15 (postgres)`,
+  );
+  expect(manifest.services.admin.description).toContain('ghcr.io/acme/admin:1');
+
+  // A name defined twice across included files, and files that include each other, are refused.
+  write('search/compose.yaml', 'services:\n  cache: { image: "redis:7" }\n');
+  const clash = lazarus(['discover', '--compose', path.join(dir, 'compose.yaml')]);
+  expect(clash.code).toBe(2);
+  expect(clash.stderr).toContain('service "cache" is defined in both');
+  write('search/compose.yaml', 'include: [../compose.yaml]\nservices: {}\n');
+  expect(lazarus(['discover', '--compose', path.join(dir, 'compose.yaml')]).stderr).toContain(
+    'the files include each other',
+  );
+});
+
 test('Online Boutique on Kubernetes: Services route to Deployments, env values make the dependencies', () => {
   const { manifest } = discover(['--k8s', path.join(fixtures, 'online-boutique')]);
   expect(summary(manifest)).toEqual({
