@@ -4,7 +4,14 @@
  */
 import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { type ChangeObservation, type IntervalProposal, proposeInterval } from '../model/adaptive';
+import {
+  type ChangeObservation,
+  type IntervalProposal,
+  proposeInterval,
+  rateWindow,
+  storeRate,
+} from '../model/adaptive';
+import type { ChangeSinceLast } from '../repository/change-rate';
 import type { RepositorySpec } from '../repository/location';
 import type { Repository } from '../repository/repository';
 
@@ -79,23 +86,24 @@ function absentAs<T>(value: T) {
   };
 }
 
-/** Each service's change as recorded by its most recent backup, reading the catalog back only that far. */
+/** Each service's rate from its latest recorded changes, reading the catalog back only that far. */
 async function latestChanges(
   repo: Repository,
   app: string,
   services: string[],
 ): Promise<Map<string, ChangeObservation>> {
-  const found = new Map<string, ChangeObservation>();
-  const seen = new Set<string>();
+  const recent = new Map(services.map((s) => [s, [] as ChangeSinceLast[]]));
   for await (const backup of repo.backupsNewestFirst(app)) {
-    for (const service of services) {
+    for (const [service, changes] of recent) {
       const change = backup.services[service]?.change;
-      if (!change || seen.has(service)) continue;
-      seen.add(service);
-      // The first snapshot of a store has no interval to make a rate of.
-      if (change.sinceMs) found.set(service, { service, ...change, sinceMs: change.sinceMs });
+      if (change && changes.length < rateWindow) changes.push(change);
     }
-    if (seen.size === new Set(services).size) break;
+    if ([...recent.values()].every((changes) => changes.length === rateWindow)) break;
   }
-  return found;
+  const rates = new Map<string, ChangeObservation>();
+  for (const [service, changes] of recent) {
+    const rate = storeRate(service, changes);
+    if (rate) rates.set(service, rate);
+  }
+  return rates;
 }

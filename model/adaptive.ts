@@ -14,7 +14,7 @@ export interface AdaptiveBounds {
   atRiskBytes: number;
 }
 
-/** One store's change between its last two backups (see repository/change-rate.ts). */
+/** One store's change over a span of its backups (see repository/change-rate.ts and storeRate). */
 export interface ChangeObservation {
   service: string;
   bytes: number;
@@ -39,9 +39,9 @@ export function proposeInterval(
 ): IntervalProposal | undefined {
   const measured = observations.filter((o) => o.sinceMs > 0);
   if (measured.length === 0) return undefined; // no two backups to compare yet
-  const rates = measured.map((o) => ({ ...o, changed: Math.max(o.bytes, o.logBytes ?? 0) }));
-  const busiest = rates.reduce((a, b) => (b.changed / b.sinceMs > a.changed / a.sinceMs ? b : a));
-  const perHour = (busiest.changed / busiest.sinceMs) * hourMs;
+  const busiest = measured.reduce((a, b) => (ratePerMs(b) > ratePerMs(a) ? b : a));
+  const changed = Math.max(busiest.bytes, busiest.logBytes ?? 0);
+  const perHour = ratePerMs(busiest) * hourMs;
   const ideal = perHour > 0 ? (bounds.atRiskBytes / perHour) * hourMs : Infinity;
   const within = (ms: number) => Math.min(Math.max(ms, bounds.minMs), bounds.maxMs);
   const everyMs = within(roundInterval(within(ideal)));
@@ -55,10 +55,41 @@ export function proposeInterval(
   return {
     everyMs,
     reason:
-      `${busiest.service} changed ${formatBytes(busiest.changed)} in ${formatDuration(busiest.sinceMs)} ` +
+      `${busiest.service} changed ${formatBytes(changed)} in ${formatDuration(busiest.sinceMs)} ` +
       `(${formatBytes(Math.round(perHour))}/h); at most ${formatBytes(bounds.atRiskBytes)} at risk ` +
       `needs a backup every ${formatDuration(ideal)}${clamp}: ${change}`,
   };
+}
+
+/** How many of a store's latest backups its steady rate is averaged over. */
+export const rateWindow = 3;
+
+/**
+ * A store's change rate from its latest changes, newest first: the higher of the latest
+ * one and their average over the window, so a burst shortens the interval at once while
+ * one quiet spell after busy ones does not lengthen it (it backs off over a few backups).
+ */
+export function storeRate(
+  service: string,
+  changes: { bytes: number; sinceMs?: number; logBytes?: number }[],
+): ChangeObservation | undefined {
+  const measured = changes
+    .slice(0, rateWindow)
+    .filter((c): c is typeof c & { sinceMs: number } => (c.sinceMs ?? 0) > 0)
+    .map((c) => ({ service, ...c }));
+  if (measured.length === 0) return undefined;
+  const total = (key: 'bytes' | 'sinceMs' | 'logBytes') => measured.reduce((n, c) => n + (c[key] ?? 0), 0);
+  const average: ChangeObservation = {
+    service,
+    bytes: total('bytes'),
+    sinceMs: total('sinceMs'),
+    logBytes: measured.every((c) => c.logBytes !== undefined) ? total('logBytes') : undefined,
+  };
+  return ratePerMs(measured[0]) >= ratePerMs(average) ? measured[0] : average;
+}
+
+function ratePerMs(o: ChangeObservation): number {
+  return Math.max(o.bytes, o.logBytes ?? 0) / o.sinceMs;
 }
 
 /** Whole seconds below an hour, whole minutes above: schedules that read well. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
-import { type AdaptiveBounds, proposeInterval } from '../model/adaptive';
+import { type AdaptiveBounds, proposeInterval, storeRate } from '../model/adaptive';
 import type { IntervalChange } from '../workflows/adaptive';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
@@ -353,6 +353,33 @@ test('proposals always stay within the bounds, whatever the change rates', () =>
   expect(
     proposeInterval(1_000_000, { minMs: 60_000, maxMs: 3_600_000, atRiskBytes: 16 * 1024 ** 2 }, busy),
   ).toBeUndefined();
+});
+
+test('a burst shortens the interval at once; one quiet spell after busy ones does not lengthen it', () => {
+  const mib = 1024 ** 2;
+  const hour = 3_600_000;
+  const bounds = { minMs: 60_000, maxMs: 24 * hour, atRiskBytes: 16 * mib };
+  const busyHour = { bytes: 64 * mib, sinceMs: hour };
+  const quietHour = { bytes: 0, sinceMs: hour };
+  // Quiet, quiet, then busy (newest first): the latest hour's 64 MiB decides, every 15 minutes.
+  expect(storeRate('orders', [busyHour, quietHour, quietHour])).toEqual({ service: 'orders', ...busyHour });
+  expect(
+    proposeInterval(hour, bounds, [storeRate('orders', [busyHour, quietHour, quietHour])!]),
+  ).toMatchObject({
+    everyMs: 15 * 60_000,
+  });
+  // Busy, busy, then one quiet hour: the three hours' 128 MiB decide, every 22.5 minutes, not the maximum.
+  const steady = storeRate('orders', [quietHour, busyHour, busyHour])!;
+  expect(steady).toMatchObject({ bytes: 128 * mib, sinceMs: 3 * hour });
+  expect(proposeInterval(15 * 60_000, bounds, [steady])).toMatchObject({ everyMs: 22.5 * 60_000 });
+  expect(
+    proposeInterval(15 * 60_000, bounds, [storeRate('orders', [quietHour, quietHour, quietHour])!]),
+  ).toMatchObject({
+    everyMs: 24 * hour,
+  });
+  // Only the last three count; a first snapshot (no span) gives no rate.
+  expect(storeRate('orders', [quietHour, quietHour, quietHour, busyHour])).toMatchObject({ bytes: 0 });
+  expect(storeRate('orders', [{ bytes: 5 * mib }])).toBeUndefined();
 });
 
 test('a bad cadence is refused before anything is scheduled, naming the field', async () => {
