@@ -127,7 +127,7 @@ const selection = (command: Command) =>
 
 async function selectedSchedules(client: Client, manifest: Manifest, opts: { tier?: string; kind?: string }) {
   const app = manifest.app;
-  if (opts.tier && !(opts.tier in manifest.tiers))
+  if (opts.tier && !Object.hasOwn(manifest.tiers, opts.tier))
     throw new UserError(
       `--tier ${opts.tier}: ${app} has no such tier; its tiers: ${Object.keys(manifest.tiers).join(', ')}`,
     );

@@ -64,7 +64,7 @@ function groupProblems(manifest: ParsedManifest): FieldProblem[] {
 /** A service's tier exists; a tier of one's own sets what the built-in ones have defaults for. */
 function tierProblems(manifest: ParsedManifest): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const known = [...builtInTiers, ...Object.keys(manifest.tiers).filter((t) => !isBuiltInTier(t))];
+  const known = [...new Set([...builtInTiers, ...Object.keys(manifest.tiers)])];
   for (const [name, service] of Object.entries(manifest.services)) {
     if (!known.includes(service.tier))
       problems.push({

@@ -258,13 +258,16 @@ export class Repository {
       if (!entry) throw new UserError(`no backup "${backupId}" of application "${app}" in the repository`);
       return entry;
     }
-    for await (const entry of this.backupsNewestFirst(app))
-      if (isVerified(entry) && services.every((s) => entry.services[s])) return entry;
-    const verified = (await this.listBackups(app)).filter(isVerified);
-    if (verified.length > 0)
+    const passedOver: BackupEntry[] = [];
+    for await (const entry of this.backupsNewestFirst(app)) {
+      if (!isVerified(entry)) continue;
+      if (services.every((s) => entry.services[s])) return entry;
+      passedOver.push(entry);
+    }
+    if (passedOver.length > 0)
       throw new UserError(
         `no verified backup of "${app}" holds all of ${[...services].sort().join(', ')} ` +
-          `(tiers backed up apart were taken at different moments): ${separateRestores(verified, services)}`,
+          `(tiers backed up apart were taken at different moments): ${separateRestores(passedOver.reverse(), services)}`,
       );
     throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
   }
