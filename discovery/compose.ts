@@ -95,7 +95,7 @@ function loadCompose(file: string, env: Env, unset: Set<string>, including: stri
   for (const name of Object.keys(own))
     services[name] = { definition: extended(name, own, file, env, unset, []), file };
   for (const included of includedFiles(document, file)) {
-    if ([...including, file].includes(included.file))
+    if ([...including, file].some((f) => path.resolve(f) === path.resolve(included.file)))
       throw new UserError(`${file}: include ${included.file}: the files include each other`);
     // The including project's variables win over the included file's own .env, as the shell's win over a .env.
     const sub = loadCompose(included.file, { ...dotEnv(included.envFile), ...env }, unset, [
