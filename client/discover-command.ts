@@ -46,7 +46,12 @@ export function addDiscoverCommand(program: Command): void {
       ),
     )
     .option('--all-profiles', 'include Compose services of every profile')
-    .addOption(repeatable('--k8s <path>', 'a Kubernetes manifest file or a directory of them (repeatable)'))
+    .addOption(
+      repeatable(
+        '--k8s <path>',
+        'a Kubernetes manifest file, a directory of them, or - for rendered ones on stdin (repeatable)',
+      ),
+    )
     .addOption(
       repeatable('--postgres <url>', 'a PostgreSQL server: each database becomes a service (repeatable)'),
     )

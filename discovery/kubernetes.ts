@@ -1,7 +1,8 @@
 /**
  * Services of a set of Kubernetes manifests: Deployments, StatefulSets and DaemonSets are
  * the services; a Service object routes its name to the workloads its selector matches;
- * env values (plain, or from a ConfigMap) that name a Service are dependencies.
+ * env values (plain, or from a ConfigMap) that name a Service are dependencies. Kustomize
+ * trees and Helm charts are read once rendered (`--k8s -` reads them from stdin).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -22,9 +23,13 @@ interface Workload {
   statefulVolumes: boolean;
 }
 
+/** `location` is a file, a directory of manifests, or "-" for rendered manifests on stdin. */
 export function discoverKubernetes(location: string): Discovery {
   const notes: string[] = [];
-  const objects = manifestFiles(location).flatMap((file) => readObjects(file));
+  const objects =
+    location === '-'
+      ? readObjects('stdin', readFileSync(0, 'utf8'))
+      : manifestFiles(location).flatMap((file) => readObjects(file, readFileSync(file, 'utf8')));
   const configMaps = new Map<string, Record<string, string>>();
   const workloads: Workload[] = [];
   const routes: { name: string; selector: Record<string, string> }[] = [];
@@ -100,15 +105,35 @@ function manifestFiles(location: string): string[] {
     throw new UserError(`${location}: no such file or directory of Kubernetes manifests`);
   }
   if (stat.isFile()) return [location];
-  return readdirSync(location, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .sort()
-    .map((f) => path.join(location, f));
+  const files = readdirSync(location, { recursive: true, encoding: 'utf8' }).sort();
+  refuseTemplates(location, files);
+  return files.filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => path.join(location, f));
 }
 
-function readObjects(file: string): { file: string; object: Dict }[] {
+/**
+ * Kustomize patches and Helm templates are not the objects that run: read as they are,
+ * a patch would pass for a second workload. They are rendered first, by their own tools.
+ */
+function refuseTemplates(location: string, files: string[]): void {
+  const roots = (pattern: RegExp) =>
+    files.filter((f) => pattern.test(path.basename(f))).map((f) => path.join(location, path.dirname(f)));
+  const refuse = (what: string, dirs: string[], render: string) => {
+    const which = dirs.length === 1 ? dirs[0] : `<one of ${dirs.join(', ')}>`;
+    throw new UserError(
+      `${location}: ${what}; render it first: ${render} ${which} | lazarus discover --k8s -`,
+    );
+  };
+  const kustomizations = roots(/^(kustomization\.ya?ml|Kustomization)$/);
+  if (kustomizations.length > 0)
+    refuse('a Kustomize tree, whose patches change what its files say', kustomizations, 'kubectl kustomize');
+  const charts = roots(/^Chart\.yaml$/);
+  if (charts.length > 0)
+    refuse('a Helm chart, whose templates are not manifests yet', charts, 'helm template');
+}
+
+function readObjects(file: string, text: string): { file: string; object: Dict }[] {
   const objects: { file: string; object: Dict }[] = [];
-  for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
+  for (const document of parseAllDocuments(text)) {
     if (document.errors.length > 0)
       throw new UserError(`${file}: not valid YAML: ${document.errors[0].message.split('\n')[0]}`);
     const object = document.toJS() as Dict | null;

@@ -3,7 +3,7 @@
  * projects (test/fixtures/discovery/SOURCES.md), and on this machine's live servers.
  * Every datastore and every dependency found is asserted.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DiscoveredManifest, Drift } from '../discovery/manifest';
 import { loadManifest } from '../model/load-manifest';
@@ -316,6 +316,39 @@ test('Online Boutique on Kubernetes: Services route to Deployments, env values m
       loadgenerator: ['frontend'],
     },
   });
+});
+
+test('Kustomize trees and Helm charts are refused with the command that renders them; rendered manifests come on stdin', () => {
+  const dir = stores.tempDir();
+  mkdirSync(path.join(dir, 'base'));
+  mkdirSync(path.join(dir, 'overlays', 'prod'), { recursive: true });
+  writeFileSync(path.join(dir, 'base', 'kustomization.yaml'), 'resources: [api.yaml]\n');
+  writeFileSync(
+    path.join(dir, 'base', 'api.yaml'),
+    'kind: Deployment\nmetadata: { name: api }\nspec: { template: { spec: { containers: [{ image: api }] } } }\n',
+  );
+  writeFileSync(path.join(dir, 'overlays', 'prod', 'kustomization.yaml'), 'resources: [../../base]\n');
+  // A patch: read as it is, it would pass for a second "api" with no containers.
+  writeFileSync(
+    path.join(dir, 'overlays', 'prod', 'replicas.yaml'),
+    'kind: Deployment\nmetadata: { name: api }\nspec: { replicas: 3 }\n',
+  );
+  const kustomize = lazarus(['discover', '--k8s', dir]);
+  expect(kustomize.code).toBe(2);
+  expect(kustomize.stderr).toContain(
+    `render it first: kubectl kustomize <one of ${path.join(dir, 'base')}, ${path.join(dir, 'overlays', 'prod')}> | lazarus discover --k8s -`,
+  );
+  const chart = stores.tempDir();
+  writeFileSync(path.join(chart, 'Chart.yaml'), 'name: shop\nversion: 1.0.0\n');
+  expect(lazarus(['discover', '--k8s', chart]).stderr).toContain(
+    `render it first: helm template ${chart} | lazarus discover --k8s -`,
+  );
+
+  const rendered = readFileSync(path.join(fixtures, 'online-boutique', 'kubernetes-manifests.yaml'), 'utf8');
+  const fromStdin = lazarus(['discover', '--k8s', '-', '--json'], {}, rendered);
+  expect(fromStdin.code).toBe(0);
+  const fromFile = discover(['--k8s', path.join(fixtures, 'online-boutique')]).manifest;
+  expect(summary(JSON.parse(fromStdin.stdout) as DiscoveredManifest)).toEqual(summary(fromFile));
 });
 
 test('Kubernetes: a StatefulSet, a ConfigMap URL with a cluster DNS name, a Service named apart from its workload', () => {

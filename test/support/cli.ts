@@ -3,11 +3,12 @@ import path from 'node:path';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'client', 'cli.js');
 
-/** Runs the built `lazarus` command as a user would. */
-export function lazarus(args: string[], env: Record<string, string> = {}) {
+/** Runs the built `lazarus` command as a user would; `input` is its stdin. */
+export function lazarus(args: string[], env: Record<string, string> = {}, input?: string) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
+    input,
     timeout: 120_000,
   });
   return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
