@@ -1,23 +1,17 @@
 /** drill, report, the drill schedule, and approve, as a user runs them from the shell. */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import type { Client } from '@temporalio/client';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
-import { testClient, triggerSchedule } from './support/temporal';
-import { cliWorker, killHard } from './support/worker-process';
+import { triggerSchedule } from './support/temporal';
+import { useCliWorker } from './support/worker-process';
 import type { DrillReport } from '../workflows/drill-report';
 
-let worker: ChildProcess;
-let client: Client;
-let env: Record<string, string>;
+const { env, client } = useCliWorker('cli-drill');
 let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  ({ worker, env } = await cliWorker('cli-drill'));
-  client = await testClient();
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 300);
   manifest = await stores.writeManifest(dir, {
@@ -32,11 +26,6 @@ beforeAll(async () => {
     },
   });
   expect(lazarus(['backup', manifest], env).code).toBe(0);
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  if (worker) await killHard(worker);
 });
 
 test('drill prints RTO and RPO, exits 0, and report writes the JSON and an HTML page with graph and timeline', async () => {

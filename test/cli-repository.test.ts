@@ -1,24 +1,18 @@
 /** verify (here, as a workflow, on a schedule) and cost, as a user runs them from the shell. */
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import type { Client } from '@temporalio/client';
 import type { CostReport } from '../repository/cost';
 import type { VerifyReport } from '../repository/verify';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
-import { testClient, triggerSchedule } from './support/temporal';
-import { cliWorker, killHard } from './support/worker-process';
+import { triggerSchedule } from './support/temporal';
+import { useCliWorker } from './support/worker-process';
 
-let worker: ChildProcess;
-let client: Client;
-let env: Record<string, string>;
+const { env, client } = useCliWorker('cli-repo', { LAZARUS_PASSWORD: 'cli repository test' });
 let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  ({ worker, env } = await cliWorker('cli-repo', { LAZARUS_PASSWORD: 'cli repository test' }));
-  client = await testClient();
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 2000);
   await stores.directoryWithFiles(path.join(dir, 'files'), 20, 40_000);
@@ -31,11 +25,6 @@ beforeAll(async () => {
     cost: { per_gb_month: 20, per_gb_transfer: 10 },
   });
   for (let i = 0; i < 2; i++) expect(lazarus(['backup', manifest], env).code).toBe(0);
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  if (worker) await killHard(worker);
 });
 
 test('cost: a second backup of unchanged data adds almost nothing; ratios and the monthly estimate add up', () => {

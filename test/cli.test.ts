@@ -1,20 +1,17 @@
 /** The lazarus command as a user runs it, against the test server and a worker process. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';
 import { waitFor } from './support/temporal';
-import { cliWorker, killHard } from './support/worker-process';
+import { useCliWorker } from './support/worker-process';
 
-let worker: ChildProcess;
-let env: Record<string, string>;
+const { env } = useCliWorker('cli');
 let dir: string;
 let manifest: string;
 
 beforeAll(async () => {
-  ({ worker, env } = await cliWorker('cli'));
   dir = stores.tempDir();
   stores.sqliteWithRows(path.join(dir, 'users.db'), 500);
   await stores.directoryWithFiles(path.join(dir, 'files'), 5, 1000);
@@ -27,8 +24,6 @@ beforeAll(async () => {
     },
   });
 });
-
-afterAll(() => worker && killHard(worker));
 
 test('backup --json, backups, restore --json, runs and show', async () => {
   const backup = lazarus(['backup', manifest, '--json'], env);

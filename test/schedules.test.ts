@@ -3,29 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { type AdaptiveBounds, proposeInterval, storeRate } from '../model/adaptive';
 import type { IntervalChange } from '../workflows/adaptive';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
-import { testClient, waitFor } from './support/temporal';
-import { cliWorker, killHard } from './support/worker-process';
+import { waitFor } from './support/temporal';
+import { useCliWorker } from './support/worker-process';
 
-let worker: ChildProcess;
-let client: Client;
-let env: Record<string, string>;
-
-beforeAll(async () => {
-  ({ worker, env } = await cliWorker('schedules'));
-  client = await testClient();
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  if (worker) await killHard(worker);
-});
+const { env, client } = useCliWorker('schedules');
 
 /** An app with a critical SQLite store and a standard directory, in a fresh directory. */
 async function app(name: string, tiers: unknown, fileTier = 'standard') {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startLazarus } from './cli';
 import { serverAddress, uniqueQueue } from './temporal';
@@ -15,6 +15,26 @@ export async function cliWorker(
   const queue = uniqueQueue(name);
   const worker = await spawnWorker(queue, [], shared);
   return { worker, env: { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue, ...shared } };
+}
+
+/**
+ * For a test file that drives `lazarus` commands: a worker process on a queue of its own,
+ * started before the file's tests and killed after them; the environment that points the
+ * commands at it; and a client (connected on first use) for looking at what they did.
+ */
+export function useCliWorker(name: string, shared: Record<string, string> = {}) {
+  const queue = uniqueQueue(name);
+  const env = { TEMPORAL_ADDRESS: serverAddress(), LAZARUS_TASK_QUEUE: queue, ...shared };
+  const client = new Client({ connection: Connection.lazy({ address: serverAddress() }) });
+  let worker: ChildProcess | undefined;
+  beforeAll(async () => {
+    worker = await spawnWorker(queue, [], shared);
+  });
+  afterAll(async () => {
+    await client.connection.close();
+    if (worker) await killHard(worker);
+  });
+  return { env, client };
 }
 
 /** A `lazarus worker` in its own process, as in production: something a test can SIGKILL. */
