@@ -8,7 +8,7 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, runPlan, stagingId } from './partition';
+import { catalog, resolveBackupFor, runPlan, stagingId } from './partition';
 import { restorePlan } from './restore';
 import { RunState } from './run-state';
 import { sandboxFor } from './sandbox';
@@ -36,12 +36,7 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
   const spec: AppSpec = { ...input.spec, hooks: {}, services: withoutHooks(input.spec) };
   const services = Object.keys(spec.services).sort();
   recordServices(services);
-  const backup = await catalog.resolveBackup({
-    repository: spec.repository,
-    app: spec.app,
-    backupId: input.backupId,
-    services: services.filter((s) => spec.services[s].datastore),
-  });
+  const backup = await resolveBackupFor(spec, input.backupId, services);
   const plan = restorePlan(spec, backup, services, sandbox.targets, options);
   const validations: Record<string, { startedAt: string; finishedAt: string; results: Validation[] }> = {};
   // Each service is validated as soon as its own copy is restored: its RTO ends there.

@@ -19,7 +19,7 @@ import type { RunState } from './run-state';
 import type { ServiceHookName } from '../model/manifest';
 import { rootMessage } from './failure';
 import { runHook, withHooks } from './hooks';
-import type { NodeOutcome, PartitionPlan } from './types';
+import type { AppSpec, NodeOutcome, PartitionPlan } from './types';
 
 export type StepKind = 'snapshot' | 'restore';
 
@@ -28,6 +28,16 @@ export const catalog = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 10 },
 });
+
+/** The backup a restore or drill of `services` uses: the one named, or the latest verified that holds their stores. */
+export function resolveBackupFor(spec: AppSpec, backupId: string | undefined, services: string[]) {
+  return catalog.resolveBackup({
+    repository: spec.repository,
+    app: spec.app,
+    backupId,
+    services: services.filter((s) => spec.services[s].datastore),
+  });
+}
 
 export async function runPlan(
   plan: PartitionPlan,

@@ -5,7 +5,7 @@ import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
 import { withDependencies } from '../model/graph';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, runPartition, runPlan } from './partition';
+import { resolveBackupFor, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import {
   AppSpec,
@@ -28,12 +28,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   const started = Date.now();
   const selected = selectServices(input);
   recordServices(selected);
-  const backup = await catalog.resolveBackup({
-    repository: spec.repository,
-    app: spec.app,
-    backupId: input.backupId,
-    services: selected.filter((s) => spec.services[s].datastore),
-  });
+  const backup = await resolveBackupFor(spec, input.backupId, selected);
   const plan = restorePlan(spec, backup, selected, input.targets ?? {}, options);
   const state = new RunState(selected.length);
   const finish = (
