@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { BackupEntry } from '../repository/catalog';
+import type { BackupEntry, SnapshotRef } from '../repository/catalog';
 import { withChanges } from '../repository/change-rate';
 import { Repository } from '../repository/repository';
 import { startS3Server } from '../tools/s3-server';
+import { catalogEntry } from '../test/support/repository';
 
 const SIZES = (process.env.BENCH_CATALOG_SIZES ?? '100,1000').split(',').map(Number);
 
@@ -57,24 +58,9 @@ async function measure(repo: Repository, size: number) {
   };
 }
 
-function entry(
-  at: string,
-  services: string[],
-  ref: BackupEntry['services'][string]['snapshot'],
-): BackupEntry {
-  return {
-    id: at.replace(/[-:]/g, ''),
-    app: 'shop',
-    workflowId: `backup/shop/${at}`,
-    startedAt: at,
-    completedAt: at,
-    status: 'complete',
-    services: Object.fromEntries(
-      services.map((s) => [s, { kind: 'sqlite' as const, snapshot: ref, takenAt: at, verified: true }]),
-    ),
-    failures: {},
-    dependsOn: {},
-  };
+/** A backup taken at `at` holding these services, all with the same small snapshot. */
+function entry(at: string, services: string[], ref: SnapshotRef): BackupEntry {
+  return catalogEntry(at.replace(/[-:]/g, ''), Object.fromEntries(services.map((s) => [s, ref])), at);
 }
 
 /** Counts the GETs of catalog records. */
