@@ -3,7 +3,7 @@
  * catalog, and moving a schedule's interval through the worker's Temporal client.
  */
 import { Context } from '@temporalio/activity';
-import { ScheduleNotFoundError } from '@temporalio/client';
+import { absentAs, describeSchedule } from '../temporal/lookups';
 import {
   type ChangeObservation,
   type IntervalProposal,
@@ -44,10 +44,9 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
       );
       const proposals: ScheduleProposal[] = [];
       for (const schedule of input.schedules) {
-        const description = await Context.current()
-          .client.schedule.getHandle(schedule.scheduleId)
-          .describe()
-          .catch(absentAs(undefined));
+        const description = await describeSchedule(
+          Context.current().client.schedule.getHandle(schedule.scheduleId),
+        );
         if (!description) continue; // removed since the scheduler started: `schedule apply` restarts it
         const previousMs = Number(description.spec.intervals?.[0]?.every ?? 0);
         if (!previousMs) continue; // a calendar schedule, or changed by hand: left alone
@@ -75,14 +74,6 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
         }))
         .then(() => true, absentAs(false));
     },
-  };
-}
-
-/** A schedule deleted meanwhile is no error to retry: the result is `value` instead. */
-function absentAs<T>(value: T) {
-  return (err: unknown): T => {
-    if (err instanceof ScheduleNotFoundError) return value;
-    throw err;
   };
 }
 

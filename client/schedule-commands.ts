@@ -1,7 +1,8 @@
 /** `lazarus schedule apply|list|pause|resume|trigger|backfill`: the tiers' schedules on the server. */
 import { Command, Option } from 'commander';
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import { ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { describeWorkflow } from '../temporal/lookups';
 import { UserError } from '../model/errors';
 import { parseDuration } from '../model/duration';
 import { loadManifest } from '../model/load-manifest';
@@ -90,14 +91,10 @@ function addList(schedule: Command): void {
 /** One line on the adaptive scheduler, when the application has one. */
 async function adaptiveStatus(client: Client, app: string): Promise<string | undefined> {
   const id = adaptiveWorkflowId(app);
-  try {
-    const description = await client.workflow.getHandle(id).describe();
-    const last = description.memo?.lastChange;
-    return `adaptive scheduler ${id}: ${description.status.name.toLowerCase()}${last ? `; last change ${String(last)}` : ''}`;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
+  const description = await describeWorkflow(client.workflow.getHandle(id));
+  if (!description) return undefined;
+  const last = description.memo?.lastChange;
+  return `adaptive scheduler ${id}: ${description.status.name.toLowerCase()}${last ? `; last change ${String(last)}` : ''}`;
 }
 
 function listing(id: string, description: ScheduleDescription) {

@@ -1,12 +1,7 @@
 /** Runs on a Temporal Schedule (drills, verifies): created, updated in place, or removed. */
 import type { Command } from 'commander';
-import {
-  Client,
-  ScheduleDescription,
-  ScheduleHandle,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-} from '@temporalio/client';
+import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
+import { describeSchedule } from '../temporal/lookups';
 import { UserError } from '../model/errors';
 import { formatDuration, parseDuration } from '../model/duration';
 import { type RunKind, runAttributes, workflowTypes } from './run-workflow';
@@ -69,14 +64,4 @@ export async function scheduleRun(
     scheduleId,
     message: `${exists ? 'updated' : 'created'} schedule ${scheduleId}: a ${run.kind} ${when}`,
   };
-}
-
-/** A schedule's description; undefined when there is no such schedule. */
-export async function describeSchedule(handle: ScheduleHandle): Promise<ScheduleDescription | undefined> {
-  try {
-    return await handle.describe();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return undefined;
-    throw err;
-  }
 }

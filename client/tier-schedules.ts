@@ -6,13 +6,7 @@
  * interval moved by the adaptive scheduler is kept until the manifest itself changes.
  */
 import { createHash } from 'node:crypto';
-import {
-  Client,
-  ScheduleDescription,
-  ScheduleHandle,
-  ScheduleOverlapPolicy,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { Client, ScheduleDescription, ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
 import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
 import { sandboxFor } from '../workflows/sandbox';
@@ -20,7 +14,7 @@ import { builtInTiers } from '../model/manifest';
 import { type TierSchedule, desiredSchedules, scheduledKinds, tierScheduleId } from '../model/tier-schedules';
 import type { AdaptiveInput } from '../workflows/adaptive';
 import { runAttributes, workflowTypes } from './run-workflow';
-import { describeSchedule } from './schedules';
+import { describeSchedule, describeWorkflow } from '../temporal/lookups';
 import { appSpec, subsetOf } from './spec';
 
 export type ScheduleChange = 'created' | 'updated' | 'unchanged' | 'removed';
@@ -165,14 +159,9 @@ async function applyAdaptive(
 
 /** The digest of the adaptive scheduler while it runs; undefined when it does not. */
 async function runningDigest(client: Client, workflowId: string): Promise<string | undefined> {
-  try {
-    const description = await client.workflow.getHandle(workflowId).describe();
-    if (description.status.name !== 'RUNNING') return undefined;
-    return String(description.memo?.[digestKey] ?? '');
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
+  const description = await describeWorkflow(client.workflow.getHandle(workflowId));
+  if (description?.status.name !== 'RUNNING') return undefined;
+  return String(description.memo?.[digestKey] ?? '');
 }
 
 /**
