@@ -4,10 +4,10 @@
  * here like the Temporal CLI. `node dist/tools/s3-server.js` builds it if needed and
  * prints its path.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import { type GoTool, type Log, ensureGoTool } from './go-tool';
+import { freePort, stopProcess, waitForPort } from './local-server';
 
 export const VERSITYGW: GoTool = {
   name: 'versitygw',
@@ -42,48 +42,13 @@ export async function startS3Server(
   );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await waitForPort(port, child, () => stderr);
+  await waitForPort('versitygw', port, child, () => stderr);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     accessKey,
     secretKey,
     stop: () => stopProcess(child),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`versitygw exited (${child.exitCode}): ${stderr()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`versitygw did not listen on port ${port} within 10 s: ${stderr()}`);
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 if (require.main === module) {
