@@ -24,16 +24,21 @@ import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';
 import type { VerifyReport } from '../repository/verify';
 import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
-import { Repository } from '../repository/repository';
+import { type OpenOptions, Repository } from '../repository/repository';
 import { withChanges } from '../repository/change-rate';
 import { adaptiveActivities } from './adaptive';
-import { byteCounter, rateLimiter } from '../repository/streams';
+import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, rateLimiter, stallGuard } from '../repository/streams';
+import { RepositoryError } from '../repository/resilient-backend';
 
 export interface ActivityDeps {
   /** Bytes per second for snapshot and restore streams; undefined: no limit. */
   rateLimit?: number;
   /** Where group snapshot points are copied aside (directories, SQLite); default: the system's tmp. */
   scratchDir?: string;
+  /** A snapshot or restore stream whose source sends nothing for this long fails its attempt; default 2 min. */
+  stallTimeoutMs?: number;
+  /** How repositories are opened: retries (default about 90 s, for a minute of S3 trouble), pack size. */
+  repository?: Pick<OpenOptions, 'resilience' | 'packSize'>;
 }
 
 export interface SnapshotInput {
@@ -79,13 +84,14 @@ export interface RestoreServiceOutput extends StepTiming {
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
+  const stallMs = deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const repositories = new Map<string, Promise<Repository>>();
   /** One Repository (its index and codec workers) per repository and worker process. */
   const openRepository = (spec: RepositorySpec): Promise<Repository> => {
     const key = JSON.stringify(spec);
     if (!repositories.has(key)) {
       // A wrong or missing password is the same on every attempt: fail the step at once.
-      const opening = withoutRetryingUserErrors(() => Repository.open(spec));
+      const opening = withoutRetryingUserErrors(() => Repository.open(spec, deps.repository));
       opening.catch(() => repositories.delete(key)); // a wrong password may be fixed; try again next time
       repositories.set(key, opening);
     }
@@ -101,10 +107,17 @@ export function createActivities(deps: ActivityDeps = {}) {
     progress: ProgressFn,
   ) => {
     const signal = Context.current().cancellationSignal;
+    const guarded = chain(
+      source,
+      stallGuard(stallMs, () => new Error(stalled(stallMs))),
+      () => {},
+    );
     // Renewing the run's shared lock keeps a prune from deleting what this step deduplicates against.
-    const ref = await whileLocked(repo, 'shared', lockOwner, () =>
-      repo.storeSnapshot(throttled(source, deps.rateLimit, signal), (bytes) =>
-        progress({ phase: `snapshot ${service}`, bytes }),
+    const ref = await consuming(source, () =>
+      whileLocked(repo, 'shared', lockOwner, () =>
+        repo.storeSnapshot(throttled(guarded, deps.rateLimit, signal), (bytes) =>
+          progress({ phase: `snapshot ${service}`, bytes }),
+        ),
       ),
     );
     progress({ phase: `verify ${service}`, bytes: ref.size });
@@ -120,12 +133,17 @@ export function createActivities(deps: ActivityDeps = {}) {
       const repo = await openRepository(input.repository);
       const takenAt = new Date().toISOString();
       const adapter = adapterFor(input.datastore);
+      const where = adapter.describe(input.datastore);
       // Read just before the dump starts: the next backup measures the log's growth from here.
       const position = await adapter.logPosition?.(input.datastore).catch(() => undefined);
-      const snapshot = await withoutRetryingUserErrors(() =>
+      const snapshot = await withOutageRetries(() =>
         withHeartbeats(async (progress) => {
-          const source = await adapter.snapshot(input.datastore, adapterContext(input.stagingId));
-          return storeVerified(repo, input.lockOwner, input.service, source, progress);
+          const source = await adapter
+            .snapshot(input.datastore, adapterContext(input.stagingId))
+            .catch((err: unknown) => Promise.reject(fromStore(err, input.service, where)));
+          return storeVerified(repo, input.lockOwner, input.service, source, progress).catch((err: unknown) =>
+            Promise.reject(fromStore(err, input.service, where)),
+          );
         }),
       );
       return { snapshot, takenAt, position, ...timing(started) };
@@ -138,7 +156,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     async snapshotGroup(input: GroupSnapshotInput): Promise<GroupSnapshotOutput> {
       const repo = await openRepository(input.repository);
       const ctx = Context.current();
-      return withoutRetryingUserErrors(() =>
+      return withOutageRetries(() =>
         withHeartbeats(async (progress) => {
           progress({ phase: 'freeze', bytes: 0 });
           const held = await establishPoints(
@@ -212,19 +230,33 @@ export function createActivities(deps: ActivityDeps = {}) {
         );
       }
       try {
-        await withoutRetryingUserErrors(() =>
+        await withOutageRetries(() =>
           withHeartbeats(async (progress) => {
-            const source = throttled(repo.openSnapshot(input.snapshot), deps.rateLimit, ctx.signal);
+            const stored = repo.openSnapshot(input.snapshot);
+            const guard = stallGuard(
+              stallMs,
+              () =>
+                new RepositoryError(repo.backend.location, 'read', 'snapshot', new Error(stalled(stallMs))),
+            );
+            const source = throttled(
+              chain(stored, guard, () => {}),
+              deps.rateLimit,
+              ctx.signal,
+            );
             const counted = chain(
               source,
               byteCounter((bytes) => progress({ phase: 'restore', bytes })),
               () => {},
             );
-            await adapter.restore(store, counted, ctx);
+            await consuming(stored, () => adapter.restore(store, counted, ctx)).catch((err: unknown) =>
+              Promise.reject(fromStore(err, input.service, adapter.describe(store))),
+            );
           }),
         );
       } catch (err) {
-        await adapter.discard(store, ctx);
+        // A staging area that cannot be removed must not hide why the restore failed; the
+        // next attempt, or teardown, removes it first.
+        await adapter.discard(store, ctx).catch(() => {});
         throw ctx.signal.aborted
           ? new CancelledFailure('restore cancelled; the target was not changed')
           : err;
@@ -239,22 +271,30 @@ export function createActivities(deps: ActivityDeps = {}) {
       /** Without backupId: the latest verified backup that holds every one of these. */
       services?: string[];
     }): Promise<BackupEntry> {
-      const repo = await openRepository(input.repository);
-      return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId, input.services));
+      return withHeartbeats(async () => {
+        const repo = await openRepository(input.repository);
+        return withoutRetryingUserErrors(() => repo.findBackup(input.app, input.backupId, input.services));
+      });
     },
 
     async saveDrillReport(input: {
       repository: RepositorySpec;
       report: { app: string; workflowId: string };
     }) {
-      await (await openRepository(input.repository)).saveDrillReport(input.report);
+      await withHeartbeats(async () =>
+        (await openRepository(input.repository)).saveDrillReport(input.report),
+      );
     },
 
-    /** Records the backup with each store's change since the previous one; a retry keeps the first record. */
-    async saveBackup(input: { repository: RepositorySpec; entry: BackupEntry }): Promise<void> {
-      const repo = await openRepository(input.repository);
-      if (await repo.hasBackup(input.entry.app, input.entry.id)) return;
-      await repo.saveBackup(await withChanges(repo, input.entry));
+    /**
+     * Records the backup with each store's change since the previous one; a retry keeps the
+     * first record. Returns the ID recorded: another run's backup may already hold the one asked.
+     */
+    async saveBackup(input: { repository: RepositorySpec; entry: BackupEntry }): Promise<{ id: string }> {
+      return withHeartbeats(async () => {
+        const repo = await openRepository(input.repository);
+        return { id: await repo.recordBackup(input.entry, (entry) => withChanges(repo, entry)) };
+      });
     },
 
     /**
@@ -262,11 +302,13 @@ export function createActivities(deps: ActivityDeps = {}) {
      * prune in between would see its new chunks as unreferenced. Waits out a prune.
      */
     async lockRepository(input: { repository: RepositorySpec; owner: string }): Promise<void> {
-      await acquireLock(await openRepository(input.repository), 'shared', input.owner);
+      await withHeartbeats(async () =>
+        acquireLock(await openRepository(input.repository), 'shared', input.owner),
+      );
     },
 
     async unlockRepository(input: { repository: RepositorySpec; owner: string }): Promise<void> {
-      await releaseLock(await openRepository(input.repository), input.owner);
+      await withHeartbeats(async () => releaseLock(await openRepository(input.repository), input.owner));
     },
 
     /** The repository's structure: indexes, packs, trees; reads no data. */
@@ -305,6 +347,32 @@ export type Activities = ReturnType<typeof createActivities>;
  * A UserError (a missing backup, a datastore that is not there, a restore that must be
  * refused) comes out the same on every attempt: fail the step at once instead of retrying.
  */
+/** What a connection outage looks like, from Node, the AWS SDK and the dump tools. */
+const outage =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|stalled|timed? ?out|could not connect|connection refused|server closed the connection|lost connection|can't connect|connection reset|terminating connection/i;
+
+/** Attempts a failure that does not look like an outage gets: a broken target fails in seconds. */
+const ATTEMPTS_FOR_OTHER_FAILURES = 3;
+
+/**
+ * A snapshot or restore step's retry budget: a failure that looks like an outage (a refused,
+ * reset or stalled connection, the repository unreachable) is retried as long as the step's
+ * policy allows, to ride out a database failover or a minute of S3 trouble; any other (a
+ * broken target, a tool's own error) comes out the same each time and stops after a few.
+ */
+async function withOutageRetries<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await withoutRetryingUserErrors(work);
+  } catch (err) {
+    const decided = err instanceof ApplicationFailure || err instanceof CancelledFailure;
+    const message = messageOf(err);
+    if (decided || outage.test(message)) throw err;
+    if (Context.current().info.attempt >= ATTEMPTS_FOR_OTHER_FAILURES)
+      throw ApplicationFailure.nonRetryable(message, 'StepFailed');
+    throw err;
+  }
+}
+
 async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -312,6 +380,41 @@ async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> 
     if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'UserError');
     throw err;
   }
+}
+
+/**
+ * Runs `work`, which reads `stream`, and destroys the stream afterwards whatever happened:
+ * when the repository side fails, the dump tool behind the stream is stopped instead of
+ * left running with its transaction and locks open.
+ */
+async function consuming<T>(stream: Readable, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    stream.destroy();
+  }
+}
+
+function stalled(ms: number): string {
+  return `no data for ${Math.round(ms / 1000)} s: the connection stalled`;
+}
+
+/**
+ * Names the store a failure came from (`orders (postgres 127.0.0.1:5432/orders): ...`),
+ * unless it is the repository's (which names itself) or a decision already made.
+ */
+function fromStore(err: unknown, service: string, where: string): unknown {
+  const decided =
+    err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof UserError;
+  const message = messageOf(err);
+  if (decided || err instanceof RepositoryError || message.includes(where)) return err;
+  // No `cause`: run results show the innermost message, and this one must name the store.
+  return new Error(`${service} (${where}): ${message}`);
+}
+
+/** Not `instanceof Error`: errors from Node's own modules may come from another realm (jest's). */
+function messageOf(err: unknown): string {
+  return String((err as Error | undefined)?.message ?? err);
 }
 
 function timing(started: number): StepTiming {

@@ -30,6 +30,7 @@ import { followRun, startRun, workflowTypes } from './run-workflow';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
 import { outcomeKey } from '../workflows/search-attributes';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../repository/streams';
 
 const program = new Command('lazarus')
   .description('Back up, restore and drill whole applications as durable Temporal workflows.')
@@ -52,11 +53,18 @@ program
   .description('run a worker against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
   .option('--rate-limit <bytes>', 'bytes per second per snapshot or restore stream', positiveInt)
   .option('--max-activities <n>', 'snapshot and restore steps run at once by this worker', positiveInt, 8)
+  .option(
+    '--stall-timeout <seconds>',
+    'fail a step whose datastore or repository sends nothing for this long (then retried)',
+    positiveInt,
+    DEFAULT_STALL_TIMEOUT_MS / 1000,
+  )
   .action(
     action(async (opts) =>
       (await import('./serve')).runWorker({
         rateLimit: opts.rateLimit,
         maxConcurrentActivities: opts.maxActivities,
+        stallTimeoutMs: opts.stallTimeout * 1000,
       }),
     ),
   );

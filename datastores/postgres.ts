@@ -190,6 +190,9 @@ function clientConfig(store: PostgresStore, database: string) {
     user: store.user,
     password: resolveSecret(store.password),
     database,
+    // A server that does not answer fails the attempt instead of hanging it (it is retried).
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
   };
 }
 
@@ -198,7 +201,8 @@ function connectionArgs(store: PostgresStore): string[] {
 }
 
 function passwordEnv(store: PostgresStore): Record<string, string | undefined> {
-  return { PGPASSWORD: resolveSecret(store.password) };
+  // PGCONNECT_TIMEOUT: the tools give up on a server that does not answer, as the client does.
+  return { PGPASSWORD: resolveSecret(store.password), PGCONNECT_TIMEOUT: '10' };
 }
 
 function ident(name: string): string {

@@ -24,6 +24,10 @@ export function commandOutput({ cmd, args, env, signal, onExit, alsoOk = [] }: C
     signal,
   });
   const out = new PassThrough();
+  // The tool may fail before anyone reads (a refused connection fails at once): the error
+  // is kept on the stream for its consumer, and must not reach the process as an unhandled
+  // 'error' event, which would kill the worker and every step running on it.
+  out.on('error', () => {});
   const stderr = collect(child.stderr);
   child.stdout.pipe(out, { end: false });
   child.on('error', (err) => out.destroy(describeSpawnError(cmd, err)));

@@ -119,6 +119,9 @@ function connect(store: RedisStore, db: number): Redis {
     password: resolveSecret(store.password),
     lazyConnect: true,
     maxRetriesPerRequest: 2,
+    // A half-open connection fails the attempt instead of hanging it.
+    connectTimeout: 10_000,
+    commandTimeout: 60_000,
   });
 }
 

@@ -20,7 +20,7 @@ import { type FormatOptions, type OpenedFormat, absentAs, openFormat } from './f
 import { backupKey, drillKey, holdKey, legacyObjectKey } from './layout';
 import { LocalBackend } from './local-backend';
 import { type RepositorySpec, isS3Location, parseS3Location } from './location';
-import { ResilientBackend } from './resilient-backend';
+import { type ResilienceOptions, ResilientBackend } from './resilient-backend';
 import { S3Backend } from './s3-backend';
 import { readChunks, readTree } from './snapshot-reader';
 import { type StoreStats, writeSnapshot } from './snapshot-writer';
@@ -37,6 +37,8 @@ export interface OpenOptions extends Omit<FormatOptions, 'password'> {
   packSize?: number;
   /** Codec worker threads; default one per core but one. */
   workers?: number;
+  /** How requests are retried; default: defaultResilience. */
+  resilience?: ResilienceOptions;
 }
 
 export interface LegalHold {
@@ -72,7 +74,7 @@ export class Repository {
 
   /** Opens the repository a spec names, creating it on first use. */
   static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
-    const backend = new ResilientBackend(await backendFor(spec));
+    const backend = new ResilientBackend(await backendFor(spec), options.resilience);
     const password = options.password ?? (await passwordFor(spec));
     const format = await openFormat(backend, {
       ...options,
@@ -165,6 +167,33 @@ export class Repository {
       entry,
       `backup ${entry.app}/${entry.id} is already in the catalog`,
     );
+  }
+
+  /**
+   * Records a backup, create-only, under its ID, or under the next free millisecond when
+   * another run already holds that ID (two backups started in the same millisecond, as tier
+   * schedules firing together do): no entry is ever dropped or overwritten. A retry of the
+   * same run finds its own record and keeps it. `complete` fills in what depends on the ID's
+   * neighbours (change figures) just before the write. Returns the ID recorded.
+   */
+  async recordBackup(
+    entry: BackupEntry,
+    complete: (entry: BackupEntry) => Promise<BackupEntry> = async (e) => e,
+  ): Promise<string> {
+    let id = entry.id;
+    for (let taken = 0; taken < 1000;) {
+      const existing = await this.readRecord<BackupEntry>(backupKey(entry.app, id));
+      if (existing?.workflowId === entry.workflowId) return id;
+      if (existing) {
+        taken++;
+        id = nextBackupId(id);
+        continue;
+      }
+      const record = await complete({ ...entry, id });
+      // Lost a race for this ID: read it again to see whose it is.
+      if (await this.backend.create(backupKey(entry.app, id), this.sealRecord(record))) return id;
+    }
+    throw new Error(`backup ${entry.app}/${entry.id}: no free backup ID within a second of it`);
   }
 
   /** Removes a backup from the catalog (forget): its data goes at the next prune. Never one under legal hold. */
@@ -305,8 +334,20 @@ export class Repository {
   }
 
   async writeRecord(key: string, value: unknown): Promise<void> {
-    await this.backend.put(key, this.format.seal.seal(Buffer.from(JSON.stringify(value, null, 2))));
+    await this.backend.put(key, this.sealRecord(value));
   }
+
+  private sealRecord(value: unknown): Buffer {
+    return this.format.seal.seal(Buffer.from(JSON.stringify(value, null, 2)));
+  }
+}
+
+/** The backup ID one millisecond later: IDs are the start time, `20261121T100000.000Z`. */
+export function nextBackupId(id: string): string {
+  const iso = id.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/, '$1-$2-$3T$4:$5:$6');
+  const next = new Date(Date.parse(iso) + 1);
+  if (Number.isNaN(next.getTime())) throw new Error(`backup ID ${id} is not a time`);
+  return next.toISOString().replace(/[-:]/g, '');
 }
 
 async function backendFor(spec: RepositorySpec): Promise<StorageBackend> {

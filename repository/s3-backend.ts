@@ -22,6 +22,8 @@ export interface S3Location {
   /** For a server other than AWS: http://127.0.0.1:7070; path-style addressing is then used. */
   endpoint?: string;
   region?: string;
+  /** A request with no byte moving on its socket for this long fails (and is retried); default 30 s. */
+  idleTimeoutMs?: number;
 }
 
 export class S3Backend implements StorageBackend {
@@ -33,6 +35,11 @@ export class S3Backend implements StorageBackend {
       forcePathStyle: where.endpoint !== undefined,
       region: where.region ?? process.env.AWS_REGION ?? 'us-east-1',
       maxAttempts: 1,
+      // A half-open connection must fail the request (and so be retried) instead of hanging
+      // it: 10 s to connect, and 30 s without a byte moving on the socket. (The handler's
+      // requestTimeout bounds the whole request and only warns unless told to throw; a slow
+      // but moving upload of a pack must not fail.)
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: where.idleTimeoutMs ?? 30_000 },
     });
   }
 

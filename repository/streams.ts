@@ -95,3 +95,41 @@ export function sizeCheck(expected: { size: number }): Transform {
     },
   });
 }
+
+/** Long enough for a dump tool's quiet start (pg_dump reading a large catalog, a Redis fork saving). */
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+
+/**
+ * Fails the stream when its source delivers nothing for `idleMs` while the consumer is
+ * waiting: a half-open connection (a dump tool or a repository read stuck on a socket that
+ * neither closes nor sends) ends the attempt instead of holding it, and the repository
+ * lock, for hours. A consumer that is slow to read (backpressure) is not a stall.
+ */
+export function stallGuard(idleMs: number, failure: () => Error): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const guard: Transform = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(timer);
+      done(err);
+    },
+  });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // Data still buffered for the consumer: it is the consumer that is slow; look again later.
+      if (guard.readableLength > 0) return arm();
+      guard.destroy(failure());
+    }, idleMs);
+    timer.unref();
+  };
+  arm();
+  return guard;
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BackupEntry } from '../repository/catalog';
 import { Repository } from '../repository/repository';
-import { catalogEntry } from './support/repository';
+import { catalogEntry, recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
 
 function entry(id: string, services: Record<string, { sha256: string; size: number }>): BackupEntry {
@@ -119,4 +119,15 @@ test('with tiers backed up apart, the latest backup holding the services asked f
   await expect(repo.findBackup('shop', undefined, ['files', 'ledger', 'orders'])).rejects.toThrow(
     `restore them in parts, dependencies first: --services files,orders --backup ${ids[50]}; ledger has no verified backup yet: back it up first`,
   );
+});
+
+test('backups started in the same millisecond each get an entry; a retried record adds none', async () => {
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const { ids, retried, listed, runs } = await recordSameMillisecond(repo);
+  expect(new Set(ids).size).toBe(10);
+  expect(ids).toContain('20261121T100000.000Z');
+  expect([...ids].sort()[9]).toBe('20261121T100000.009Z'); // the next free milliseconds
+  expect(retried).toBe(ids[3]);
+  expect(listed).toHaveLength(10);
+  expect(new Set(listed.map((b) => b.workflowId))).toEqual(new Set(runs.map((r) => r.workflowId)));
 });

@@ -31,6 +31,7 @@ test('a transient failure is retried with backoff, and told of; the last one is 
   await inner.put('k', Buffer.from('value'));
   const retries: number[] = [];
   const resilient = new ResilientBackend(backend, {
+    retryForMs: 10_000,
     attempts: 3,
     baseDelayMs: 1,
     concurrency: 4,
@@ -40,14 +41,19 @@ test('a transient failure is retried with backoff, and told of; the last one is 
   expect(retries).toEqual([1, 2]);
   expect(state.calls).toBe(3);
   const broken = flaky(10);
-  const failing = new ResilientBackend(broken.backend, { attempts: 3, baseDelayMs: 1, concurrency: 4 });
+  const failing = new ResilientBackend(broken.backend, {
+    retryForMs: 10_000,
+    attempts: 3,
+    baseDelayMs: 1,
+    concurrency: 4,
+  });
   await expect(failing.read('k')).rejects.toThrow('ECONNRESET');
   expect(broken.state.calls).toBe(3);
 });
 
 test('an absent key is an answer, not retried; requests in flight stay within the limit', async () => {
   const { inner, backend, state } = flaky(0);
-  const resilient = new ResilientBackend(backend, { attempts: 5, baseDelayMs: 1, concurrency: 3 });
+  const resilient = new ResilientBackend(backend, { retryForMs: 10_000, baseDelayMs: 1, concurrency: 3 });
   await expect(resilient.read('absent')).rejects.toBeInstanceOf(NotFoundError);
   expect(state.calls).toBe(1);
   await inner.put('k', Buffer.from('v'));

@@ -10,7 +10,7 @@ import { S3Backend } from '../repository/s3-backend';
 import { Repository } from '../repository/repository';
 import { NotFoundError } from '../repository/backend';
 import { type S3Server, startS3Server } from '../tools/s3-server';
-import { catalogEntry } from './support/repository';
+import { catalogEntry, recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
 
 let server: S3Server;
@@ -67,4 +67,15 @@ test('a repository on S3: encrypted snapshots round trip, deduplicate, and verif
     'wrong password for this repository',
   );
   await Promise.all([repo.close(), again.close()]);
+});
+
+test('on S3, backups started in the same millisecond each get an entry (create-only writes)', async () => {
+  const repo = await Repository.open(
+    { location: 's3://lazarus/same-ms', endpoint: server.endpoint },
+    options,
+  );
+  const { ids, retried, listed } = await recordSameMillisecond(repo);
+  expect(new Set(ids).size).toBe(10);
+  expect(retried).toBe(ids[3]);
+  expect(listed).toHaveLength(10);
 });

@@ -32,7 +32,7 @@ let manifest: Manifest;
 beforeAll(async () => {
   client = await testClient();
   queue = uniqueQueue('workflows');
-  worker = await startWorker(queue, RATE);
+  worker = await startWorker(queue, { rateLimit: RATE });
   dir = stores.tempDir();
   await stores.directoryWithFiles(path.join(dir, 'db'), 8, 256 * 1024);
   await stores.directoryWithFiles(path.join(dir, 'docs'), 8, 256 * 1024);
@@ -209,6 +209,48 @@ test('a failing service is retried, then skips its dependents while independent 
     (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt === 2,
   );
   expect(cacheAttempts.length).toBe(1);
+});
+
+test('every activity of a backup and a restore heartbeats: a worker lost in any of them costs seconds', async () => {
+  const b = await backup();
+  const r = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: { approved: true, spec: appSpec(manifest), services: ['ledger'] },
+  });
+  for (const id of [b.workflowId, r.workflowId]) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const scheduled = history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes ?? []);
+    expect(scheduled.map((a) => a.activityType?.name)).toEqual(
+      expect.arrayContaining(
+        id === b.workflowId ? ['lockRepository', 'saveBackup', 'unlockRepository'] : ['resolveBackup'],
+      ),
+    );
+    for (const activity of scheduled) {
+      const seconds = Number(activity.heartbeatTimeout?.seconds ?? 0);
+      expect([activity.activityType?.name, seconds > 0 && seconds <= 30]).toEqual([
+        activity.activityType?.name,
+        true,
+      ]);
+    }
+  }
+});
+
+test('a failure that is not an outage stops after 3 attempts, whatever the outage budget', async () => {
+  const { backupId } = await backup();
+  const result = await runToEnd(client, queue, {
+    kind: 'restore',
+    input: {
+      approved: true,
+      spec: appSpec(manifest),
+      backupId,
+      services: ['cache'],
+      targets: { cache: path.join(dir, 'jobs.db', 'cache.db') }, // ENOTDIR, every time
+    },
+  });
+  expect(result.services.cache.status).toBe('failed');
+  const history = await client.workflow.getHandle(result.workflowId).fetchHistory();
+  const attempts = history.events!.flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
+  expect(Math.max(...attempts)).toBe(3);
 });
 
 test('connection secrets never appear in a workflow history', async () => {

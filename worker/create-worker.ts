@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { type ActivityDeps, createActivities } from '../activities';
 import type { TemporalSettings } from '../temporal/settings';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle';
 
-export interface WorkerOptions {
-  /** Bytes per second for each snapshot and restore stream. */
-  rateLimit?: number;
+/** What a worker is built with: its activities' collaborators and settings, and its own limits. */
+export interface WorkerOptions extends ActivityDeps {
   /** How many snapshot and restore steps this worker runs at once. */
   maxConcurrentActivities?: number;
 }
@@ -24,7 +23,7 @@ export async function createWorker(
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...workflows,
-    activities: createActivities({ rateLimit: options.rateLimit }),
+    activities: createActivities(options),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
     // Heartbeats carry the bytes moved; the SDK would otherwise send them only every 24 s
     // (80% of the heartbeat timeout), and progress bars would stall between.

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupEntry } from '../repository/catalog';
-import { catalog, runPartition, runPlan } from './partition';
+import { BOOKKEEPING_HEARTBEAT, catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';
 import { recordServices } from './outcome';
@@ -12,6 +12,7 @@ import { hookBlocks, hookFailure } from './hooks';
 /** The repository lock waits out a prune: retried for about an hour. */
 const repositoryLock = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: BOOKKEEPING_HEARTBEAT,
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
@@ -28,7 +29,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   const { spec } = input;
   const options = { ...defaultRunOptions, ...input.options };
   const startedAt = new Date();
-  const backupId = startedAt.toISOString().replace(/[-:]/g, '');
+  let backupId = startedAt.toISOString().replace(/[-:]/g, '');
   const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
   const state = new RunState(Object.keys(spec.services).length);
   state.finished(statelessOutcomes(spec));
@@ -56,8 +57,13 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
       : await snapshotAll(spec, plan, state));
     state.finished(outcomes);
     const entry = catalogEntry(spec, backupId, startedAt, outcomes);
-    if (Object.keys(entry.services).length > 0)
-      await catalog.saveBackup({ repository: spec.repository, entry });
+    if (Object.keys(entry.services).length > 0) {
+      const saved = await catalog.saveBackup({ repository: spec.repository, entry });
+      // Another backup started in the same millisecond took the ID: this one is recorded
+      // under the next free one. (Histories from before this change carry no result.)
+      backupId = saved?.id ?? backupId;
+      plan.context.backupId = backupId;
+    }
   } finally {
     await CancellationScope.nonCancellable(() => repositoryLock.unlockRepository(lock));
   }

@@ -23,9 +23,17 @@ import type { AppSpec, NodeOutcome, PartitionPlan } from './types';
 
 export type StepKind = 'snapshot' | 'restore';
 
+/**
+ * How soon a bookkeeping step (a catalog read or write, the repository lock) lost with its
+ * worker is tried again: they heartbeat, so a dead worker costs seconds, not the whole
+ * start-to-close timeout.
+ */
+export const BOOKKEEPING_HEARTBEAT = '10 seconds';
+
 /** Short catalog steps (resolve a backup, record one): quick, and safe to retry. */
 export const catalog = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: BOOKKEEPING_HEARTBEAT,
   retry: { maximumAttempts: 10 },
 });
 

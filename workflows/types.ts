@@ -16,7 +16,10 @@ import type { GroupResult } from './group';
 export interface RunOptions {
   /** How many services run at once. */
   concurrency?: number;
-  /** Attempts per service before it is marked failed. */
+  /**
+   * Attempts per service before it is marked failed, for failures that look like an outage
+   * (a refused, reset or stalled connection); any other failure stops after 3.
+   */
   maxAttempts?: number;
   /** A worker that stops heartbeating for this long is presumed dead and the step moves on. */
   heartbeatTimeoutSeconds?: number;
@@ -142,7 +145,8 @@ export interface PartitionPlan {
 
 export const defaultRunOptions: Required<RunOptions> = {
   concurrency: 4,
-  maxAttempts: 3,
+  // 1 s doubling to 30 s between attempts: about 2.5 minutes, for a database failover.
+  maxAttempts: 10,
   heartbeatTimeoutSeconds: 30,
   partitionSize: 100,
 };

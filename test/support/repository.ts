@@ -56,3 +56,19 @@ export function catalogEntry(
     dependsOn: {},
   };
 }
+
+/**
+ * Ten backups started in the same millisecond (the ID is the start time) recorded at once,
+ * then one of them retried: every run gets an entry of its own, the retry none.
+ */
+export async function recordSameMillisecond(repo: Repository) {
+  const at = '2026-11-21T10:00:00.000Z';
+  const runs = Array.from({ length: 10 }, (_, i) => ({
+    ...catalogEntry('20261121T100000.000Z', {}, at),
+    workflowId: `backup/shop/${at}-run${i}`,
+  }));
+  const ids = await Promise.all(runs.map((run) => repo.recordBackup(run)));
+  const retried = await repo.recordBackup(runs[3]);
+  const listed = await repo.listBackups('shop');
+  return { ids, retried, listed, runs };
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import { createWorker } from '../../worker/create-worker';
+import { type WorkerOptions, createWorker } from '../../worker/create-worker';
 import { settingsFromEnv } from '../../temporal/settings';
 import { startRun, RunRequest } from '../../client/run-workflow';
 import type { RunResult } from '../../workflows/types';
@@ -22,11 +22,16 @@ export function uniqueQueue(name: string): string {
 }
 
 /** An in-process worker on its own task queue, built as `lazarus worker` builds it; stop it with `stop()`. */
-export async function startWorker(taskQueue: string, rateLimit?: number): Promise<{ stop(): Promise<void> }> {
+export async function startWorker(
+  taskQueue: string,
+  options: WorkerOptions = {},
+): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: serverAddress() });
-  const worker = await createWorker(connection, settingsFromEnv({ address: serverAddress(), taskQueue }), {
-    rateLimit,
-  });
+  const worker = await createWorker(
+    connection,
+    settingsFromEnv({ address: serverAddress(), taskQueue }),
+    options,
+  );
   const running = worker.run();
   return {
     async stop() {
