@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../model/duration';
-import type { DrillReport, Measure, ServiceReport } from '../workflows/drill-report';
+import { type DrillReport, type Measure, type ServiceReport, drillVerdict } from '../workflows/drill-report';
 
 const COLOURS: Record<string, string> = {
   succeeded: '#2e7d32',
@@ -16,10 +16,11 @@ const COLOURS: Record<string, string> = {
 };
 
 export function renderDrillHtml(report: DrillReport): string {
-  const verdict = report.outcome === 'succeeded' ? 'passed' : 'failed';
+  const { verdict, advice } = drillVerdict(report);
+  const colour = advice ? '#ef6c00' : COLOURS[report.outcome];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Drill ${esc(report.app)} ${esc(report.startedAt)}: ${verdict}</title>
+<title>Drill ${esc(report.app)} ${esc(report.startedAt)}: ${esc(verdict)}</title>
 <style>
  body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
  h1{font-size:1.5rem;margin:0} h2{font-size:1.1rem;margin-top:2rem}
@@ -30,10 +31,11 @@ export function renderDrillHtml(report: DrillReport): string {
  table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-align:top}
  .ok{color:#2e7d32} .bad{color:#c62828} code{font-size:.9em} svg text{font:12px system-ui,sans-serif}
 </style></head><body>
-<h1>DR drill of ${esc(report.app)} <span class="verdict" style="background:${COLOURS[report.outcome]}">${verdict}</span></h1>
+<h1>DR drill of ${esc(report.app)} <span class="verdict" style="background:${colour}">${esc(verdict)}</span></h1>
 <p>Backup <code>${esc(report.backupId)}</code> restored into a sandbox on ${esc(report.startedAt)}; run <code>${esc(report.workflowId)}</code>.</p>
 <div class="cards">${card('RTO (application)', report.rto)}${card('RPO (application)', report.rpo)}
 <div class="card">Sandbox teardown<b class="${report.teardown.ok ? 'met' : 'missed'}">${report.teardown.ok ? 'clean' : 'incomplete'}</b></div></div>
+${advice ? `<p class="missed"><b>${esc(advice)}</b>: the copies came back, but no query proved them usable.</p>` : ''}
 ${report.reasons.length > 0 ? `<h2>Why it failed</h2><ul>${report.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}
 <h2>Dependency graph</h2>${graphSvg(report)}
 <h2>Restore timeline</h2>${timelineSvg(report)}
@@ -124,6 +126,8 @@ function measureCell(m?: Measure): string {
 }
 
 function checks(s: ServiceReport): string {
+  if (s.kind !== 'stateless' && (s.validation?.results.length ?? 0) === 0)
+    return '<span class="bad">none</span>';
   return (s.validation?.results ?? [])
     .map(
       (r) =>

@@ -50,8 +50,32 @@ test('drill prints RTO and RPO, exits 0, and report writes the JSON and an HTML 
   expect(JSON.parse(kept.stdout)).toEqual(report);
 
   const text = lazarus(['drill', manifest], env);
-  expect(text.stdout).toMatch(/drill of clidrill, backup \S+: passed/);
+  expect(text.stdout).toMatch(/drill of clidrill, backup \S+: passed\n/);
+  expect(text.stdout).not.toContain('nothing checked');
   expect(text.stdout).toMatch(/RTO [\d.]+ (ms|s) \(target 15\.0 min, met\)/);
+});
+
+test('a drill whose services declare no validators says it checked nothing, in its output and its report', async () => {
+  const bareDir = stores.tempDir();
+  stores.sqliteWithRows(path.join(bareDir, 'notes.db'), 20);
+  const bare = await stores.writeManifest(bareDir, {
+    app: 'clidrillbare',
+    services: { notes: { datastore: { kind: 'sqlite', path: 'notes.db' } } },
+  });
+  expect(lazarus(['backup', bare], env).code).toBe(0);
+  const text = lazarus(['drill', bare], env);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(/drill of clidrillbare, backup \S+: restored, nothing checked\n/);
+  expect(text.stdout).toContain('restored, nothing checked: add `validate` to the manifest for notes');
+  expect(text.stdout).not.toMatch(/: passed/);
+  expect(text.stdout).toMatch(/notes\s+succeeded.*\bnone\b/);
+
+  const report = JSON.parse(lazarus(['drill', bare, '--json'], env).stdout) as DrillReport;
+  expect(report.unchecked).toEqual(['notes']);
+  const out = path.join(bareDir, 'reports');
+  const [htmlFile] = lazarus(['report', report.workflowId, '--out', out], env).stdout.trim().split('\n');
+  const html = await fs.readFile(htmlFile, 'utf8');
+  expect(html).toContain('restored, nothing checked: add `validate` to the manifest for notes');
 });
 
 test('report refuses a run that is not a drill; drill refuses an unsafe sandbox before starting (exit 2)', async () => {

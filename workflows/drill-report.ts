@@ -50,6 +50,8 @@ export interface DrillReport {
   dependsOn: Record<string, string[]>;
   layers: string[][];
   teardown: { ok: boolean; problems: string[] };
+  /** Stateful services restored with no validator run on them: back, but nothing was checked. */
+  unchecked?: string[];
 }
 
 export interface DrillFacts {
@@ -116,7 +118,7 @@ export function buildDrillReport(facts: DrillFacts): DrillReport {
     ...(rpo && !rpo.met ? [`RPO ${rpo.ms} ms exceeds ${rpo.targetMs} ms`] : []),
     ...facts.teardownProblems.map((p) => `teardown: ${p}`),
   ];
-  return {
+  const report: DrillReport = {
     kind: 'drill',
     app: spec.app,
     workflowId: facts.workflowId,
@@ -132,6 +134,28 @@ export function buildDrillReport(facts: DrillFacts): DrillReport {
     layers: restoreLayers(spec.services),
     teardown: { ok: facts.teardownProblems.length === 0, problems: facts.teardownProblems },
   };
+  return { ...report, unchecked: uncheckedServices(report) };
+}
+
+/** The stateful services a drill restored without checking anything (no `validate` in the manifest). */
+export function uncheckedServices(report: DrillReport): string[] {
+  return Object.entries(report.services)
+    .filter(([, s]) => s.kind !== 'stateless' && s.status === 'succeeded')
+    .filter(([, s]) => (s.validation?.results.length ?? 0) === 0)
+    .map(([name]) => name);
+}
+
+/**
+ * A drill's verdict in words. A drill that restored everything but checked nothing did not
+ * prove the data usable, and says so instead of a bare "passed".
+ */
+export function drillVerdict(report: DrillReport): { verdict: string; advice?: string } {
+  if (report.outcome !== 'succeeded') return { verdict: 'failed' };
+  const unchecked = report.unchecked ?? uncheckedServices(report);
+  if (unchecked.length === 0) return { verdict: 'passed' };
+  const stateful = Object.values(report.services).filter((s) => s.kind !== 'stateless').length;
+  const advice = `restored, nothing checked: add \`validate\` to the manifest for ${unchecked.join(', ')}`;
+  return { verdict: unchecked.length === stateful ? 'restored, nothing checked' : 'passed in part', advice };
 }
 
 /** Specs recorded before tiers were carried in them have none: the built-in defaults apply. */
