@@ -4,10 +4,13 @@ import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
 import { Repository } from '../repository/repository';
-import { RunFailedError } from './run-workflow';
+import { RunFailedError, RunUnfollowedError } from './run-workflow';
 
-/** 0 done; 1 a run failed; 2 bad input (nothing was started); 3 damaged data found; 4 the repository is busy. */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3, busy: 4 } as const;
+/**
+ * 0 done; 1 a run failed; 2 bad input (nothing was started); 3 damaged data found; 4 the
+ * repository is busy; 5 the server stopped answering, so how the run ended is not known here.
+ */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, corrupt: 3, busy: 4, unknown: 5 } as const;
 
 export const json = () => new Option('--json', 'print machine-readable JSON on stdout');
 
@@ -34,6 +37,10 @@ export function action<A extends any[]>(run: (...args: A) => unknown) {
       if (err instanceof UserError) {
         console.error(`lazarus: ${err.message}`);
         process.exit(EXIT.usage);
+      }
+      if (err instanceof RunUnfollowedError) {
+        console.error(`lazarus: ${err.message}`);
+        process.exit(EXIT.unknown);
       }
       if (err instanceof RunFailedError) {
         console.error(`lazarus: run failed: ${err.message}`);

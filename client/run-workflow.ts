@@ -1,5 +1,12 @@
 /** Starts a backup or restore, shows its progress, and waits for its result. */
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Client,
+  ServiceError,
+  type WorkflowHandle,
+  WorkflowFailedError,
+  isGrpcServiceError,
+} from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
@@ -63,9 +70,64 @@ export async function startRun(client: Client, taskQueue: string, request: RunRe
   return {
     workflowId,
     get result() {
-      return (result ??= handle.result() as Promise<RunResult>);
+      return (result ??= resultThroughOutages(handle));
     },
   };
+}
+
+/** How long the CLI keeps waiting for a server it cannot reach before it says how to follow the run. */
+const SERVER_PATIENCE_MS = 10 * 60_000;
+
+/**
+ * The run's result, waited for through a server that is down or restarting: the run goes on
+ * without the CLI, so losing contact is no reason to report it failed. After ten minutes
+ * without an answer the CLI stops waiting and names the run and how to look it up.
+ */
+async function resultThroughOutages(handle: WorkflowHandle): Promise<RunResult> {
+  let lostSince: number | undefined;
+  for (;;) {
+    try {
+      return (await handle.result()) as RunResult;
+    } catch (err) {
+      if (!isConnectionLoss(err)) throw err;
+      if (lostSince === undefined) {
+        console.error(
+          `lazarus: lost contact with the Temporal server (${(err as Error).message}); ` +
+            `still waiting for ${handle.workflowId}, which goes on meanwhile`,
+        );
+      }
+      lostSince ??= Date.now();
+      if (Date.now() - lostSince > SERVER_PATIENCE_MS) throw new RunUnfollowedError(handle.workflowId);
+      await sleep(2000);
+      // An answer from the server means contact is back: the patience starts over.
+      if (
+        await handle.describe().then(
+          () => true,
+          () => false,
+        )
+      )
+        lostSince = undefined;
+    }
+  }
+}
+
+function isConnectionLoss(err: unknown): boolean {
+  if (!(err instanceof ServiceError)) return false;
+  // No gRPC status: the client's own connection was closed, which no waiting mends.
+  return isGrpcServiceError(err.cause) && lostContactCodes.has(err.cause.code);
+}
+
+/** gRPC's UNAVAILABLE, DEADLINE_EXCEEDED, UNKNOWN, CANCELLED, RESOURCE_EXHAUSTED: the server, not the run. */
+const lostContactCodes = new Set([14, 4, 2, 1, 8]);
+
+/** The CLI stopped waiting for a run it could no longer see; the run itself may well finish. */
+export class RunUnfollowedError extends Error {
+  constructor(readonly workflowId: string) {
+    super(
+      `the Temporal server has not answered for ${SERVER_PATIENCE_MS / 60_000} minutes; run ${workflowId} goes on ` +
+        `without this command: see how it ended with "lazarus show '${workflowId}'"`,
+    );
+  }
 }
 
 /** Polls the run's progress query into a progress bar (on a terminal) until it ends. */
