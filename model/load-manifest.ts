@@ -19,14 +19,9 @@ export function loadManifest(file: string): Manifest {
 }
 
 export function parseManifest(text: string, file: string): Manifest {
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ManifestError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const parsed = manifestSchema.safeParse(doc.toJS());
+  const data = parseYaml(text, file);
+  // Without reportInput zod leaves out the value it got, and a wrong type reads like a missing field.
+  const parsed = manifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ManifestError(file, parsed.error.issues.flatMap(describeUnion));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
@@ -36,6 +31,39 @@ export function parseManifest(text: string, file: string): Manifest {
 }
 
 type ParsedManifest = z.output<typeof manifestSchema>;
+
+/** The YAML as plain data; an alias bomb is stopped by yaml's maxAliasCount. */
+function parseYaml(text: string, file: string): Record<string, unknown> {
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ManifestError(
+      file,
+      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  try {
+    return requireMapping(doc.toJS(), file);
+  } catch (err) {
+    if (err instanceof ManifestError) throw err;
+    // The "billion laughs": toJS throws a ReferenceError once the aliases expand too far.
+    const message = `YAML aliases: ${(err as Error).message}; expand the aliases a manifest repeats so often`;
+    throw new ManifestError(file, [{ path: '', message }]);
+  }
+}
+
+/** An empty file, a list or a scalar: said as such, with what a manifest is. */
+function requireMapping(data: unknown, file: string): Record<string, unknown> {
+  if (typeof data === 'object' && data !== null && !Array.isArray(data))
+    return data as Record<string, unknown>;
+  const what =
+    data === null || data === undefined ? 'the file is empty' : `the file holds ${describeValue(data)}`;
+  throw new ManifestError(file, [
+    {
+      path: '',
+      message: `${what}; a manifest is a mapping with app and services (app: shop, services: {...})`,
+    },
+  ]);
+}
 
 /** Every member of a group is a stateful service, and in one group only. */
 function groupProblems(manifest: ParsedManifest): FieldProblem[] {
@@ -210,11 +238,38 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem {
     case 'invalid_type':
       return {
         path: fieldPath,
-        message: issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}`,
+        message:
+          issue.input === undefined
+            ? `required (${issue.expected})`
+            : `expected ${expectedType(issue.expected)}, got ${describeValue(issue.input)}`,
       };
     default:
       return { path: fieldPath, message: issue.message };
   }
+}
+
+/** zod's type names as a manifest's author knows them: YAML has lists and mappings. */
+function expectedType(expected: string): string {
+  const names: Record<string, string> = {
+    number: 'a number',
+    int: 'a whole number',
+    string: 'a string',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+    record: 'a mapping',
+  };
+  return names[expected] ?? expected;
+}
+
+/** A value as a message quotes it: `the string "abc"`, `a list`, `an empty value`. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'object') return 'a mapping';
+  return `the ${typeof value} ${String(value)}`;
 }
 
 function repositorySpec(repository: ParsedManifest['repository'], baseDir: string): RepositorySpec {

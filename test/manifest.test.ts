@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ManifestError } from '../model/errors';
 import { restoreLayers, withDependencies } from '../model/graph';
@@ -104,6 +104,47 @@ services:
     ).toEqual([
       'services.a.datastore.password: must be a reference, {env: NAME} or {file: PATH}, never the secret itself',
     ]);
+  });
+
+  test('a wrong type names the type expected and the value given, not "required"', () => {
+    expect(
+      problemsOf(`app: shop
+services:
+  orders: { datastore: { kind: postgres, database: o, port: "abc" } }
+  web: { depends_on: "orders, api", tier: 5 }`),
+    ).toEqual([
+      'services.orders.datastore.port: expected a number, got the string "abc"',
+      'services.web.tier: expected a string, got the number 5',
+      'services.web.depends_on: expected a list, got the string "orders, api"',
+    ]);
+    expect(problemsOf('app: shop\nservices: "a, b"')).toEqual([
+      'services: expected a mapping, got the string "a, b"',
+    ]);
+  });
+
+  test('an empty file, a list or a scalar says what a manifest is', () => {
+    const shape = 'a manifest is a mapping with app and services (app: shop, services: {...})';
+    expect(problemsOf('')).toEqual([`: the file is empty; ${shape}`]);
+    expect(problemsOf('# only a comment\n')).toEqual([`: the file is empty; ${shape}`]);
+    expect(problemsOf('- app: shop\n- services: {}')).toEqual([`: the file holds a list; ${shape}`]);
+    expect(problemsOf('shop')).toEqual([`: the file holds the string "shop"; ${shape}`]);
+  });
+
+  test('a YAML alias bomb ("billion laughs") exits 2 naming the file', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(', ')}]`,
+      );
+    }
+    const file = path.join(tempDir(), 'bomb.yaml');
+    writeFileSync(file, `${levels.join('\n')}\napp: shop\nservices: { a: {} }\n`);
+    const result = lazarus(['plan', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: invalid manifest`);
+    expect(result.stderr).toContain('YAML aliases: Excessive alias count');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('YAML syntax errors are reported with the file', () => {
