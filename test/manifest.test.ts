@@ -147,6 +147,19 @@ services:
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  test('a key given twice is reported with its field and lines', () => {
+    expect(
+      problemsOf(`app: shop
+services:
+  a: { datastore: { kind: sqlite, path: a.db, path: b.db } }
+  b: {}
+  a: {}`),
+    ).toEqual([
+      'services: "a" is given twice (lines 3 and 5); keep one',
+      'services.a.datastore: "path" is given twice (lines 3 and 3); keep one',
+    ]);
+  });
+
   test('YAML syntax errors are reported with the file', () => {
     expect(() => parseManifest('app: [unclosed', 'broken.yaml')).toThrow(
       /broken.yaml: [\s\S]*YAML syntax: .* at line 1, column 15/,
@@ -196,6 +209,39 @@ tiers:
     expect(m.services.a.tier).toBe('standard');
     expect(m.repository).toEqual({ location: '/srv/shop/.lazarus/repo' });
   });
+});
+
+describe('a large manifest', () => {
+  /** Block YAML as people write it: n services, each depending on an earlier one. */
+  function manifestOf(services: number): string {
+    const file = path.join(tempDir(), `large-${services}.yaml`);
+    const lines = ['app: large', 'services:'];
+    for (let i = 0; i < services; i++) {
+      lines.push(`  svc-${i}:`, `    depends_on: [${i < 20 ? '' : `svc-${(i * 7919) % i}`}]`);
+      lines.push('    datastore:', '      kind: directory', `      path: data/svc-${i}`);
+    }
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  }
+  const loadTime = (file: string) => {
+    const start = process.hrtime.bigint();
+    const manifest = loadManifest(file);
+    return {
+      ms: Number(process.hrtime.bigint() - start) / 1e6,
+      services: Object.keys(manifest.services).length,
+    };
+  };
+
+  test('loads in time linear in its services: 50,000 take about 10x what 5,000 take, not 100x', () => {
+    const small = manifestOf(5_000);
+    const large = manifestOf(50_000);
+    loadTime(small); // warms the JIT up, which would otherwise count against the small one
+    const five = loadTime(small);
+    const fifty = loadTime(large);
+    expect(fifty.services).toBe(50_000);
+    // Linear is 10x; the quadratic duplicate-key check this guards against measured ~30x.
+    expect(fifty.ms / five.ms).toBeLessThan(16);
+  }, 180_000);
 });
 
 describe('dependency graph', () => {
