@@ -4,7 +4,8 @@ import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml'
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
-import type { RepositorySpec } from '../repository/location';
+import { type RepositorySpec, isS3Location } from '../repository/location';
+import { nested, within } from './paths';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -27,7 +28,10 @@ export function parseManifest(text: string, file: string): Manifest {
   checkGraph(file, manifest.services);
   const problems = [...groupProblems(manifest), ...validatorProblems(manifest), ...tierProblems(manifest)];
   if (problems.length > 0) throw new ManifestError(file, problems);
-  return resolvePaths(manifest, path.dirname(path.resolve(file)));
+  const resolved = resolvePaths(manifest, path.dirname(path.resolve(file)));
+  const unsafe = storePathProblems(resolved);
+  if (unsafe.length > 0) throw new ManifestError(file, unsafe);
+  return resolved;
 }
 
 type ParsedManifest = z.output<typeof manifestSchema>;
@@ -172,6 +176,31 @@ function validatorProblems(manifest: ParsedManifest): FieldProblem[] {
         problems.push({ path: at, message: `key_count needs a redis datastore, not ${kind ?? 'none'}` });
       }
     });
+  }
+  return problems;
+}
+
+/**
+ * File stores a restore must never replace: the filesystem root (every file on the
+ * machine), and the repository (a store holding it would back the repository up into
+ * itself, and its restore would replace the backups it reads from).
+ */
+function storePathProblems(manifest: Manifest): FieldProblem[] {
+  const repo = isS3Location(manifest.repository.location) ? undefined : manifest.repository.location;
+  const problems: FieldProblem[] = [];
+  for (const [name, { datastore: store }] of Object.entries(manifest.services)) {
+    if (store?.kind !== 'sqlite' && store?.kind !== 'directory') continue;
+    const at = `services.${name}.datastore.path`;
+    if (store.path === path.parse(store.path).root)
+      problems.push({
+        path: at,
+        message: `${store.path} is the filesystem root: a restore would replace every file; name the directory that holds ${name}'s data`,
+      });
+    else if (repo && nested(store.path, repo))
+      problems.push({
+        path: at,
+        message: `${store.path} ${within(repo, store.path) ? 'holds' : 'is inside'} the repository ${repo}: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)`,
+      });
   }
   return problems;
 }

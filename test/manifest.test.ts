@@ -10,7 +10,7 @@ import { tempDir, writeManifest } from './support/stores';
 
 function problemsOf(yaml: string): string[] {
   try {
-    parseManifest(yaml, 'app.yaml');
+    parseManifest(yaml, '/srv/shop/app.yaml');
   } catch (err) {
     if (err instanceof ManifestError) return err.problems.map((p) => `${p.path}: ${p.message}`);
     throw err;
@@ -198,6 +198,30 @@ tiers:
       ['backup/shop/gold', ['orders'], 5 * 60_000],
       ['drill/shop/gold', ['orders'], '0 3 * * *'],
     ]);
+  });
+
+  test('a file store at the filesystem root, or holding or inside the repository, is refused', () => {
+    const at = (path: string, repository = '') =>
+      problemsOf(
+        `app: shop\n${repository}services:\n  files: { datastore: { kind: directory, path: "${path}" } }`,
+      );
+    expect(at('/')).toEqual([
+      "services.files.datastore.path: / is the filesystem root: a restore would replace every file; name the directory that holds files's data",
+    ]);
+    expect(at('../../../../../../..')).toHaveLength(1); // resolves to / as well
+    // The default repository is .lazarus/repo beside the manifest: the manifest's directory holds it.
+    expect(at('.')).toEqual([
+      'services.files.datastore.path: /srv/shop holds the repository /srv/shop/.lazarus/repo: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)',
+    ]);
+    expect(at('/backups/shop/data', 'repository: { path: /backups/shop }\n')).toEqual([
+      'services.files.datastore.path: /backups/shop/data is inside the repository /backups/shop: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)',
+    ]);
+    expect(() =>
+      parseManifest(
+        'app: shop\nrepository: { path: /backups/shop }\nservices:\n  files: { datastore: { kind: directory, path: . } }',
+        '/srv/shop/app.yaml',
+      ),
+    ).not.toThrow();
   });
 
   test('relative paths resolve against the manifest, defaults apply', () => {

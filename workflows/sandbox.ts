@@ -5,6 +5,7 @@
  * workflow again before restoring.
  */
 import { derivedName } from '../model/names';
+import { nested, within } from '../model/paths';
 import type { Datastore } from '../model/manifest';
 import type { AppSpec } from './types';
 
@@ -65,14 +66,12 @@ export function sandboxFor(spec: AppSpec, drillKey: string): Sandbox {
 function overlaps(store: Datastore, target: string, production: Datastore): boolean {
   if (store.kind !== production.kind) {
     const paths = [store, production].every((s) => s.kind === 'sqlite' || s.kind === 'directory');
-    return (
-      paths && 'path' in production && (within(target, production.path) || within(production.path, target))
-    );
+    return paths && 'path' in production && nested(target, production.path);
   }
   switch (production.kind) {
     case 'sqlite':
     case 'directory':
-      return within(target, production.path) || within(production.path, target);
+      return nested(target, production.path);
     case 'postgres':
     case 'mariadb':
       return sameServer(store, production) && production.database === target;
@@ -83,8 +82,4 @@ function overlaps(store: Datastore, target: string, production: Datastore): bool
 
 function sameServer(a: Datastore, b: Datastore): boolean {
   return 'host' in a && 'host' in b && a.host === b.host && a.port === b.port;
-}
-
-function within(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
 }
