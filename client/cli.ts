@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
+import { EXIT, action, backupIdArgument, json, manifestAndRepository, printJson } from './command-kit';
 import { addRepositoryCommands } from './repository-commands';
 import { addScheduleCommands } from './schedule-commands';
 import { addDiscoverCommand } from './discover-command';
@@ -102,7 +102,11 @@ program
 program
   .command('restore <manifest>')
   .description('restore the application (or some services) in dependency order')
-  .option('--backup <id>', 'backup to restore (default: the latest verified one)')
+  .option(
+    '--backup <id>',
+    'backup to restore (default: the latest verified one)',
+    backupIdArgument('--backup'),
+  )
   .option('--services <names>', 'comma-separated services to restore; others are not touched', list)
   .option('--with-dependencies', 'also restore what the chosen services depend on')
   .option('--target <service=target...>', 'restore a service into another path, database or index')
@@ -189,7 +193,11 @@ withScheduleOptions(
   program
     .command('drill <manifest>')
     .description('restore a backup into a sandbox, validate it, measure RTO and RPO, and tear it down')
-    .option('--backup <id>', 'drill this backup (default: the latest verified one)')
+    .option(
+      '--backup <id>',
+      'drill this backup (default: the latest verified one)',
+      backupIdArgument('--backup'),
+    )
     .option('--report <dir>', 'also write the JSON and HTML report into this directory'),
   'drill',
   '1d, 12h',

@@ -1,5 +1,6 @@
 /** What every command shares: exit codes, --json, error handling, opening a manifest's repository. */
 import { Option } from 'commander';
+import { isBackupId } from '../model/backup-id';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
@@ -18,6 +19,17 @@ export function printJson(value: unknown): void {
 export async function manifestAndRepository(file: string) {
   const manifest = loadManifest(file);
   return { manifest, repo: await Repository.open(manifest.repository) };
+}
+
+/** A backup ID the user typed, checked before it reaches a repository key or a run. */
+export function backupIdArgument(flag: string) {
+  return (value: string): string => {
+    if (isBackupId(value)) return value;
+    throw new UserError(
+      `${flag} ${JSON.stringify(value)} is not a backup ID: IDs read like 20261121T100000.000Z; ` +
+        '`lazarus backups <manifest>` lists them',
+    );
+  };
 }
 
 /** Runs a command: a user's mistake is one line and exit 2, never a stack trace. */

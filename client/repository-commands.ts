@@ -13,7 +13,7 @@ import { Repository } from '../repository/repository';
 import type { VerifyReport } from '../repository/verify';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import type { VerifyInput } from '../workflows/verify';
-import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
+import { EXIT, action, backupIdArgument, json, manifestAndRepository, printJson } from './command-kit';
 import { formatBytes, progressBar, table } from './output';
 import { startRun } from './run-workflow';
 import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
@@ -194,8 +194,14 @@ function pruneSummary(r: PruneReport): string {
 
 function addHold(program: Command): void {
   program
-    .command('hold <manifest> [backup]')
+    .command('hold')
     .description('put a backup under legal hold (never forgotten, never removed), release it, or list holds')
+    .argument('<manifest>', 'the application manifest')
+    .argument(
+      '[backup]',
+      'the backup to hold or release (default: list the holds)',
+      backupIdArgument('backup'),
+    )
     .option('--reason <text>', 'why it is held (a case, a request)')
     .option('--by <name>', 'who placed the hold', process.env.USER ?? 'unknown')
     .option('--release', 'release the hold')

@@ -96,9 +96,18 @@ test('a failed restore exits 1; bad input exits 2 before anything starts', async
   const badTarget = lazarus(['restore', manifest, '--target', 'nobody'], env);
   expect(badTarget.code).toBe(2);
   expect(badTarget.stderr).toContain('expected service=target');
-  const noBackup = lazarus(['restore', manifest, '--backup', 'nope', '--json'], env);
+  const noBackup = lazarus(['restore', manifest, '--backup', '20200101T000000.000Z', '--json'], env);
   expect(noBackup.code).toBe(2);
-  expect(noBackup.stderr).toBe('lazarus: no backup "nope" of application "clitest" in the repository\n');
+  expect(noBackup.stderr).toBe(
+    'lazarus: no backup "20200101T000000.000Z" of application "clitest" in the repository\n',
+  );
+  // An ID that is not one never reaches a repository key (catalog/<app>/<id>.json) or a run.
+  for (const command of ['restore', 'drill'])
+    expect(lazarus([command, manifest, '--backup', '../../etc'], env)).toMatchObject({
+      code: 2,
+      stderr:
+        'lazarus: --backup "../../etc" is not a backup ID: IDs read like 20261121T100000.000Z; `lazarus backups <manifest>` lists them\n',
+    });
   const noServer = lazarus(['backup', manifest], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   expect(noServer.code).toBe(2);
   expect(noServer.stderr).toMatch(/cannot reach the Temporal server at 127.0.0.1:1[\s\S]*lazarus dev/);
