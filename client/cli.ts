@@ -6,7 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { EXIT, action, backupIdArgument, json, manifestAndRepository, printJson } from './command-kit';
+import {
+  EXIT,
+  action,
+  backupIdArgument,
+  json,
+  manifestAndRepository,
+  printJson,
+  serviceList,
+} from './command-kit';
 import { addRepositoryCommands } from './repository-commands';
 import { addScheduleCommands } from './schedule-commands';
 import { addDiscoverCommand } from './discover-command';
@@ -107,7 +115,7 @@ program
     'backup to restore (default: the latest verified one)',
     backupIdArgument('--backup'),
   )
-  .option('--services <names>', 'comma-separated services to restore; others are not touched', list)
+  .option('--services <names>', 'comma-separated services to restore (default: all); others are not touched')
   .option('--with-dependencies', 'also restore what the chosen services depend on')
   .option('--target <service=target...>', 'restore a service into another path, database or index')
   .option('-y, --yes', 'restore over the original targets without waiting for `lazarus approve`')
@@ -118,14 +126,8 @@ program
   .action(
     action(async (file: string, opts) => {
       const manifest = loadManifest(file);
-      const services: string[] | undefined = opts.services;
+      const services = serviceList('--services', opts.services, Object.keys(manifest.services));
       const targets = parseTargets(opts.target ?? [], manifest.services);
-      const unknown = (services ?? []).filter((s) => !(s in manifest.services));
-      if (unknown.length > 0) {
-        throw new UserError(
-          `--services: unknown service ${unknown.join(', ')}; known: ${Object.keys(manifest.services).join(', ')}`,
-        );
-      }
       // The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run.
       if (isS3Location(manifest.repository.location) || existsSync(manifest.repository.location)) {
         // This shell may not hold the repository's password, or reach it: the worker checks then.
@@ -437,13 +439,6 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UserError(`"${value}" is not a positive whole number`);
   return n;
-}
-
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 program.parseAsync(process.argv).catch((err: Error) => {

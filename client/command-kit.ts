@@ -32,6 +32,32 @@ export function backupIdArgument(flag: string) {
   };
 }
 
+/**
+ * A comma-separated list of services (--services orders,inventory): undefined when the
+ * flag is left out, which means every service. A list that names none (--services '',
+ * or an empty item) is a mistake, never "every service": that would restore all of
+ * them over production.
+ */
+export function serviceList(flag: string, value: string | undefined, known: readonly string[]) {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((s) => s === ''))
+    throw new UserError(
+      `${flag} ${JSON.stringify(value)}: ${names.every((s) => s === '') ? 'names no service' : 'has an empty name'}; ` +
+        `name one or more of ${someNames(known)}, comma-separated, or leave ${flag} out for all of them`,
+    );
+  const unknown = names.filter((s) => !known.includes(s));
+  if (unknown.length > 0)
+    throw new UserError(`${flag}: unknown service ${unknown.join(', ')}; known: ${someNames(known)}`);
+  return [...new Set(names)];
+}
+
+/** Names for a message: all of a small application's, the first 20 of a large one's. */
+function someNames(names: readonly string[]): string {
+  const shown = names.slice(0, 20).join(', ');
+  return names.length > 20 ? `${shown} and ${names.length - 20} more (lazarus plan lists them)` : shown;
+}
+
 /** Runs a command: a user's mistake is one line and exit 2, never a stack trace. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function action<A extends any[]>(run: (...args: A) => unknown) {

@@ -93,6 +93,16 @@ test('a failed restore exits 1; bad input exits 2 before anything starts', async
   const unknown = lazarus(['restore', manifest, '--services', 'ghost'], env);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toBe('lazarus: --services: unknown service ghost; known: users, files, web\n');
+  // An empty list is not "every service": that would restore them all over production.
+  for (const [list, fault] of [
+    ['', 'names no service'],
+    [' , ', 'names no service'],
+    ['users,', 'has an empty name'],
+  ])
+    expect(lazarus(['restore', manifest, '--yes', '--services', list], env)).toMatchObject({
+      code: 2,
+      stderr: `lazarus: --services ${JSON.stringify(list)}: ${fault}; name one or more of users, files, web, comma-separated, or leave --services out for all of them\n`,
+    });
   const badTarget = lazarus(['restore', manifest, '--target', 'nobody'], env);
   expect(badTarget.code).toBe(2);
   expect(badTarget.stderr).toContain('expected service=target');

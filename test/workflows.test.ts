@@ -161,6 +161,19 @@ test('a subset restore touches only the chosen services; --with-dependencies add
   expect(afterDeps.docs).toBe(changed.docs);
 });
 
+test('an empty service list is refused, never taken for every service', async () => {
+  const before = await fingerprints();
+  const run = runToEnd(client, queue, {
+    kind: 'restore',
+    input: { approved: true, spec: appSpec(manifest), services: [] },
+  });
+  await expect(run).rejects.toThrow(WorkflowFailedError);
+  await expect(run.catch((e: WorkflowFailedError) => Promise.reject(e.cause))).rejects.toThrow(
+    'services: the list names no service; leave it out for all',
+  );
+  expect(await fingerprints()).toEqual(before);
+});
+
 test('a target mapping restores into another path and database, leaving the originals alone', async () => {
   const { backupId } = await backup();
   const before = await fingerprints();

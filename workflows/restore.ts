@@ -1,4 +1,4 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { awaitApproval } from './approval';
 import type { BackupEntry } from '../repository/catalog';
 import { AppHooks, failAll } from './app-hooks';
@@ -98,6 +98,13 @@ export async function restorePartition(plan: PartitionPlan): Promise<Record<stri
 
 function selectServices(input: RestoreInput): string[] {
   const all = Object.keys(input.spec.services);
+  // An empty list used to mean all of them: a restore of everything over production. (Runs
+  // started before the change replay as they ran.)
+  if (input.services?.length === 0 && patched('empty-service-list-refused'))
+    throw ApplicationFailure.nonRetryable(
+      'services: the list names no service; leave it out for all',
+      'NoServices',
+    );
   if (!input.services || input.services.length === 0) return all.sort();
   const unknown = input.services.filter((s) => !(s in input.spec.services));
   if (unknown.length > 0) {

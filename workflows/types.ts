@@ -50,7 +50,7 @@ export interface RestoreInput {
   spec: AppSpec;
   /** Default: the latest verified backup. */
   backupId?: string;
-  /** Default: every service. */
+  /** Default (left out): every service; an empty list is refused. */
   services?: string[];
   withDependencies?: boolean;
   /** service -> another path, database name or index to restore into instead of the original. */
