@@ -232,6 +232,19 @@ export function createActivities(deps: ActivityDeps = {}) {
       return { bytes: input.snapshot.size, restoredTo: adapter.describe(store), ...timing(started) };
     },
 
+    /** The --targets of a restore that already hold data, as `service=where`. */
+    async targetsHoldingData(input: {
+      targets: { service: string; target: string; datastore: Datastore }[];
+    }): Promise<string[]> {
+      const occupied: string[] = [];
+      for (const { service, target, datastore } of input.targets) {
+        const adapter = adapterFor(datastore);
+        const store = adapter.retarget(datastore, target);
+        if (await adapter.holdsData(store)) occupied.push(`${service}=${adapter.describe(store)}`);
+      }
+      return occupied;
+    },
+
     async resolveBackup(input: {
       repository: RepositorySpec;
       app: string;

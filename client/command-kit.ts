@@ -44,18 +44,18 @@ export function serviceList(flag: string, value: string | undefined, known: read
   if (names.some((s) => s === ''))
     throw new UserError(
       `${flag} ${JSON.stringify(value)}: ${names.every((s) => s === '') ? 'names no service' : 'has an empty name'}; ` +
-        `name one or more of ${someNames(known)}, comma-separated, or leave ${flag} out for all of them`,
+        `name one or more of ${listed(known)}, comma-separated, or leave ${flag} out for all of them`,
     );
   const unknown = names.filter((s) => !known.includes(s));
   if (unknown.length > 0)
-    throw new UserError(`${flag}: unknown service ${unknown.join(', ')}; known: ${someNames(known)}`);
+    throw new UserError(`${flag}: unknown service ${unknown.join(', ')}; known: ${listed(known)}`);
   return [...new Set(names)];
 }
 
 /** Names for a message: all of a small application's, the first 20 of a large one's. */
-function someNames(names: readonly string[]): string {
-  const shown = names.slice(0, 20).join(', ');
-  return names.length > 20 ? `${shown} and ${names.length - 20} more (lazarus plan lists them)` : shown;
+export function listed(names: readonly string[], most = 20): string {
+  const shown = names.slice(0, most).join(', ');
+  return names.length > most ? `${shown} and ${names.length - most} more` : shown;
 }
 
 /** Runs a command: a user's mistake is one line and exit 2, never a stack trace. */

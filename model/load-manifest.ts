@@ -4,8 +4,8 @@ import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml'
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
-import { type RepositorySpec, isS3Location } from '../repository/location';
-import { nested, within } from './paths';
+import type { RepositorySpec } from '../repository/location';
+import { isS3Location, nested, within } from './paths';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -28,10 +28,15 @@ export function parseManifest(text: string, file: string): Manifest {
   checkGraph(file, manifest.services);
   const problems = [...groupProblems(manifest), ...validatorProblems(manifest), ...tierProblems(manifest)];
   if (problems.length > 0) throw new ManifestError(file, problems);
-  const resolved = resolvePaths(manifest, path.dirname(path.resolve(file)));
+  const resolved = resolvePaths(manifest, manifestDir(file));
   const unsafe = storePathProblems(resolved);
   if (unsafe.length > 0) throw new ManifestError(file, unsafe);
   return resolved;
+}
+
+/** The directory a manifest's relative paths are relative to: its own. */
+export function manifestDir(file: string): string {
+  return path.dirname(path.resolve(file));
 }
 
 type ParsedManifest = z.output<typeof manifestSchema>;

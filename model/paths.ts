@@ -9,3 +9,8 @@ export function within(child: string, parent: string): boolean {
 export function nested(a: string, b: string): boolean {
   return within(a, b) || within(b, a);
 }
+
+/** A repository in S3-compatible storage (s3://bucket/prefix), not a local directory. */
+export function isS3Location(location: string): boolean {
+  return location.startsWith('s3://');
+}
