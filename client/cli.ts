@@ -12,6 +12,7 @@ import {
   backupIdArgument,
   json,
   manifestAndRepository,
+  openRepositoryOf,
   printJson,
   serviceList,
 } from './command-kit';
@@ -24,7 +25,7 @@ import type { Manifest } from '../model/manifest';
 import { restoreLayers, restoreSelection } from '../model/graph';
 import { UserError } from '../model/errors';
 import { isS3Location } from '../repository/location';
-import { Repository } from '../repository/repository';
+import { MissingRepositoryError } from '../repository/format';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
 import { progressQuery } from '../workflows/run-state';
@@ -140,7 +141,7 @@ program
       const services = serviceList('--services', opts.services, Object.keys(manifest.services));
       const selected = restoreSelection(manifest.services, services, Boolean(opts.withDependencies));
       const targets = parseTargets(opts.target ?? [], spec, manifestDir(file), selected);
-      await checkBackup(manifest, opts.backup, selected);
+      await checkBackup(file, manifest, opts.backup, selected);
       const approvalTimeout = parseDuration(opts.approvalTimeout);
       if (!approvalTimeout)
         throw new UserError(
@@ -168,11 +169,23 @@ program
     }),
   );
 
-/** The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run. */
-async function checkBackup(manifest: Manifest, backupId: string | undefined, selected: string[]) {
+/**
+ * The worker resolves the backup too; checking here first turns a typo (in the ID, or in
+ * repository.path) into exit 2, not a failed run.
+ */
+async function checkBackup(
+  file: string,
+  manifest: Manifest,
+  backupId: string | undefined,
+  selected: string[],
+) {
+  // A local path this machine lacks may be mounted on the workers only: they check it then.
   if (!isS3Location(manifest.repository.location) && !existsSync(manifest.repository.location)) return;
   // This shell may not hold the repository's password, or reach it: the worker checks then.
-  const repo = await Repository.open(manifest.repository).catch(() => undefined);
+  const repo = await openRepositoryOf(file, manifest.repository).catch((err: unknown) => {
+    if (err instanceof MissingRepositoryError) throw err;
+    return undefined;
+  });
   const stateful = selected.filter((s) => manifest.services[s].datastore);
   await repo?.findBackup(manifest.app, backupId, stateful);
 }
@@ -234,6 +247,7 @@ withScheduleOptions(
         );
         return opts.json ? printJson(outcome) : console.log(outcome.message);
       }
+      await checkBackup(file, manifest, opts.backup, Object.keys(manifest.services));
       const client = await connectClient(settings);
       const run = await startRun(client, settings.taskQueue, {
         kind: 'drill',

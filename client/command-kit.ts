@@ -4,6 +4,8 @@ import { isBackupId } from '../model/backup-id';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
+import { MissingRepositoryError } from '../repository/format';
+import type { RepositorySpec } from '../repository/location';
 import { Repository } from '../repository/repository';
 import { RunFailedError } from './run-workflow';
 
@@ -18,7 +20,14 @@ export function printJson(value: unknown): void {
 
 export async function manifestAndRepository(file: string) {
   const manifest = loadManifest(file);
-  return { manifest, repo: await Repository.open(manifest.repository) };
+  return { manifest, repo: await openRepositoryOf(file, manifest.repository) };
+}
+
+/** The repository a manifest names; a missing one (never created here) is refused naming the manifest. */
+export async function openRepositoryOf(file: string, spec: RepositorySpec): Promise<Repository> {
+  return Repository.open(spec).catch((err: unknown) => {
+    throw err instanceof MissingRepositoryError ? err.of(file) : err;
+  });
 }
 
 /** A backup ID the user typed, checked before it reaches a repository key or a run. */

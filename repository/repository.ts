@@ -70,9 +70,12 @@ export class Repository {
     return this.format.config.encryption !== 'none';
   }
 
-  /** Opens the repository a spec names, creating it on first use. */
+  /**
+   * Opens the repository a spec names; with `create` (a backup), initialises one where
+   * there is none, else refuses with MissingRepositoryError.
+   */
   static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
-    const backend = new ResilientBackend(await backendFor(spec));
+    const backend = new ResilientBackend(await backendFor(spec, options.create === true));
     const password = options.password ?? (await passwordFor(spec));
     const format = await openFormat(backend, {
       ...options,
@@ -84,8 +87,9 @@ export class Repository {
     return repo;
   }
 
+  /** A local repository, created on first use (tests, the bench). */
   static openLocal(root: string, options: OpenOptions = {}): Promise<Repository> {
-    return Repository.open({ location: root }, options);
+    return Repository.open({ location: root }, { create: true, ...options });
   }
 
   /** Stores a snapshot stream, deduplicated against everything the repository holds. */
@@ -309,11 +313,11 @@ export class Repository {
   }
 }
 
-async function backendFor(spec: RepositorySpec): Promise<StorageBackend> {
+async function backendFor(spec: RepositorySpec, create: boolean): Promise<StorageBackend> {
   if (isS3Location(spec.location)) {
     return new S3Backend({ ...parseS3Location(spec.location), endpoint: spec.endpoint, region: spec.region });
   }
-  await fs.mkdir(spec.location, { recursive: true });
+  if (create) await fs.mkdir(spec.location, { recursive: true });
   const local = new LocalBackend(spec.location);
   await local.removeStalePartials(STALE_WRITE_MS);
   return local;

@@ -71,7 +71,7 @@ test('forget is a dry run until --apply; a held backup is never removed, by forg
     services: { orders: { tier: 'standard', datastore: { kind: 'sqlite', path: 'orders.db' } } },
     tiers: { standard: { rto: '1h', rpo: '1d', retention: { keep_last: 1 } } },
   });
-  const repo = await Repository.open({ location: path.join(dir, '.lazarus', 'repo') });
+  const repo = await Repository.open({ location: path.join(dir, '.lazarus', 'repo') }, { create: true });
   const ref = await repo.storeSnapshot(Readable.from([Buffer.from('orders')]));
   // Backup IDs are their start times; `hold` refuses anything else.
   const times = ['2026-11-19', '2026-11-20', '2026-11-21'].map((day) => `${day}T00:00:00.000Z`);
