@@ -2,7 +2,7 @@
  * The adaptive scheduler's side effects: reading each tier's change figures from the
  * catalog, and moving a schedule's interval through the worker's Temporal client.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { absentAs, describeSchedule } from '../temporal/lookups';
 import {
   type ChangeObservation,
@@ -12,6 +12,7 @@ import {
   storeRate,
 } from '../model/adaptive';
 import type { ChangeSinceLast } from '../repository/change-rate';
+import { MissingRepositoryError } from '../repository/format';
 import type { RepositorySpec } from '../repository/location';
 import type { Repository } from '../repository/repository';
 
@@ -36,7 +37,13 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
       repository: RepositorySpec;
       schedules: AdaptiveSchedule[];
     }): Promise<ScheduleProposal[]> {
-      const repo = await openRepository(input.repository);
+      // Applied before the first backup, the scheduler finds no repository yet: no change yet either.
+      const repo = await openRepository(input.repository).catch((err: unknown) => {
+        if (err instanceof ApplicationFailure && err.type === MissingRepositoryError.failureType)
+          return undefined;
+        throw err;
+      });
+      if (!repo) return [];
       const changes = await latestChanges(
         repo,
         input.app,

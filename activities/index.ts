@@ -24,6 +24,7 @@ import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';
 import type { VerifyReport } from '../repository/verify';
 import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
+import { MissingRepositoryError } from '../repository/format';
 import { type OpenOptions, Repository } from '../repository/repository';
 import { withChanges } from '../repository/change-rate';
 import { adaptiveActivities } from './adaptive';
@@ -86,16 +87,24 @@ export interface RestoreServiceOutput extends StepTiming {
 export function createActivities(deps: ActivityDeps = {}) {
   const stallMs = deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const repositories = new Map<string, Promise<Repository>>();
-  /** One Repository (its index and codec workers) per repository and worker process. */
-  const openRepository = (spec: RepositorySpec): Promise<Repository> => {
+  const openAnew = (key: string, spec: RepositorySpec, create: boolean): Promise<Repository> => {
+    // A wrong password or a missing repository is the same on every attempt: fail the step at once.
+    const opening = withoutRetryingUserErrors(() => Repository.open(spec, { ...deps.repository, create }));
+    // A wrong password may be fixed, a missing repository backed up: try again next time.
+    opening.catch(() => repositories.get(key) === opening && repositories.delete(key));
+    repositories.set(key, opening);
+    return opening;
+  };
+  /**
+   * One Repository (its index and codec workers) per repository and worker process. Only
+   * `create` (a backup's first step) initialises a missing one: restores, drills and
+   * verifies refuse it, naming the manifest field.
+   */
+  const openRepository = (spec: RepositorySpec, create = false): Promise<Repository> => {
     const key = JSON.stringify(spec);
-    if (!repositories.has(key)) {
-      // A wrong or missing password is the same on every attempt: fail the step at once.
-      const opening = withoutRetryingUserErrors(() => Repository.open(spec, deps.repository));
-      opening.catch(() => repositories.delete(key)); // a wrong password may be fixed; try again next time
-      repositories.set(key, opening);
-    }
-    return repositories.get(key)!;
+    const cached = repositories.get(key);
+    if (!cached) return openAnew(key, spec, create);
+    return create ? cached.catch(() => openAnew(key, spec, true)) : cached;
   };
 
   /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
@@ -264,6 +273,19 @@ export function createActivities(deps: ActivityDeps = {}) {
       return { bytes: input.snapshot.size, restoredTo: adapter.describe(store), ...timing(started) };
     },
 
+    /** The --targets of a restore that already hold data, as `service=where`. */
+    async targetsHoldingData(input: {
+      targets: { service: string; target: string; datastore: Datastore }[];
+    }): Promise<string[]> {
+      const occupied: string[] = [];
+      for (const { service, target, datastore } of input.targets) {
+        const adapter = adapterFor(datastore);
+        const store = adapter.retarget(datastore, target);
+        if (await adapter.holdsData(store)) occupied.push(`${service}=${adapter.describe(store)}`);
+      }
+      return occupied;
+    },
+
     async resolveBackup(input: {
       repository: RepositorySpec;
       app: string;
@@ -299,11 +321,12 @@ export function createActivities(deps: ActivityDeps = {}) {
 
     /**
      * A backup's shared lock, held from its start until its catalog entry is written: a
-     * prune in between would see its new chunks as unreferenced. Waits out a prune.
+     * prune in between would see its new chunks as unreferenced. Waits out a prune. As a
+     * backup's first step, it creates the repository on the first backup.
      */
     async lockRepository(input: { repository: RepositorySpec; owner: string }): Promise<void> {
       await withHeartbeats(async () =>
-        acquireLock(await openRepository(input.repository), 'shared', input.owner),
+        acquireLock(await openRepository(input.repository, true), 'shared', input.owner),
       );
     },
 
@@ -377,7 +400,11 @@ async function withoutRetryingUserErrors<T>(work: () => Promise<T>): Promise<T> 
   try {
     return await work();
   } catch (err) {
-    if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, 'UserError');
+    if (err instanceof UserError)
+      throw ApplicationFailure.nonRetryable(
+        err.message,
+        err instanceof MissingRepositoryError ? MissingRepositoryError.failureType : 'UserError',
+      );
     throw err;
   }
 }

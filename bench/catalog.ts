@@ -24,10 +24,10 @@ async function main(): Promise<void> {
   try {
     const results = [];
     for (const size of SIZES) {
-      const repo = await Repository.open({
-        location: `s3://bench/catalog-${size}`,
-        endpoint: server.endpoint,
-      });
+      const repo = await Repository.open(
+        { location: `s3://bench/catalog-${size}`, endpoint: server.endpoint },
+        { create: true },
+      );
       results.push({ backups: size, ...(await measure(repo, size)) });
       await repo.close();
     }

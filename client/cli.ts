@@ -6,16 +6,26 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
+import {
+  EXIT,
+  action,
+  backupIdArgument,
+  json,
+  manifestAndRepository,
+  openRepositoryOf,
+  printJson,
+  serviceList,
+} from './command-kit';
 import { addRepositoryCommands } from './repository-commands';
 import { addScheduleCommands } from './schedule-commands';
 import { addDiscoverCommand } from './discover-command';
 import { addReplayCommand } from './replay-command';
-import { loadManifest } from '../model/load-manifest';
-import { restoreLayers, withDependencies } from '../model/graph';
+import { loadManifest, manifestDir } from '../model/load-manifest';
+import type { Manifest } from '../model/manifest';
+import { restoreLayers, restoreSelection } from '../model/graph';
 import { UserError } from '../model/errors';
 import { isS3Location } from '../repository/location';
-import { Repository } from '../repository/repository';
+import { MissingRepositoryError } from '../repository/format';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
 import { progressQuery } from '../workflows/run-state';
@@ -26,7 +36,9 @@ import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary } from './drill-commands';
 import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
-import { followRun, startRun, workflowTypes } from './run-workflow';
+import { type RunHandle, followRun, startRun, workflowTypes } from './run-workflow';
+import { announceWhenWaiting, approvalNotice, parseTargets, restoreWrites } from './restore-input';
+import type { Client } from '@temporalio/client';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
 import { outcomeKey } from '../workflows/search-attributes';
@@ -110,11 +122,22 @@ program
 program
   .command('restore <manifest>')
   .description('restore the application (or some services) in dependency order')
-  .option('--backup <id>', 'backup to restore (default: the latest verified one)')
-  .option('--services <names>', 'comma-separated services to restore; others are not touched', list)
+  .option(
+    '--backup <id>',
+    'backup to restore (default: the latest verified one)',
+    backupIdArgument('--backup'),
+  )
+  .option('--services <names>', 'comma-separated services to restore (default: all); others are not touched')
   .option('--with-dependencies', 'also restore what the chosen services depend on')
-  .option('--target <service=target...>', 'restore a service into another path, database or index')
-  .option('-y, --yes', 'restore over the original targets without waiting for `lazarus approve`')
+  .option(
+    '--target <service=target...>',
+    'restore a service beside the original: another path (relative to the manifest), database or index',
+  )
+  .option(
+    '--replace-target',
+    'replace a --target that already holds data (without it, such a restore is refused)',
+  )
+  .option('-y, --yes', 'restore without waiting for `lazarus approve`')
   .option('--approval-timeout <duration>', 'how long to wait for approval before stopping unchanged', '1h')
   .addOption(concurrency())
   .option('--no-wait', 'print the run ID and return at once')
@@ -122,53 +145,58 @@ program
   .action(
     action(async (file: string, opts) => {
       const manifest = loadManifest(file);
-      const services: string[] | undefined = opts.services;
-      const targets = parseTargets(opts.target ?? [], manifest.services);
-      const unknown = (services ?? []).filter((s) => !(s in manifest.services));
-      if (unknown.length > 0) {
-        throw new UserError(
-          `--services: unknown service ${unknown.join(', ')}; known: ${Object.keys(manifest.services).join(', ')}`,
-        );
-      }
-      // The worker resolves the backup too; checking here first turns a typo into exit 2, not a failed run.
-      if (isS3Location(manifest.repository.location) || existsSync(manifest.repository.location)) {
-        // This shell may not hold the repository's password, or reach it: the worker checks then.
-        const repo = await Repository.open(manifest.repository).catch(() => undefined);
-        const selected = !services
-          ? Object.keys(manifest.services)
-          : opts.withDependencies
-            ? withDependencies(manifest.services, services)
-            : services;
-        const stateful = selected.filter((s) => manifest.services[s].datastore);
-        await repo?.findBackup(manifest.app, opts.backup, stateful);
-      }
+      const spec = appSpec(manifest);
+      const services = serviceList('--services', opts.services, Object.keys(manifest.services));
+      const selected = restoreSelection(manifest.services, services, Boolean(opts.withDependencies));
+      const targets = parseTargets(opts.target ?? [], spec, manifestDir(file), selected);
+      await checkBackup(file, manifest, opts.backup, selected);
       const approvalTimeout = parseDuration(opts.approvalTimeout);
       if (!approvalTimeout)
         throw new UserError(
           `--approval-timeout ${opts.approvalTimeout}: write a duration such as 30s, 10m or 1h`,
         );
       const input = {
-        spec: appSpec(manifest),
+        spec,
         backupId: opts.backup,
         services,
         withDependencies: Boolean(opts.withDependencies),
         targets,
+        replaceTargets: Boolean(opts.replaceTarget),
         options: runOptions(opts),
         approved: Boolean(opts.yes),
         approvalTimeoutSeconds: Math.ceil(approvalTimeout / 1000),
       };
-      await execute(opts, { kind: 'restore', input }, (workflowId) => {
-        const overwritten = (services ?? Object.keys(manifest.services)).filter(
-          (s) => manifest.services[s]?.datastore && !targets[s],
-        );
-        if (opts.yes || overwritten.length === 0) return;
-        console.error(
-          `This restore overwrites ${overwritten.join(', ')} in place, so it waits for approval ` +
-            `(up to ${opts.approvalTimeout}):\n  lazarus approve ${workflowId}\n  lazarus reject ${workflowId}`,
-        );
+      const writes = restoreWrites(spec, selected, targets);
+      await execute(opts, { kind: 'restore', input }, (run, client) => {
+        if (opts.yes || writes.length === 0) return;
+        const notice = approvalNotice(run.workflowId, writes, opts.approvalTimeout);
+        // Returning at once, this command cannot see the wait begin: say it now.
+        if (!opts.wait) console.error(notice);
+        else void announceWhenWaiting(client, run.workflowId, run.result, notice);
       });
     }),
   );
+
+/**
+ * The worker resolves the backup too; checking here first turns a typo (in the ID, or in
+ * repository.path) into exit 2, not a failed run.
+ */
+async function checkBackup(
+  file: string,
+  manifest: Manifest,
+  backupId: string | undefined,
+  selected: string[],
+) {
+  // A local path this machine lacks may be mounted on the workers only: they check it then.
+  if (!isS3Location(manifest.repository.location) && !existsSync(manifest.repository.location)) return;
+  // This shell may not hold the repository's password, or reach it: the worker checks then.
+  const repo = await openRepositoryOf(file, manifest.repository).catch((err: unknown) => {
+    if (err instanceof MissingRepositoryError) throw err;
+    return undefined;
+  });
+  const stateful = selected.filter((s) => manifest.services[s].datastore);
+  await repo?.findBackup(manifest.app, backupId, stateful);
+}
 
 for (const decision of ['approve', 'reject'] as const) {
   program
@@ -197,7 +225,11 @@ withScheduleOptions(
   program
     .command('drill <manifest>')
     .description('restore a backup into a sandbox, validate it, measure RTO and RPO, and tear it down')
-    .option('--backup <id>', 'drill this backup (default: the latest verified one)')
+    .option(
+      '--backup <id>',
+      'drill this backup (default: the latest verified one)',
+      backupIdArgument('--backup'),
+    )
     .option('--report <dir>', 'also write the JSON and HTML report into this directory'),
   'drill',
   '1d, 12h',
@@ -223,6 +255,7 @@ withScheduleOptions(
         );
         return opts.json ? printJson(outcome) : console.log(outcome.message);
       }
+      await checkBackup(file, manifest, opts.backup, Object.keys(manifest.services));
       const client = await connectClient(settings);
       const run = await startRun(client, settings.taskQueue, {
         kind: 'drill',
@@ -398,12 +431,12 @@ program
 async function execute(
   opts: { wait: boolean; json?: boolean },
   request: Parameters<typeof startRun>[2],
-  onStarted?: (workflowId: string) => void,
+  onStarted?: (run: RunHandle, client: Client) => void,
 ) {
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
   const run = await startRun(client, settings.taskQueue, request);
-  onStarted?.(run.workflowId);
+  onStarted?.(run, client);
   if (!opts.wait) return opts.json ? printJson({ workflowId: run.workflowId }) : console.log(run.workflowId);
   if (!opts.json) console.error(`${request.kind} started: ${run.workflowId}`);
   const result = await followRun(client, run, !opts.json && process.stderr.isTTY === true);
@@ -421,29 +454,10 @@ function runOptions(opts: { concurrency?: number }): RunOptions {
   return opts.concurrency ? { concurrency: opts.concurrency } : {};
 }
 
-function parseTargets(pairs: string[], services: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const [service, target] = pair.split('=', 2);
-      if (!service || !target)
-        throw new UserError(`--target ${pair}: expected service=target, e.g. orders=orders_restored`);
-      if (!(service in services)) throw new UserError(`--target ${pair}: unknown service "${service}"`);
-      return [service, target];
-    }),
-  );
-}
-
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UserError(`"${value}" is not a positive whole number`);
   return n;
-}
-
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,8 +1,11 @@
 /** What every command shares: exit codes, --json, error handling, opening a manifest's repository. */
 import { Option } from 'commander';
+import { isBackupId } from '../model/backup-id';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
+import { MissingRepositoryError } from '../repository/format';
+import type { RepositorySpec } from '../repository/location';
 import { Repository } from '../repository/repository';
 import { RunFailedError, RunUnfollowedError } from './run-workflow';
 
@@ -20,7 +23,51 @@ export function printJson(value: unknown): void {
 
 export async function manifestAndRepository(file: string) {
   const manifest = loadManifest(file);
-  return { manifest, repo: await Repository.open(manifest.repository) };
+  return { manifest, repo: await openRepositoryOf(file, manifest.repository) };
+}
+
+/** The repository a manifest names; a missing one (never created here) is refused naming the manifest. */
+export async function openRepositoryOf(file: string, spec: RepositorySpec): Promise<Repository> {
+  return Repository.open(spec).catch((err: unknown) => {
+    throw err instanceof MissingRepositoryError ? err.of(file) : err;
+  });
+}
+
+/** A backup ID the user typed, checked before it reaches a repository key or a run. */
+export function backupIdArgument(flag: string) {
+  return (value: string): string => {
+    if (isBackupId(value)) return value;
+    throw new UserError(
+      `${flag} ${JSON.stringify(value)} is not a backup ID: IDs read like 20261121T100000.000Z; ` +
+        '`lazarus backups <manifest>` lists them',
+    );
+  };
+}
+
+/**
+ * A comma-separated list of services (--services orders,inventory): undefined when the
+ * flag is left out, which means every service. A list that names none (--services '',
+ * or an empty item) is a mistake, never "every service": that would restore all of
+ * them over production.
+ */
+export function serviceList(flag: string, value: string | undefined, known: readonly string[]) {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((s) => s === ''))
+    throw new UserError(
+      `${flag} ${JSON.stringify(value)}: ${names.every((s) => s === '') ? 'names no service' : 'has an empty name'}; ` +
+        `name one or more of ${listed(known)}, comma-separated, or leave ${flag} out for all of them`,
+    );
+  const unknown = names.filter((s) => !known.includes(s));
+  if (unknown.length > 0)
+    throw new UserError(`${flag}: unknown service ${unknown.join(', ')}; known: ${listed(known)}`);
+  return [...new Set(names)];
+}
+
+/** Names for a message: all of a small application's, the first 20 of a large one's. */
+export function listed(names: readonly string[], most = 20): string {
+  const shown = names.slice(0, most).join(', ');
+  return names.length > most ? `${shown} and ${names.length - most} more` : shown;
 }
 
 /** Runs a command: a user's mistake is one line and exit 2, never a stack trace. */

@@ -9,11 +9,20 @@ import type { Manifest } from '../model/manifest';
 import { costReport, type CostReport } from '../repository/cost';
 import { type ForgetPlan, planForget } from '../repository/forget';
 import { prune, type PruneReport } from '../repository/prune';
-import { Repository } from '../repository/repository';
+import { MissingRepositoryError } from '../repository/format';
+import type { Repository } from '../repository/repository';
 import type { VerifyReport } from '../repository/verify';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import type { VerifyInput } from '../workflows/verify';
-import { EXIT, action, json, manifestAndRepository, printJson } from './command-kit';
+import {
+  EXIT,
+  action,
+  backupIdArgument,
+  json,
+  manifestAndRepository,
+  openRepositoryOf,
+  printJson,
+} from './command-kit';
 import { formatBytes, progressBar, table } from './output';
 import { startRun } from './run-workflow';
 import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
@@ -51,15 +60,27 @@ function addVerify(program: Command): void {
           readData: opts.readData === true || opts.subset !== undefined,
           subset: opts.subset === undefined ? undefined : parseShare(opts.subset),
         };
-        const report = await (editsSchedule(opts) || opts.onWorker
-          ? verifyOnWorkers(input, opts)
-          : verifyHere(input, opts.json !== true));
+        const report = await (
+          editsSchedule(opts) || opts.onWorker
+            ? verifyOnWorkers(input, opts)
+            : verifyHere(file, input, opts.json !== true)
+        ).catch(missingIsDamage);
         if (!report) return;
         if (opts.json) printJson(report);
         else printVerifyReport(report);
         if (report.problems.length > 0) process.exitCode = EXIT.corrupt;
       }),
     );
+}
+
+/**
+ * verify cannot tell a mistyped repository.path from a repository that is gone, and the
+ * second is every backup missing: exit 3, as for damage, so that monitoring turns red.
+ */
+function missingIsDamage(err: unknown): never {
+  if (!(err instanceof MissingRepositoryError)) throw err;
+  console.error(`lazarus: ${err.message}`);
+  process.exit(EXIT.corrupt);
 }
 
 /** "10%" -> 0.1 */
@@ -71,8 +92,8 @@ function parseShare(text: string): number {
   return share;
 }
 
-async function verifyHere(input: VerifyInput, showBar: boolean): Promise<VerifyReport> {
-  const repo = await Repository.open(input.spec.repository);
+async function verifyHere(file: string, input: VerifyInput, showBar: boolean): Promise<VerifyReport> {
+  const repo = await openRepositoryOf(file, input.spec.repository);
   const bar = showBar && input.readData && process.stderr.isTTY ? progressBar('packs') : undefined;
   try {
     return await repo.verify({
@@ -194,8 +215,14 @@ function pruneSummary(r: PruneReport): string {
 
 function addHold(program: Command): void {
   program
-    .command('hold <manifest> [backup]')
+    .command('hold')
     .description('put a backup under legal hold (never forgotten, never removed), release it, or list holds')
+    .argument('<manifest>', 'the application manifest')
+    .argument(
+      '[backup]',
+      'the backup to hold or release (default: list the holds)',
+      backupIdArgument('backup'),
+    )
     .option('--reason <text>', 'why it is held (a case, a request)')
     .option('--by <name>', 'who placed the hold', process.env.USER ?? 'unknown')
     .option('--release', 'release the hold')
@@ -250,7 +277,7 @@ function addCost(program: Command): void {
           perGbMonth: price(opts.perGbMonth, '--per-gb-month') ?? manifest.cost.perGbMonth,
           perGbTransfer: price(opts.perGbTransfer, '--per-gb-transfer') ?? manifest.cost.perGbTransfer,
         };
-        const repo = await Repository.open(manifest.repository);
+        const repo = await openRepositoryOf(file, manifest.repository);
         const report = await costReport(repo, manifest.app, prices);
         await repo.close();
         if (opts.json) return printJson(report);

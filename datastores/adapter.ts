@@ -66,6 +66,11 @@ export interface DatastoreAdapter<D extends Datastore = Datastore> {
    * laid out on disk: equal fingerprints mean equal data.
    */
   fingerprint(store: D): Promise<string>;
+  /**
+   * Whether the store holds anything (a file, an entry, a table, a key): a restore's
+   * --target that does is not replaced unless the user asked for it.
+   */
+  holdsData(store: D): Promise<boolean>;
   /** Removes the store entirely: only ever called on a drill's sandbox copy. */
   drop(store: D): Promise<void>;
   /** Rows in a table (SQL stores) or keys matching a pattern (Redis): for drill validators. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AdapterFor } from './adapter';
 import { commandInput, commandOutput } from './process';
 import { spooledPoint, spoolFile } from './spooled-point';
-import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
+import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from './local-paths';
 
 /**
  * GNU tar, in a stable form: entries sorted by name and no access or change times, so an
@@ -64,6 +64,7 @@ export const directoryAdapter: AdapterFor<'directory'> = {
     return sum.hex();
   },
 
+  holdsData: (store) => pathHoldsData(store.path),
   discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
   drop: (store) => fs.rm(store.path, { recursive: true, force: true }),
   retarget: (store, target) => ({ ...store, path: path.resolve(target) }),

@@ -15,6 +15,13 @@ export async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** A file with any bytes, a directory with any entry; what is not there holds nothing. */
+export async function pathHoldsData(target: string): Promise<boolean> {
+  const stat = await fs.stat(target).catch(() => undefined);
+  if (!stat) return false;
+  return stat.isDirectory() ? (await fs.readdir(target)).length > 0 : stat.size > 0;
+}
+
 /**
  * Puts a fully written staging file or directory in the target's place. A file replaces
  * the target in one rename. A directory is swapped with a set-aside step; a rerun after a

@@ -110,6 +110,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
     });
   },
 
+  holdsData: (store) => withAdmin(store, async (admin) => (await tables(admin, store.database)).length > 0),
   drop: (store) =>
     withAdmin(
       store,

@@ -112,6 +112,22 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
     });
   },
 
+  async holdsData(store) {
+    const exists = await withAdmin(store, async (admin) => {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        store.database,
+      ]);
+      return rowCount === 1;
+    });
+    // An empty database (created for the restore, say) holds nothing: only its tables count.
+    const row = exists
+      ? await this.firstRow!(
+          store,
+          `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
+        )
+      : undefined;
+    return Number(row?.[0] ?? 0) > 0;
+  },
   drop: (store) => withAdmin(store, (admin) => dropDatabase(admin, store.database)),
   async count(store, table) {
     const qualified = table.split('.').map(ident).join('.');

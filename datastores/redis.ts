@@ -95,6 +95,7 @@ export const redisAdapter: AdapterFor<'redis'> = {
     });
   },
 
+  holdsData: (store) => withRedis(store, store.db, async (redis) => (await redis.dbsize()) > 0),
   drop: (store) => withRedis(store, store.db, async (redis) => void (await redis.flushdb())),
   count: (store, pattern) =>
     withRedis(store, store.db, async (redis) => {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AdapterFor } from './adapter';
 import { filePoint, spoolFile } from './spooled-point';
-import { clearStaging, exists, replaceWithStaging, stagingPaths } from './local-paths';
+import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from './local-paths';
 
 /** SQLite through its online backup API: a consistent copy while the application keeps writing. */
 export const sqliteAdapter: AdapterFor<'sqlite'> = {
@@ -95,6 +95,7 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
     }
   },
 
+  holdsData: (store) => pathHoldsData(store.path),
   async drop(store) {
     await Promise.all(['', '-wal', '-shm', '-journal'].map((s) => fs.rm(store.path + s, { force: true })));
   },

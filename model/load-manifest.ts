@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml';
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
 import type { RepositorySpec } from '../repository/location';
+import { isS3Location, nested, within } from './paths';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -19,23 +20,96 @@ export function loadManifest(file: string): Manifest {
 }
 
 export function parseManifest(text: string, file: string): Manifest {
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ManifestError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const parsed = manifestSchema.safeParse(doc.toJS());
+  const data = parseYaml(text, file);
+  // Without reportInput zod leaves out the value it got, and a wrong type reads like a missing field.
+  const parsed = manifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ManifestError(file, parsed.error.issues.flatMap(describeUnion));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
   const problems = [...groupProblems(manifest), ...validatorProblems(manifest), ...tierProblems(manifest)];
   if (problems.length > 0) throw new ManifestError(file, problems);
-  return resolvePaths(manifest, path.dirname(path.resolve(file)));
+  const resolved = resolvePaths(manifest, manifestDir(file));
+  const unsafe = storePathProblems(resolved);
+  if (unsafe.length > 0) throw new ManifestError(file, unsafe);
+  return resolved;
+}
+
+/** The directory a manifest's relative paths are relative to: its own. */
+export function manifestDir(file: string): string {
+  return path.dirname(path.resolve(file));
 }
 
 type ParsedManifest = z.output<typeof manifestSchema>;
+
+/** The YAML as plain data; an alias bomb is stopped by yaml's maxAliasCount. */
+function parseYaml(text: string, file: string): Record<string, unknown> {
+  const lines = new LineCounter();
+  // yaml's own duplicate-key check compares each key with every earlier key of its map:
+  // quadratic, a minute for 50,000 services. duplicateKeys does it in one pass.
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
+  const problems = doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` }));
+  if (problems.length === 0) problems.push(...duplicateKeys(doc, lines));
+  if (problems.length > 0) throw new ManifestError(file, problems);
+  try {
+    return requireMapping(doc.toJS(), file);
+  } catch (err) {
+    if (err instanceof ManifestError) throw err;
+    // The "billion laughs": toJS throws a ReferenceError once the aliases expand too far.
+    const message = `YAML aliases: ${(err as Error).message}; expand the aliases a manifest repeats so often`;
+    throw new ManifestError(file, [{ path: '', message }]);
+  }
+}
+
+/** Keys given twice in one mapping (the later would silently win), located by field and line. */
+function duplicateKeys(doc: Document, lines: LineCounter): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  YAML.visit(doc, {
+    Map(_, map, ancestors) {
+      const seen = new Map<unknown, number>();
+      for (const { key } of map.items) {
+        const value = isScalar(key) ? key.value : key;
+        const at = lineOf(key, lines);
+        const first = seen.get(value);
+        if (first === undefined) seen.set(value, at);
+        else
+          problems.push({
+            path: fieldPathOf([...ancestors, map]),
+            message: `"${String(value)}" is given twice (lines ${first} and ${at}); keep one`,
+          });
+      }
+    },
+  });
+  return problems;
+}
+
+function lineOf(node: unknown, lines: LineCounter): number {
+  const offset = (node as { range?: [number] } | null)?.range?.[0];
+  return offset === undefined ? 0 : lines.linePos(offset).line;
+}
+
+/** The dotted field path of a node from its ancestors, as zod's issues name fields. */
+function fieldPathOf(ancestors: readonly unknown[]): string {
+  const parts: string[] = [];
+  ancestors.forEach((node, i) => {
+    if (isPair(node)) parts.push(String(isScalar(node.key) ? node.key.value : node.key));
+    else if (isSeq(node)) parts.push(String(node.items.indexOf(ancestors[i + 1] as never)));
+  });
+  return parts.join('.');
+}
+
+/** An empty file, a list or a scalar: said as such, with what a manifest is. */
+function requireMapping(data: unknown, file: string): Record<string, unknown> {
+  if (typeof data === 'object' && data !== null && !Array.isArray(data))
+    return data as Record<string, unknown>;
+  const what =
+    data === null || data === undefined ? 'the file is empty' : `the file holds ${describeValue(data)}`;
+  throw new ManifestError(file, [
+    {
+      path: '',
+      message: `${what}; a manifest is a mapping with app and services (app: shop, services: {...})`,
+    },
+  ]);
+}
 
 /** Every member of a group is a stateful service, and in one group only. */
 function groupProblems(manifest: ParsedManifest): FieldProblem[] {
@@ -107,6 +181,31 @@ function validatorProblems(manifest: ParsedManifest): FieldProblem[] {
         problems.push({ path: at, message: `key_count needs a redis datastore, not ${kind ?? 'none'}` });
       }
     });
+  }
+  return problems;
+}
+
+/**
+ * File stores a restore must never replace: the filesystem root (every file on the
+ * machine), and the repository (a store holding it would back the repository up into
+ * itself, and its restore would replace the backups it reads from).
+ */
+function storePathProblems(manifest: Manifest): FieldProblem[] {
+  const repo = isS3Location(manifest.repository.location) ? undefined : manifest.repository.location;
+  const problems: FieldProblem[] = [];
+  for (const [name, { datastore: store }] of Object.entries(manifest.services)) {
+    if (store?.kind !== 'sqlite' && store?.kind !== 'directory') continue;
+    const at = `services.${name}.datastore.path`;
+    if (store.path === path.parse(store.path).root)
+      problems.push({
+        path: at,
+        message: `${store.path} is the filesystem root: a restore would replace every file; name the directory that holds ${name}'s data`,
+      });
+    else if (repo && nested(store.path, repo))
+      problems.push({
+        path: at,
+        message: `${store.path} ${within(repo, store.path) ? 'holds' : 'is inside'} the repository ${repo}: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)`,
+      });
   }
   return problems;
 }
@@ -210,11 +309,38 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem {
     case 'invalid_type':
       return {
         path: fieldPath,
-        message: issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}`,
+        message:
+          issue.input === undefined
+            ? `required (${issue.expected})`
+            : `expected ${expectedType(issue.expected)}, got ${describeValue(issue.input)}`,
       };
     default:
       return { path: fieldPath, message: issue.message };
   }
+}
+
+/** zod's type names as a manifest's author knows them: YAML has lists and mappings. */
+function expectedType(expected: string): string {
+  const names: Record<string, string> = {
+    number: 'a number',
+    int: 'a whole number',
+    string: 'a string',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+    record: 'a mapping',
+  };
+  return names[expected] ?? expected;
+}
+
+/** A value as a message quotes it: `the string "abc"`, `a list`, `an empty value`. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'object') return 'a mapping';
+  return `the ${typeof value} ${String(value)}`;
 }
 
 function repositorySpec(repository: ParsedManifest['repository'], baseDir: string): RepositorySpec {

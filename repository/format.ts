@@ -12,6 +12,7 @@ import { UserError } from '../model/errors';
 import { type NotFoundError, type StorageBackend } from './backend';
 import { type ChunkerParams, defaultChunkerParams } from './chunker';
 import { type KeyFile, SealingKey, createKeyFile, unlockKeyFile } from './crypto';
+import { isS3Location } from './location';
 import { type HeaderSeal, plainHeader } from './pack';
 
 export const FORMAT_VERSION = 2;
@@ -42,10 +43,37 @@ export interface OpenedFormat {
 }
 
 export interface FormatOptions {
+  /** Initialise a repository where there is none: only a backup does, so a typo never makes an empty one. */
+  create?: boolean;
   password?: string;
   chunking?: RepositoryConfig['chunker'];
   /** scrypt cost, lowered only by tests. */
   kdf?: { N: number; r: number; p: number };
+}
+
+/**
+ * No repository where the manifest says: a typo in repository.path, or a repository gone.
+ * Never created by reading (verify would report an empty one sound): only a backup creates one.
+ */
+export class MissingRepositoryError extends UserError {
+  /** The type of the activity failure it becomes on a worker. */
+  static readonly failureType = 'MissingRepository';
+
+  constructor(
+    readonly location: string,
+    prefix = '',
+  ) {
+    const field = isS3Location(location) ? 'repository.s3' : 'repository.path';
+    super(
+      `${prefix}no Lazarus repository at ${location} (no "config" there): check ${field}, ` +
+        'or run "lazarus backup" to create the repository',
+    );
+  }
+
+  /** The same, naming the manifest whose repository field is wrong. */
+  of(file: string): MissingRepositoryError {
+    return new MissingRepositoryError(this.location, `${file}: `);
+  }
 }
 
 export async function openFormat(backend: StorageBackend, options: FormatOptions): Promise<OpenedFormat> {
@@ -63,8 +91,10 @@ async function readConfig(backend: StorageBackend): Promise<RepositoryConfig | u
   return raw ? (JSON.parse(raw.toString('utf8')) as RepositoryConfig) : undefined;
 }
 
+/** A new repository's config, or the upgrade of a first-format one (which is a repository already). */
 async function initialise(backend: StorageBackend, options: FormatOptions): Promise<RepositoryConfig> {
   const legacy = await backend.stat(LEGACY_CONFIG_KEY);
+  if (!legacy && !options.create) throw new MissingRepositoryError(backend.location);
   const master = options.password ? SealingKey.random() : undefined;
   const config: RepositoryConfig = {
     version: FORMAT_VERSION,

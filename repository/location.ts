@@ -14,9 +14,8 @@ export interface RepositorySpec {
   chunking?: { minSize: number; avgSize: number; maxSize: number };
 }
 
-export function isS3Location(location: string): boolean {
-  return location.startsWith('s3://');
-}
+// Defined beside the path helpers, where workflow code may import it too.
+export { isS3Location } from '../model/paths';
 
 /** s3://bucket/some/prefix -> bucket and prefix. */
 export function parseS3Location(location: string): { bucket: string; prefix: string } {

@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import { Readable, pipeline as chain } from 'node:stream';
 import { UserError } from '../model/errors';
+import { nextBackupId } from '../model/backup-id';
 import { type StorageBackend, streamObject } from './backend';
 import { BlobIndex } from './blob-index';
 import { BackupEntry, SnapshotRef, isVerified } from './catalog';
@@ -72,9 +73,12 @@ export class Repository {
     return this.format.config.encryption !== 'none';
   }
 
-  /** Opens the repository a spec names, creating it on first use. */
+  /**
+   * Opens the repository a spec names; with `create` (a backup), initialises one where
+   * there is none, else refuses with MissingRepositoryError.
+   */
   static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
-    const backend = new ResilientBackend(await backendFor(spec), options.resilience);
+    const backend = new ResilientBackend(await backendFor(spec, options.create === true), options.resilience);
     const password = options.password ?? (await passwordFor(spec));
     const format = await openFormat(backend, {
       ...options,
@@ -86,8 +90,9 @@ export class Repository {
     return repo;
   }
 
+  /** A local repository, created on first use (tests, the bench). */
   static openLocal(root: string, options: OpenOptions = {}): Promise<Repository> {
-    return Repository.open({ location: root }, options);
+    return Repository.open({ location: root }, { create: true, ...options });
   }
 
   /** Stores a snapshot stream, deduplicated against everything the repository holds. */
@@ -342,19 +347,11 @@ export class Repository {
   }
 }
 
-/** The backup ID one millisecond later: IDs are the start time, `20261121T100000.000Z`. */
-export function nextBackupId(id: string): string {
-  const iso = id.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/, '$1-$2-$3T$4:$5:$6');
-  const next = new Date(Date.parse(iso) + 1);
-  if (Number.isNaN(next.getTime())) throw new Error(`backup ID ${id} is not a time`);
-  return next.toISOString().replace(/[-:]/g, '');
-}
-
-async function backendFor(spec: RepositorySpec): Promise<StorageBackend> {
+async function backendFor(spec: RepositorySpec, create: boolean): Promise<StorageBackend> {
   if (isS3Location(spec.location)) {
     return new S3Backend({ ...parseS3Location(spec.location), endpoint: spec.endpoint, region: spec.region });
   }
-  await fs.mkdir(spec.location, { recursive: true });
+  if (create) await fs.mkdir(spec.location, { recursive: true });
   const local = new LocalBackend(spec.location);
   await local.removeStalePartials(STALE_WRITE_MS);
   return local;

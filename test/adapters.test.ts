@@ -196,3 +196,58 @@ test('MariaDB: a database with views or triggers is refused with a clear error, 
   expect(await adapter.fingerprint(target)).toBe(before);
   expect(await stores.mariadbQuery("SHOW DATABASES LIKE 'lz\\_mview\\_dst\\_%'")).toEqual([]);
 });
+
+test('holdsData tells a target holding anything from one that is absent or empty, for every kind', async () => {
+  const holds = (store: Datastore) => adapterFor(store).holdsData(store);
+  const dir = stores.tempDir();
+  const file = path.join(dir, 'a.db');
+  expect(await holds({ kind: 'sqlite', path: file })).toBe(false);
+  await fs.writeFile(file, '');
+  expect(await holds({ kind: 'sqlite', path: file })).toBe(false);
+  await fs.writeFile(file, 'x');
+  expect(await holds({ kind: 'sqlite', path: file })).toBe(true);
+  const tree = path.join(dir, 'tree');
+  expect(await holds({ kind: 'directory', path: tree })).toBe(false);
+  await fs.mkdir(tree);
+  expect(await holds({ kind: 'directory', path: tree })).toBe(false);
+  await fs.writeFile(path.join(tree, 'f'), '');
+  expect(await holds({ kind: 'directory', path: tree })).toBe(true);
+  expect(await holds({ kind: 'directory', path: file })).toBe(true); // a file where the directory goes
+
+  const pg = {
+    kind: 'postgres',
+    host: '127.0.0.1',
+    port: 5432,
+    user: 'postgres',
+    database: 'lz_input_holds',
+  } as const;
+  await adapterFor(pg).drop(pg);
+  expect(await holds(pg)).toBe(false);
+  await stores.postgresQuery('postgres', 'CREATE DATABASE lz_input_holds');
+  expect(await holds(pg)).toBe(false); // created empty, for the restore
+  await stores.postgresWithRows('lz_input_holds', 1);
+  expect(await holds(pg)).toBe(true);
+  await adapterFor(pg).drop(pg);
+
+  const maria = {
+    kind: 'mariadb',
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    database: 'lz_input_holds',
+  } as const;
+  await adapterFor(maria).drop(maria);
+  expect(await holds(maria)).toBe(false);
+  await stores.mariadbQuery('CREATE DATABASE lz_input_holds');
+  expect(await holds(maria)).toBe(false);
+  await stores.mariadbWithRows('lz_input_holds', 1);
+  expect(await holds(maria)).toBe(true);
+  await adapterFor(maria).drop(maria);
+
+  const redis = { kind: 'redis', host: '127.0.0.1', port: 6379, db: 12, staging_db: 15 } as const;
+  await adapterFor(redis).drop(redis);
+  expect(await holds(redis)).toBe(false);
+  await stores.redisWithKeys(12, 1);
+  expect(await holds(redis)).toBe(true);
+  await adapterFor(redis).drop(redis);
+});

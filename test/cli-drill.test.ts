@@ -112,7 +112,10 @@ test('a restore over the originals waits for `lazarus approve`', async () => {
   const started = lazarus(['restore', manifest, '--no-wait', '--json'], env);
   expect(started.code).toBe(0);
   const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
-  expect(started.stderr).toContain(`lazarus approve ${workflowId}`);
+  expect(started.stderr).toContain(
+    `${workflowId} waits for approval (up to 1h) to restore users in place:\n` +
+      `  lazarus approve '${workflowId}'\n  lazarus reject '${workflowId}' --reason '...'\n`,
+  );
   // Not a drill and not waiting: approving something else is refused.
   expect(lazarus(['approve', 'restore/nope'], env).code).toBe(2);
   let approved = lazarus(['approve', workflowId], env);

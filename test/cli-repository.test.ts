@@ -1,4 +1,5 @@
 /** verify (here, as a workflow, on a schedule) and cost, as a user runs them from the shell. */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CostReport } from '../repository/cost';
 import type { VerifyReport } from '../repository/verify';
@@ -74,4 +75,45 @@ test('verify --on-worker runs as a workflow; --every schedules it; a triggered r
   expect(lazarus(['verify', manifest, '--subset', '150%'], env).stderr).toContain(
     '--subset 150%: write a share of the packs such as 10% or 2.5%',
   );
+});
+
+test('no command but backup creates a repository: a mistyped repository.path is an error, and verify exits 3', async () => {
+  const typo = path.join(dir, 'repo-typo');
+  const file = await stores.writeManifest(stores.tempDir('lz_input_missing-'), {
+    app: 'clirepo',
+    repository: { path: typo },
+    services: { users: { datastore: { kind: 'sqlite', path: path.join(dir, 'users.db') } } },
+  });
+  const missing = `${file}: no Lazarus repository at ${typo} (no "config" there): check repository.path, or run "lazarus backup" to create the repository`;
+  expect(lazarus(['verify', file], env)).toMatchObject({
+    code: 3,
+    stdout: '',
+    stderr: `lazarus: ${missing}\n`,
+  });
+  for (const args of [['backups'], ['cost'], ['forget'], ['prune'], ['hold']])
+    expect(lazarus([...args, file], env)).toMatchObject({ code: 2, stderr: `lazarus: ${missing}\n` });
+  expect(existsSync(typo)).toBe(false);
+
+  // Not on this machine, it may be mounted on the workers only: they refuse it, creating nothing.
+  const restore = lazarus(['restore', file, '--yes'], env);
+  expect(restore.code).toBe(1);
+  expect(restore.stderr).toContain(
+    `no Lazarus repository at ${typo} (no "config" there): check repository.path`,
+  );
+  expect(lazarus(['drill', file], env).stderr).toContain(`no Lazarus repository at ${typo}`);
+  expect(existsSync(typo)).toBe(false);
+  // A directory here that holds no repository is refused before anything starts.
+  mkdirSync(typo);
+  for (const command of [['restore', '--yes'], ['drill']])
+    expect(lazarus([...command, file], env)).toMatchObject({
+      code: 2,
+      stderr: `lazarus: ${missing}\n`,
+    });
+  expect(readdirSync(typo)).toEqual([]);
+
+  expect(lazarus(['backup', file], env).code).toBe(0); // the one command that creates it
+  expect(lazarus(['verify', file], env)).toMatchObject({
+    code: 0,
+    stdout: expect.stringContaining('No problems found.'),
+  });
 });

@@ -156,7 +156,7 @@ test('post_restore runs after the restore, told the target it restored into', as
   const copy = path.join(dir, 'a-copy.db');
   const result = await runToEnd(client, queue, {
     kind: 'restore',
-    input: { spec: appSpec(manifest), backupId, targets: { a: copy } },
+    input: { approved: true, spec: appSpec(manifest), backupId, targets: { a: copy } },
   });
   expect(result.outcome).toBe('succeeded');
   expect(await logLines()).toEqual([`cmd post_restore a ${copy}`]);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ManifestError } from '../model/errors';
 import { restoreLayers, withDependencies } from '../model/graph';
@@ -10,7 +10,7 @@ import { tempDir, writeManifest } from './support/stores';
 
 function problemsOf(yaml: string): string[] {
   try {
-    parseManifest(yaml, 'app.yaml');
+    parseManifest(yaml, '/srv/shop/app.yaml');
   } catch (err) {
     if (err instanceof ManifestError) return err.problems.map((p) => `${p.path}: ${p.message}`);
     throw err;
@@ -106,6 +106,60 @@ services:
     ]);
   });
 
+  test('a wrong type names the type expected and the value given, not "required"', () => {
+    expect(
+      problemsOf(`app: shop
+services:
+  orders: { datastore: { kind: postgres, database: o, port: "abc" } }
+  web: { depends_on: "orders, api", tier: 5 }`),
+    ).toEqual([
+      'services.orders.datastore.port: expected a number, got the string "abc"',
+      'services.web.tier: expected a string, got the number 5',
+      'services.web.depends_on: expected a list, got the string "orders, api"',
+    ]);
+    expect(problemsOf('app: shop\nservices: "a, b"')).toEqual([
+      'services: expected a mapping, got the string "a, b"',
+    ]);
+  });
+
+  test('an empty file, a list or a scalar says what a manifest is', () => {
+    const shape = 'a manifest is a mapping with app and services (app: shop, services: {...})';
+    expect(problemsOf('')).toEqual([`: the file is empty; ${shape}`]);
+    expect(problemsOf('# only a comment\n')).toEqual([`: the file is empty; ${shape}`]);
+    expect(problemsOf('- app: shop\n- services: {}')).toEqual([`: the file holds a list; ${shape}`]);
+    expect(problemsOf('shop')).toEqual([`: the file holds the string "shop"; ${shape}`]);
+  });
+
+  test('a YAML alias bomb ("billion laughs") exits 2 naming the file', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(', ')}]`,
+      );
+    }
+    const file = path.join(tempDir(), 'bomb.yaml');
+    writeFileSync(file, `${levels.join('\n')}\napp: shop\nservices: { a: {} }\n`);
+    const result = lazarus(['plan', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: invalid manifest`);
+    expect(result.stderr).toContain('YAML aliases: Excessive alias count');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a key given twice is reported with its field and lines', () => {
+    expect(
+      problemsOf(`app: shop
+services:
+  a: { datastore: { kind: sqlite, path: a.db, path: b.db } }
+  b: {}
+  a: {}`),
+    ).toEqual([
+      'services: "a" is given twice (lines 3 and 5); keep one',
+      'services.a.datastore: "path" is given twice (lines 3 and 3); keep one',
+    ]);
+  });
+
   test('YAML syntax errors are reported with the file', () => {
     expect(() => parseManifest('app: [unclosed', 'broken.yaml')).toThrow(
       /broken.yaml: [\s\S]*YAML syntax: .* at line 1, column 15/,
@@ -146,6 +200,30 @@ tiers:
     ]);
   });
 
+  test('a file store at the filesystem root, or holding or inside the repository, is refused', () => {
+    const at = (path: string, repository = '') =>
+      problemsOf(
+        `app: shop\n${repository}services:\n  files: { datastore: { kind: directory, path: "${path}" } }`,
+      );
+    expect(at('/')).toEqual([
+      "services.files.datastore.path: / is the filesystem root: a restore would replace every file; name the directory that holds files's data",
+    ]);
+    expect(at('../../../../../../..')).toHaveLength(1); // resolves to / as well
+    // The default repository is .lazarus/repo beside the manifest: the manifest's directory holds it.
+    expect(at('.')).toEqual([
+      'services.files.datastore.path: /srv/shop holds the repository /srv/shop/.lazarus/repo: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)',
+    ]);
+    expect(at('/backups/shop/data', 'repository: { path: /backups/shop }\n')).toEqual([
+      'services.files.datastore.path: /backups/shop/data is inside the repository /backups/shop: a backup would copy the repository into itself and a restore would replace it; move one of them (repository.path)',
+    ]);
+    expect(() =>
+      parseManifest(
+        'app: shop\nrepository: { path: /backups/shop }\nservices:\n  files: { datastore: { kind: directory, path: . } }',
+        '/srv/shop/app.yaml',
+      ),
+    ).not.toThrow();
+  });
+
   test('relative paths resolve against the manifest, defaults apply', () => {
     const m = parseManifest(
       'app: shop\nservices:\n  a: { datastore: { kind: sqlite, path: data/a.db } }',
@@ -155,6 +233,39 @@ tiers:
     expect(m.services.a.tier).toBe('standard');
     expect(m.repository).toEqual({ location: '/srv/shop/.lazarus/repo' });
   });
+});
+
+describe('a large manifest', () => {
+  /** Block YAML as people write it: n services, each depending on an earlier one. */
+  function manifestOf(services: number): string {
+    const file = path.join(tempDir(), `large-${services}.yaml`);
+    const lines = ['app: large', 'services:'];
+    for (let i = 0; i < services; i++) {
+      lines.push(`  svc-${i}:`, `    depends_on: [${i < 20 ? '' : `svc-${(i * 7919) % i}`}]`);
+      lines.push('    datastore:', '      kind: directory', `      path: data/svc-${i}`);
+    }
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  }
+  const loadTime = (file: string) => {
+    const start = process.hrtime.bigint();
+    const manifest = loadManifest(file);
+    return {
+      ms: Number(process.hrtime.bigint() - start) / 1e6,
+      services: Object.keys(manifest.services).length,
+    };
+  };
+
+  test('loads in time linear in its services: 50,000 take about 10x what 5,000 take, not 100x', () => {
+    const small = manifestOf(5_000);
+    const large = manifestOf(50_000);
+    loadTime(small); // warms the JIT up, which would otherwise count against the small one
+    const five = loadTime(small);
+    const fifty = loadTime(large);
+    expect(fifty.services).toBe(50_000);
+    // Linear is 10x; the quadratic duplicate-key check this guards against measured ~30x.
+    expect(fifty.ms / five.ms).toBeLessThan(16);
+  }, 180_000);
 });
 
 describe('dependency graph', () => {

@@ -1,6 +1,7 @@
 /** Retention rules, forget plans and legal holds: which backups stay, and why. */
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { backupIdAt } from '../model/backup-id';
 import { defaultTierTargets } from '../model/manifest';
 import type { BackupEntry } from '../repository/catalog';
 import { planForget } from '../repository/forget';
@@ -70,34 +71,37 @@ test('forget is a dry run until --apply; a held backup is never removed, by forg
     services: { orders: { tier: 'standard', datastore: { kind: 'sqlite', path: 'orders.db' } } },
     tiers: { standard: { rto: '1h', rpo: '1d', retention: { keep_last: 1 } } },
   });
-  const repo = await Repository.open({ location: path.join(dir, '.lazarus', 'repo') });
+  const repo = await Repository.open({ location: path.join(dir, '.lazarus', 'repo') }, { create: true });
   const ref = await repo.storeSnapshot(Readable.from([Buffer.from('orders')]));
-  for (const [id, at] of [
-    ['b1', '2026-11-19'],
-    ['b2', '2026-11-20'],
-    ['b3', '2026-11-21'],
-  ]) {
-    await repo.saveBackup(catalogEntry(id, { orders: ref }, `${at}T00:00:00.000Z`));
-  }
-  expect(lazarus(['hold', manifest, 'b1']).stderr).toContain('--reason: say why the backup is held');
-  const held = lazarus(['hold', manifest, 'b1', '--reason', 'case 4711', '--by', 'legal']);
+  // Backup IDs are their start times; `hold` refuses anything else.
+  const times = ['2026-11-19', '2026-11-20', '2026-11-21'].map((day) => `${day}T00:00:00.000Z`);
+  const [b1, b2, b3] = times.map((at) => backupIdAt(new Date(at)));
+  for (const [i, id] of [b1, b2, b3].entries())
+    await repo.saveBackup(catalogEntry(id, { orders: ref }, times[i]));
+  expect(lazarus(['hold', manifest, b1]).stderr).toContain('--reason: say why the backup is held');
+  const held = lazarus(['hold', manifest, b1, '--reason', 'case 4711', '--by', 'legal']);
   expect(held.code).toBe(0);
-  await expect(repo.removeBackup('shop', 'b1')).rejects.toThrow(
-    'backup shop/b1 is under legal hold (case 4711, by legal)',
+  await expect(repo.removeBackup('shop', b1)).rejects.toThrow(
+    `backup shop/${b1} is under legal hold (case 4711, by legal)`,
   );
+  expect(lazarus(['hold', manifest, '../../etc/passwd', '--reason', 'x'])).toMatchObject({
+    code: 2,
+    stderr:
+      'lazarus: backup "../../etc/passwd" is not a backup ID: IDs read like 20261121T100000.000Z; `lazarus backups <manifest>` lists them\n',
+  });
 
   const dry = JSON.parse(lazarus(['forget', manifest, '--json']).stdout);
-  expect(dry.remove.map((b: { id: string }) => b.id)).toEqual(['b2']);
+  expect(dry.remove.map((b: { id: string }) => b.id)).toEqual([b2]);
   expect(dry.applied).toBe(false);
-  expect((await repo.listBackups('shop')).map((b) => b.id)).toEqual(['b1', 'b2', 'b3']);
+  expect((await repo.listBackups('shop')).map((b) => b.id)).toEqual([b1, b2, b3]);
 
   const applied = lazarus(['forget', manifest, '--apply']);
   expect(applied.code).toBe(0);
-  expect(applied.stdout).toMatch(/b1 .*keep .*legal hold/);
+  expect(applied.stdout).toMatch(new RegExp(`${b1} .*keep .*legal hold`));
   expect(applied.stdout).toContain('removed 1 backups');
-  expect((await repo.listBackups('shop')).map((b) => b.id)).toEqual(['b1', 'b3']);
+  expect((await repo.listBackups('shop')).map((b) => b.id)).toEqual([b1, b3]);
 
-  expect(lazarus(['hold', manifest, 'b1', '--release']).code).toBe(0);
+  expect(lazarus(['hold', manifest, b1, '--release']).code).toBe(0);
   expect(JSON.parse(lazarus(['hold', manifest, '--json']).stdout)).toEqual({});
   await repo.close();
 });

@@ -49,7 +49,11 @@ test('the backend: put, create-if-absent, ranged read, list with sizes, remove',
 
 test('a repository on S3: encrypted snapshots round trip, deduplicate, and verify', async () => {
   const spec = { location: 's3://lazarus/shop-repo', endpoint: server.endpoint };
-  const repo = await Repository.open(spec, options);
+  // Only a backup creates a repository: reading a prefix without a config refuses it.
+  await expect(Repository.open(spec, options)).rejects.toThrow(
+    'no Lazarus repository at s3://lazarus/shop-repo (no "config" there): check repository.s3, or run "lazarus backup" to create the repository',
+  );
+  const repo = await Repository.open(spec, { ...options, create: true });
   const data = Buffer.concat([randomBytes(2 << 20), Buffer.from('orders\n'.repeat(300_000))]);
   const first = await repo.storeSnapshotWithStats(Readable.from([data]));
   const parts: Buffer[] = [];

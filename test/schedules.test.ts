@@ -1,9 +1,10 @@
 /** Tier schedules and the adaptive scheduler, driven from the shell against the dev server. */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { createActivities } from '../activities';
 import { type AdaptiveBounds, proposeInterval, storeRate } from '../model/adaptive';
 import type { IntervalChange } from '../workflows/adaptive';
 import { lazarus } from './support/cli';
@@ -393,4 +394,33 @@ test('a bad cadence is refused before anything is scheduled, naming the field', 
       .describe()
       .catch(() => 'none'),
   ).toBe('none');
+});
+
+test('the adaptive check before the first backup finds no repository: no proposal, and no repository made', async () => {
+  const missing = path.join(stores.tempDir(), 'repo');
+  const activities = createActivities();
+  const proposals = await activities.proposeIntervals({
+    app: 'not-backed-up-yet',
+    repository: { location: missing },
+    schedules: [
+      {
+        scheduleId: 'backup/not-backed-up-yet/critical',
+        services: ['orders'],
+        minMs: 60_000,
+        maxMs: 3_600_000,
+        atRiskBytes: 1,
+      },
+    ],
+  });
+  expect(proposals).toEqual([]);
+  expect(existsSync(missing)).toBe(false);
+  // Every other step refuses it, without retrying, naming the field to check.
+  await expect(
+    activities.resolveBackup({ repository: { location: missing }, app: 'not-backed-up-yet' }),
+  ).rejects.toMatchObject({
+    type: 'MissingRepository',
+    nonRetryable: true,
+    message: expect.stringContaining('check repository.path'),
+  });
+  expect(existsSync(missing)).toBe(false);
 });

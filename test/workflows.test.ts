@@ -2,16 +2,17 @@
  * Backup and restore as real workflows on the real dev server, with an in-process worker.
  * Snapshot and restore streams are rate-limited so that steps take measurable time.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../client/spec';
-import { fingerprintServices } from '../datastores';
+import { adapterFor, fingerprintServices } from '../datastores';
 import { startRun } from '../client/run-workflow';
 import { loadManifest } from '../model/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';
 import { progressQuery } from '../workflows';
+import { rejectSignal } from '../workflows/approval';
 import * as stores from './support/stores';
 import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue, waitFor } from './support/temporal';
 
@@ -68,6 +69,12 @@ const backup = (concurrency = 4) =>
   runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest), options: { concurrency } } });
 
 const fingerprints = () => fingerprintServices(manifest.services);
+/** A regular file that is no service's store. */
+const aFile = async () => {
+  const file = path.join(dir, 'not-a-directory');
+  await fs.writeFile(file, 'x');
+  return file;
+};
 
 test('backup snapshots every datastore, verifies it, and records one catalog entry', async () => {
   const result = await backup();
@@ -161,26 +168,68 @@ test('a subset restore touches only the chosen services; --with-dependencies add
   expect(afterDeps.docs).toBe(changed.docs);
 });
 
+test('an empty service list is refused, never taken for every service', async () => {
+  const before = await fingerprints();
+  const run = runToEnd(client, queue, {
+    kind: 'restore',
+    input: { approved: true, spec: appSpec(manifest), services: [] },
+  });
+  await expect(run).rejects.toThrow(WorkflowFailedError);
+  await expect(run.catch((e: WorkflowFailedError) => Promise.reject(e.cause))).rejects.toThrow(
+    'services: the list names no service; leave it out for all',
+  );
+  expect(await fingerprints()).toEqual(before);
+});
+
 test('a target mapping restores into another path and database, leaving the originals alone', async () => {
   const { backupId } = await backup();
   const before = await fingerprints();
   const copyDir = path.join(dir, 'db-copy');
+  // A target must not hold data yet: one of its own per run.
+  const copyDb = `lz_wf_ledger_copy_${process.pid}`;
   const result = await runToEnd(client, queue, {
     kind: 'restore',
-    // Every chosen service goes to a new target: nothing is overwritten, so no approval is needed.
     input: {
+      approved: true,
       spec: appSpec(manifest),
       backupId,
       services: ['db', 'ledger'],
-      targets: { db: copyDir, ledger: 'lz_wf_ledger_copy' },
+      targets: { db: copyDir, ledger: copyDb },
     },
   });
   expect(result.services.db.restoredTo).toBe(copyDir);
   expect(await stores.fingerprint({ kind: 'directory', path: copyDir })).toBe(before.db);
-  expect(await stores.fingerprint({ ...storeOf('ledger'), database: 'lz_wf_ledger_copy' } as Datastore)).toBe(
-    before.ledger,
-  );
+  const copy = { ...storeOf('ledger'), database: copyDb } as Datastore;
+  expect(await stores.fingerprint(copy)).toBe(before.ledger);
   expect(await fingerprints()).toEqual(before);
+  await adapterFor(copy).drop(copy);
+});
+
+test('the workflow checks targets itself: a relative or production one is refused; a target restore waits for approval', async () => {
+  const { backupId } = await backup();
+  const restore = (targets: Record<string, string>, approved: boolean) =>
+    startRun(client, queue, {
+      kind: 'restore',
+      input: { approved, spec: appSpec(manifest), backupId, services: ['db'], targets },
+    });
+  // A worker would resolve a relative path against its own directory: never guessed at.
+  const relative = await restore({ db: 'db-copy' }, true);
+  await expect(relative.result).rejects.toThrow(WorkflowFailedError);
+  await expect(relative.result.catch((e: WorkflowFailedError) => Promise.reject(e.cause))).rejects.toThrow(
+    'unsafe --target: db=db-copy: write an absolute path without ".", ".." or "//"',
+  );
+  const own = await restore({ db: path.join(dir, 'db', 'inside') }, true);
+  await expect(own.result.catch((e: WorkflowFailedError) => Promise.reject(e.cause))).rejects.toThrow(
+    "is db's own data",
+  );
+
+  const copy = path.join(dir, 'db-awaiting-approval');
+  const waiting = await restore({ db: copy }, false);
+  const handle = client.workflow.getHandle(waiting.workflowId);
+  await waitFor(async () => (await handle.query(progressQuery)).awaitingApproval === true);
+  await handle.signal(rejectSignal, { by: 'test', reason: 'only checking' });
+  expect((await waiting.result).outcome).toBe('rejected');
+  expect(existsSync(copy)).toBe(false);
 });
 
 test('a failing service is retried, then skips its dependents while independent branches finish', async () => {
@@ -192,7 +241,7 @@ test('a failing service is retried, then skips its dependents while independent 
       spec: appSpec(manifest),
       backupId,
       // A path below a regular file can never be created (ENOTDIR).
-      targets: { cache: path.join(dir, 'jobs.db', 'cache.db') },
+      targets: { cache: path.join(await aFile(), 'cache.db') },
       options: { maxAttempts: 2 },
     },
   });

@@ -102,7 +102,17 @@ async function runEveryType(client: Client, taskQueue: string, manifest: Manifes
   const options = { partitionSize: 2 };
   const requests: RunRequest[] = [
     { kind: 'backup', input: { spec, options } },
-    { kind: 'restore', input: { spec, options, approved: true } },
+    // One service beside the original: a --target restore's checks (issue 11) are in the history too.
+    {
+      kind: 'restore',
+      input: {
+        spec,
+        options,
+        approved: true,
+        // The sandbox is .lazarus/sandbox beside the manifest.
+        targets: { files: path.resolve(manifest.sandbox, '..', '..', 'files-restored') },
+      },
+    },
     { kind: 'drill', input: { spec } },
     { kind: 'verify', input: { spec: { app: spec.app, repository: spec.repository }, readData: true } },
     // A second backup records change rates, which the adaptive scheduler then acts on.

@@ -8,6 +8,7 @@ import { recordServices } from './outcome';
 import { AppHooks, failAll } from './app-hooks';
 import { snapshotGroup } from './group';
 import { hookBlocks, hookFailure } from './hooks';
+import { backupIdAt } from '../model/backup-id';
 
 /** The repository lock waits out a prune: retried for about an hour. */
 const repositoryLock = proxyActivities<Activities>({
@@ -29,7 +30,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   const { spec } = input;
   const options = { ...defaultRunOptions, ...input.options };
   const startedAt = new Date();
-  let backupId = startedAt.toISOString().replace(/[-:]/g, '');
+  let backupId = backupIdAt(startedAt);
   const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
   const state = new RunState(Object.keys(spec.services).length);
   state.finished(statelessOutcomes(spec));

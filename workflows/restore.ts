@@ -1,11 +1,12 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { awaitApproval } from './approval';
 import type { BackupEntry } from '../repository/catalog';
 import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
-import { withDependencies } from '../model/graph';
+import { restoreSelection } from '../model/graph';
 import { recordOutcome, recordServices } from './outcome';
-import { resolveBackupFor, runPartition, runPlan } from './partition';
+import { catalog, resolveBackupFor, runPartition, runPlan } from './partition';
+import { targetProblems } from './sandbox';
 import { RunState } from './run-state';
 import {
   AppSpec,
@@ -20,7 +21,7 @@ import {
 /**
  * Restores an application from one backup in dependency order: a service starts only
  * once everything it depends on is restored; independent branches run in parallel. A
- * restore over the original targets waits for approval unless it was given up front.
+ * restore waits for approval unless it was given up front.
  */
 export async function restoreApplication(input: RestoreInput): Promise<RunResult> {
   const { spec } = input;
@@ -42,8 +43,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     services,
   });
 
-  const overwritten = selected.filter((s) => spec.services[s].datastore && !input.targets?.[s]);
-  const refusal = overwritten.length > 0 && !input.approved ? await awaitApproval(state, input) : undefined;
+  const refusal = (await needsApproval(input, selected)) ? await awaitApproval(state, input) : undefined;
   if (refusal) {
     recordOutcome({}, 'rejected');
     return finish({ outcome: 'rejected', reason: refusal }, failAll(selected, 'not restored: ' + refusal));
@@ -56,6 +56,47 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     : await runPlan(plan, 'restore', state);
   const after = await appHooks.run('after_restore');
   return finish(appHooks.outcome(outcomes, [before, after]), outcomes);
+}
+
+/**
+ * Whether the restore waits for `lazarus approve`: one that writes anything, unless
+ * approved up front. Runs started before --target restores were checked (patch
+ * TARGET_SAFETY) replay as they ran: only a restore over the originals waited then.
+ */
+async function needsApproval(input: RestoreInput, selected: string[]): Promise<boolean> {
+  const { spec } = input;
+  const targets = input.targets ?? {};
+  const stateful = selected.filter((s) => spec.services[s].datastore);
+  const safeTargets = Object.keys(targets).length > 0 && patched(TARGET_SAFETY);
+  if (safeTargets) await checkTargets(input);
+  const written = safeTargets ? stateful : stateful.filter((s) => !targets[s]);
+  return written.length > 0 && !input.approved;
+}
+
+const TARGET_SAFETY = 'target-restores-checked-and-approved';
+
+/**
+ * A --target must be a new place: never production or the repository (checked by the
+ * CLI too), and not a store that already holds data unless the user said to replace it.
+ */
+async function checkTargets(input: RestoreInput): Promise<void> {
+  const problems = targetProblems(input.spec, input.targets ?? {});
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(`unsafe --target: ${problems.join('; ')}`, 'UnsafeTarget');
+  if (input.replaceTargets) return;
+  const occupied = await catalog.targetsHoldingData({
+    targets: Object.entries(input.targets ?? {}).map(([service, target]) => ({
+      service,
+      target,
+      datastore: input.spec.services[service].datastore!,
+    })),
+  });
+  if (occupied.length > 0)
+    throw ApplicationFailure.nonRetryable(
+      `--target ${occupied.join(', ')} already holds data; nothing was changed: restore into a new or ` +
+        'empty target, or pass --replace-target to replace it (after approval, unless --yes)',
+      'TargetHoldsData',
+    );
 }
 
 /** The restore of `selected` services from `backup`, into `targets` where given. */
@@ -98,6 +139,13 @@ export async function restorePartition(plan: PartitionPlan): Promise<Record<stri
 
 function selectServices(input: RestoreInput): string[] {
   const all = Object.keys(input.spec.services);
+  // An empty list used to mean all of them: a restore of everything over production. (Runs
+  // started before the change replay as they ran.)
+  if (input.services?.length === 0 && patched('empty-service-list-refused'))
+    throw ApplicationFailure.nonRetryable(
+      'services: the list names no service; leave it out for all',
+      'NoServices',
+    );
   if (!input.services || input.services.length === 0) return all.sort();
   const unknown = input.services.filter((s) => !(s in input.spec.services));
   if (unknown.length > 0) {
@@ -106,7 +154,5 @@ function selectServices(input: RestoreInput): string[] {
       'UnknownService',
     );
   }
-  return input.withDependencies
-    ? withDependencies(input.spec.services, input.services)
-    : [...input.services].sort();
+  return restoreSelection(input.spec.services, input.services, Boolean(input.withDependencies));
 }

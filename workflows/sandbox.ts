@@ -1,10 +1,11 @@
 /**
  * Where a drill restores: for every stateful service, a copy that is never a production
  * target (another file or directory under the sandbox, another database name, the Redis
- * index set aside for drills). Pure, so the CLI checks it before starting and the
- * workflow again before restoring.
+ * index set aside for drills); and whether a restore's `--target`s are as safe. Pure, so
+ * the CLI checks it before starting and the workflow again before restoring.
  */
 import { derivedName } from '../model/names';
+import { isS3Location, nested, within } from '../model/paths';
 import type { Datastore } from '../model/manifest';
 import type { AppSpec } from './types';
 
@@ -21,10 +22,7 @@ export function sandboxFor(spec: AppSpec, drillKey: string): Sandbox {
   const root = `${(spec.sandbox ?? '.lazarus/sandbox').replace(/\/+$/, '')}/${drillKey}`;
   const targets: Record<string, string> = {};
   const problems: string[] = [];
-  const stores = Object.entries(spec.services).filter(
-    (entry): entry is [string, { datastore: Datastore } & (typeof entry)[1]] =>
-      entry[1].datastore !== undefined,
-  );
+  const stores = storesOf(spec);
   for (const [service, { datastore: store }] of stores) {
     switch (store.kind) {
       case 'sqlite':
@@ -54,25 +52,101 @@ export function sandboxFor(spec: AppSpec, drillKey: string): Sandbox {
         problems.push(`the sandbox copy of ${service} (${target}) would overwrite ${other}'s data`);
       }
     }
-    if ((datastore.kind === 'sqlite' || datastore.kind === 'directory') && within(datastore.path, root)) {
+    if (isPath(datastore) && within(datastore.path, root)) {
       problems.push(`${service} keeps its data under the drill sandbox ${root}: set drill.sandbox elsewhere`);
     }
   }
   return { root, targets, problems };
 }
 
+/**
+ * Why restoring into these targets (`--target service=target`) would not be safe. A
+ * target is a new place beside the original: never the service's own store, another
+ * service's (or its target), nor the repository; and a path the worker cannot misread,
+ * since a relative one would resolve against the worker's directory, on another machine.
+ */
+export function targetProblems(spec: AppSpec, targets: Record<string, string>): string[] {
+  const mapped = Object.entries(targets);
+  return mapped.flatMap(([service, target], i) => {
+    const store = spec.services[service]?.datastore;
+    const malformed = store ? targetFormProblem(store, target) : 'the service has no datastore to restore';
+    if (malformed || !store) return [`${service}=${target}: ${malformed}`];
+    const clashes = mapped
+      .slice(i + 1)
+      .filter(([other, to]) => {
+        const copy = spec.services[other]?.datastore;
+        return copy && overlaps(store, target, retargeted(copy, to));
+      })
+      .map(([other, to]) => `${service}=${target} and ${other}=${to} would overwrite each other`);
+    return [...overwrites(spec, service, store, target), ...clashes];
+  });
+}
+
+/** The production data, and the repository, a restore of `service` into `target` would replace. */
+function overwrites(spec: AppSpec, service: string, store: Datastore, target: string): string[] {
+  const problems = storesOf(spec)
+    .filter(([, { datastore }]) => overlaps(store, target, datastore))
+    .map(([other]) =>
+      other === service
+        ? `${service}=${target} is ${service}'s own data (or its staging area): restore it in place without --target, or name another target`
+        : `${service}=${target} would overwrite ${other}'s data`,
+    );
+  const repository = spec.repository.location;
+  if (isPath(store) && !isS3Location(repository) && nested(target, repository))
+    problems.push(`${service}=${target} overlaps the repository ${repository}`);
+  return problems;
+}
+
+/** A target the worker reads as meant: an absolute, normalised path; a database name; an index. */
+function targetFormProblem(store: Datastore, target: string): string | undefined {
+  switch (store.kind) {
+    case 'sqlite':
+    case 'directory': {
+      const parts = target.split('/');
+      const normal = parts[0] === '' && parts.slice(1).every((p) => p !== '' && p !== '.' && p !== '..');
+      return normal ? undefined : 'write an absolute path without ".", ".." or "//"';
+    }
+    case 'postgres':
+    case 'mariadb':
+      return target.trim() === '' ? 'name a database' : undefined;
+    case 'redis':
+      return /^\d+$/.test(target) ? undefined : 'name a Redis database index, such as 5';
+  }
+}
+
+/** The store a restore into `target` writes: `store` with the path, database or index replaced. */
+function retargeted(store: Datastore, target: string): Datastore {
+  switch (store.kind) {
+    case 'sqlite':
+    case 'directory':
+      return { ...store, path: target };
+    case 'postgres':
+    case 'mariadb':
+      return { ...store, database: target };
+    case 'redis':
+      return { ...store, db: Number(target) };
+  }
+}
+
+function storesOf(spec: AppSpec) {
+  return Object.entries(spec.services).filter(
+    (entry): entry is [string, { datastore: Datastore } & (typeof entry)[1]] =>
+      entry[1].datastore !== undefined,
+  );
+}
+
+function isPath(store: Datastore): store is Extract<Datastore, { path: string }> {
+  return store.kind === 'sqlite' || store.kind === 'directory';
+}
+
 /** Would restoring `store` into `target` touch `production`? */
 function overlaps(store: Datastore, target: string, production: Datastore): boolean {
-  if (store.kind !== production.kind) {
-    const paths = [store, production].every((s) => s.kind === 'sqlite' || s.kind === 'directory');
-    return (
-      paths && 'path' in production && (within(target, production.path) || within(production.path, target))
-    );
-  }
+  if (store.kind !== production.kind)
+    return isPath(store) && isPath(production) && nested(target, production.path);
   switch (production.kind) {
     case 'sqlite':
     case 'directory':
-      return within(target, production.path) || within(production.path, target);
+      return nested(target, production.path);
     case 'postgres':
     case 'mariadb':
       return sameServer(store, production) && production.database === target;
@@ -83,8 +157,4 @@ function overlaps(store: Datastore, target: string, production: Datastore): bool
 
 function sameServer(a: Datastore, b: Datastore): boolean {
   return 'host' in a && 'host' in b && a.host === b.host && a.port === b.port;
-}
-
-function within(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
 }

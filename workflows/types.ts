@@ -53,15 +53,17 @@ export interface RestoreInput {
   spec: AppSpec;
   /** Default: the latest verified backup. */
   backupId?: string;
-  /** Default: every service. */
+  /** Default (left out): every service; an empty list is refused. */
   services?: string[];
   withDependencies?: boolean;
   /** service -> another path, database name or index to restore into instead of the original. */
   targets?: Record<string, string>;
+  /** A target that already holds data is replaced (after approval); without it, such a restore is refused. */
+  replaceTargets?: boolean;
   options?: RunOptions;
-  /** Given up front (--yes): a restore over the original targets does not wait for approval. */
+  /** Given up front (--yes): the restore does not wait for approval. */
   approved?: boolean;
-  /** How long a restore over the originals waits for approval before it stops; default 3600. */
+  /** How long a restore waits for approval before it stops; default 3600. */
   approvalTimeoutSeconds?: number;
 }
 

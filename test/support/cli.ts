@@ -14,12 +14,15 @@ export function lazarus(args: string[], env: Record<string, string> = {}, input?
   return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Starts a long-running `lazarus` command and resolves once it prints `readyText` on stderr. */
+/**
+ * Starts a long-running `lazarus` command and resolves once it prints `readyText` on
+ * stderr; `printed()` is what it printed there so far.
+ */
 export async function startLazarus(
   args: string[],
   readyText: string,
   env: Record<string, string> = {},
-): Promise<ChildProcess> {
+): Promise<ChildProcess & { printed(): string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -32,7 +35,7 @@ export async function startLazarus(
     });
     child.on('exit', (code) => reject(new Error(`lazarus ${args[0]} exited early (${code}): ${output}`)));
   });
-  return child;
+  return Object.assign(child, { printed: () => output });
 }
 
 /** Runs `lazarus` without blocking the test, so that something can happen to it meanwhile. */
