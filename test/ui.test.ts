@@ -4,11 +4,11 @@
  * each service's steps by name, a failed one included.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { type Browser, chromium } from 'playwright-core';
 import { type DevServer, startDevServer } from '../temporal/dev-server';
+import { freePort } from '../tools/free-port';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
 import { uniqueQueue } from './support/temporal';
@@ -79,14 +79,3 @@ test('the Web UI filters runs by application and shows each service step of a ba
   expect(await page.getByText('snapshot/ledger', { exact: true }).count()).toBeGreaterThan(0); // the activity ID
   await page.close();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

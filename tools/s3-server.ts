@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
+import { freePort } from './free-port';
 import { type GoTool, type Log, ensureGoTool } from './go-tool';
 
 export const VERSITYGW: GoTool = {
@@ -49,17 +50,6 @@ export async function startS3Server(
     secretKey,
     stop: () => stopProcess(child),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
