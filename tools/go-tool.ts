@@ -6,8 +6,9 @@
  * profile adds to PATH.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isExecutable, pathDirectories } from './executables';
 
 export interface GoTool {
   /** The executable's name. */
@@ -140,17 +141,4 @@ function goBinDirectories(): string[] {
     binDirectories = [];
   }
   return binDirectories;
-}
-
-function pathDirectories(): string[] {
-  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
