@@ -15,7 +15,7 @@ import type { Datastore, Manifest } from '../model/manifest';
 import { costReport } from '../repository/cost';
 import type { RepositoryConfig } from '../repository/format';
 import { Repository } from '../repository/repository';
-import { startDevServer, DevServer } from '../temporal/dev-server';
+import { connectProblem, startDevServer, DevServer } from '../temporal/dev-server';
 import { connectWorker, settingsFromEnv } from '../temporal/settings';
 import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
@@ -49,7 +49,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
   const { client, server, uiBase, address } = await connectOrStartServer();
   const settings = settingsFromEnv({ address, taskQueue: 'lazarus-demo' });
   const worker = await createWorker(
-    server ? server.env.nativeConnection : await connectWorker(settings),
+    server ? server.nativeConnection : await connectWorker(settings),
     settings,
   );
   const running = worker.run();
@@ -156,21 +156,19 @@ async function connectOrStartServer(): Promise<{
   address: string;
 }> {
   const { address, namespace } = settingsFromEnv();
-  try {
-    const connection = await Connection.connect({ address, connectTimeout: '1 second' });
-    await connection.workflowService.getSystemInfo({});
+  if (!(await connectProblem(address, 1000, namespace))) {
     say(`Using the Temporal server already running at ${address}`);
+    const connection = await Connection.connect({ address });
     return { client: new Client({ connection, namespace }), uiBase: 'http://127.0.0.1:8233', address };
-  } catch {
-    say('Starting the embedded Temporal dev server (state in .lazarus/demo-server)...');
-    const server = await startDevServer({
-      stateDir: '.lazarus/demo-server',
-      port: 7233,
-      uiPort: 8233,
-      log: say,
-    });
-    return { client: server.env.client, server, uiBase: server.uiUrl ?? '', address: server.address };
   }
+  say('Starting the embedded Temporal dev server (state in .lazarus/demo-server)...');
+  const server = await startDevServer({
+    stateDir: '.lazarus/demo-server',
+    port: 7233,
+    uiPort: 8233,
+    log: say,
+  });
+  return { client: server.client, server, uiBase: server.uiUrl ?? '', address: server.address };
 }
 
 function indent(text: string): string {

@@ -11,7 +11,7 @@ export async function runDev(opts: { stateDir: string; port: number; uiPort: num
   installQuietRuntime();
   const server = await startDevServer({ stateDir: opts.stateDir, port: opts.port, uiPort: opts.uiPort, log });
   const settings = settingsFromEnv({ address: server.address });
-  const worker = await createWorker(server.env.nativeConnection, settings);
+  const worker = await createWorker(server.nativeConnection, settings);
   log(`Temporal dev server: ${server.address} (state in ${opts.stateDir}/temporal.db)`);
   log(`Web UI: ${server.uiUrl}`);
   log(`Worker polling task queue "${settings.taskQueue}". Press Ctrl+C to stop.`);

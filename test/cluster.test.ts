@@ -3,16 +3,13 @@
  * `lazarus worker` registers them, and backups then run through it.
  */
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ensureTemporalCli } from '../temporal/cli-binary';
+import { startDevServer } from '../temporal/dev-server';
 import { lazarus, startLazarus } from './support/cli';
 import * as stores from './support/stores';
 import { killHard } from './support/worker-process';
 
 test('lazarus worker registers the search attributes a bare cluster lacks', async () => {
-  const bare = await TestWorkflowEnvironment.createLocal({
-    server: { executable: await ensureTemporalCli(() => {}), ip: '127.0.0.1' },
-  });
+  const bare = await startDevServer({ searchAttributes: false, log: () => {} });
   const env = { TEMPORAL_ADDRESS: bare.address, LAZARUS_TASK_QUEUE: 'bare' };
   try {
     const dir = stores.tempDir();
@@ -37,6 +34,6 @@ test('lazarus worker registers the search attributes a bare cluster lacks', asyn
       await killHard(worker);
     }
   } finally {
-    await bare.teardown();
+    await bare.stop();
   }
 }, 120_000);

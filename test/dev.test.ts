@@ -3,8 +3,10 @@
  * because the server keeps a SQLite file in the state directory.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { startDevServer } from '../temporal/dev-server';
 import { lazarus, startLazarus } from './support/cli';
 import { sqliteWithRows, tempDir, writeManifest } from './support/stores';
 
@@ -53,3 +55,25 @@ test('lazarus dev serves the UI, runs backups, stops on Ctrl+C and keeps its run
     await stop(dev);
   }
 }, 120_000);
+
+/** The command lines of this machine's processes that mention `text`. */
+function processesMentioning(text: string): string[] {
+  const commandLines = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        return ''; // ended meanwhile
+      }
+    });
+  return commandLines.filter((line) => line.includes(text));
+}
+
+test('a dev server that is not ready in time is stopped, not left running', async () => {
+  const stateDir = tempDir();
+  await expect(startDevServer({ stateDir, readyTimeoutMs: 1, log: () => {} })).rejects.toThrow(
+    /the Temporal dev server at 127\.0\.0\.1:\d+ was not ready after .*; it was stopped/,
+  );
+  expect(processesMentioning(path.join(stateDir, 'temporal.db'))).toEqual([]);
+});

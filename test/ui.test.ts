@@ -4,17 +4,18 @@
  * each service's steps by name, a failed one included.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { type Browser, chromium } from 'playwright-core';
 import { type DevServer, startDevServer } from '../temporal/dev-server';
+import { freePort } from '../tools/local-server';
+import { chromiumPath } from '../tools/prerequisites';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
 import { uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 
-const chromiumPath = process.env.LAZARUS_CHROMIUM ?? '/usr/bin/chromium';
+const browserPath = chromiumPath();
 
 let server: DevServer;
 let worker: ChildProcess;
@@ -22,13 +23,15 @@ let browser: Browser;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(`no browser at ${chromiumPath}: apt-get install chromium, or set LAZARUS_CHROMIUM`);
+  if (!existsSync(browserPath))
+    throw new Error(
+      `no browser at ${browserPath}: npm test installs Debian's chromium, or set LAZARUS_CHROMIUM`,
+    );
   server = await startDevServer({ uiPort: await freePort(), log: () => {} });
   const queue = uniqueQueue('ui');
   env = { TEMPORAL_ADDRESS: server.address, LAZARUS_TASK_QUEUE: queue };
   worker = await spawnWorker(queue, [], env);
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
 });
 
 afterAll(async () => {
@@ -79,14 +82,3 @@ test('the Web UI filters runs by application and shows each service step of a ba
   expect(await page.getByText('snapshot/ledger', { exact: true }).count()).toBeGreaterThan(0); // the activity ID
   await page.close();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -32,10 +32,10 @@ async function main(): Promise<void> {
   const cli = findTemporalCli();
   if (!cli) throw new Error('recording needs the Temporal CLI: npm run temporal:cli');
   const settings = settingsFromEnv({ address: server.address, taskQueue: 'record-histories' });
-  const worker = await createWorker(server.env.nativeConnection, settings);
+  const worker = await createWorker(server.nativeConnection, settings);
   const running = worker.run();
   try {
-    const client = server.env.client;
+    const client = server.client;
     const manifest = loadManifest(writeApp());
     const ids = await runEveryType(client, settings.taskQueue, manifest);
     mkdirSync(outDir, { recursive: true });
