@@ -13,6 +13,7 @@ import { loadManifest } from '../model/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';
 import { progressQuery } from '../workflows';
 import { rejectSignal } from '../workflows/approval';
+import type { RestoreInput } from '../workflows/types';
 import * as stores from './support/stores';
 import { activityTimes, runToEnd, startWorker, testClient, uniqueQueue, waitFor } from './support/temporal';
 
@@ -232,19 +233,23 @@ test('the workflow checks targets itself: a relative or production one is refuse
   expect(existsSync(copy)).toBe(false);
 });
 
-test('a failing service is retried, then skips its dependents while independent branches finish', async () => {
+/** A restore whose cache goes to a path below a regular file, which can never be created (ENOTDIR). */
+async function restoreCacheBelowAFile(input: Partial<RestoreInput>) {
   const { backupId } = await backup();
-  const result = await runToEnd(client, queue, {
+  return runToEnd(client, queue, {
     kind: 'restore',
     input: {
       approved: true,
       spec: appSpec(manifest),
       backupId,
-      // A path below a regular file can never be created (ENOTDIR).
       targets: { cache: path.join(await aFile(), 'cache.db') },
-      options: { maxAttempts: 2 },
+      ...input,
     },
   });
+}
+
+test('a failing service is retried, then skips its dependents while independent branches finish', async () => {
+  const result = await restoreCacheBelowAFile({ options: { maxAttempts: 2 } });
   expect(result.outcome).toBe('partial');
   expect(result.services.cache).toMatchObject({
     status: 'failed',
@@ -285,17 +290,7 @@ test('every activity of a backup and a restore heartbeats: a worker lost in any 
 });
 
 test('a failure that is not an outage stops after 3 attempts, whatever the outage budget', async () => {
-  const { backupId } = await backup();
-  const result = await runToEnd(client, queue, {
-    kind: 'restore',
-    input: {
-      approved: true,
-      spec: appSpec(manifest),
-      backupId,
-      services: ['cache'],
-      targets: { cache: path.join(dir, 'jobs.db', 'cache.db') }, // ENOTDIR, every time
-    },
-  });
+  const result = await restoreCacheBelowAFile({ services: ['cache'] }); // default budget: 10
   expect(result.services.cache.status).toBe('failed');
   const history = await client.workflow.getHandle(result.workflowId).fetchHistory();
   const attempts = history.events!.flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
