@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { type AdaptiveBounds, proposeInterval, storeRate } from '../model/adaptive';
 import type { IntervalChange } from '../workflows/adaptive';
@@ -415,8 +416,12 @@ test('the adaptive check before the first backup finds no repository: no proposa
   expect(proposals).toEqual([]);
   expect(existsSync(missing)).toBe(false);
   // Every other step refuses it, without retrying, naming the field to check.
+  // In an activity's context, as a worker runs it (the step heartbeats).
   await expect(
-    activities.resolveBackup({ repository: { location: missing }, app: 'not-backed-up-yet' }),
+    new MockActivityEnvironment().run(activities.resolveBackup, {
+      repository: { location: missing },
+      app: 'not-backed-up-yet',
+    }),
   ).rejects.toMatchObject({
     type: 'MissingRepository',
     nonRetryable: true,
