@@ -82,6 +82,9 @@ export async function runTrials(options: {
         input: {
           spec,
           backupId: backup.backupId,
+          // The copies are the trials' own, replaced by each trial: no one to ask.
+          approved: true,
+          replaceTargets: true,
           targets: {
             stock: copies.stockDatabase,
             orders: copies.ordersDatabase,

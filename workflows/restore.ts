@@ -43,7 +43,12 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
     services,
   });
 
-  const refusal = (await needsApproval(input, selected)) ? await awaitApproval(state, input) : undefined;
+  // Runs started before --target restores were checked replay as they ran.
+  const targetsChecked = Object.keys(input.targets ?? {}).length > 0 && patched(TARGET_SAFETY);
+  if (targetsChecked) await checkTargets(input);
+  const refusal = needsApproval(input, selected, targetsChecked)
+    ? await awaitApproval(state, input)
+    : undefined;
   if (refusal) {
     recordOutcome({}, 'rejected');
     return finish({ outcome: 'rejected', reason: refusal }, failAll(selected, 'not restored: ' + refusal));
@@ -60,16 +65,12 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
 
 /**
  * Whether the restore waits for `lazarus approve`: one that writes anything, unless
- * approved up front. Runs started before --target restores were checked (patch
- * TARGET_SAFETY) replay as they ran: only a restore over the originals waited then.
+ * approved up front. Before targets were checked (TARGET_SAFETY), a restore whose every
+ * store went to a --target did not wait.
  */
-async function needsApproval(input: RestoreInput, selected: string[]): Promise<boolean> {
-  const { spec } = input;
-  const targets = input.targets ?? {};
-  const stateful = selected.filter((s) => spec.services[s].datastore);
-  const safeTargets = Object.keys(targets).length > 0 && patched(TARGET_SAFETY);
-  if (safeTargets) await checkTargets(input);
-  const written = safeTargets ? stateful : stateful.filter((s) => !targets[s]);
+function needsApproval(input: RestoreInput, selected: string[], targetsChecked: boolean): boolean {
+  const stateful = selected.filter((s) => input.spec.services[s].datastore);
+  const written = targetsChecked ? stateful : stateful.filter((s) => !input.targets?.[s]);
   return written.length > 0 && !input.approved;
 }
 
