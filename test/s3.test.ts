@@ -76,7 +76,7 @@ test('a repository on S3: encrypted snapshots round trip, deduplicate, and verif
 test('on S3, backups started in the same millisecond each get an entry (create-only writes)', async () => {
   const repo = await Repository.open(
     { location: 's3://lazarus/same-ms', endpoint: server.endpoint },
-    options,
+    { ...options, create: true },
   );
   const { ids, retried, listed } = await recordSameMillisecond(repo);
   expect(new Set(ids).size).toBe(10);
