@@ -62,7 +62,10 @@ export async function waitForStepInProgress(handle: WorkflowHandle, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    const busy = pending.find((a) => a.state === started && a.heartbeatDetails);
+    // A step's activity ID reads `<step>/<service>`; bookkeeping steps (the lock) heartbeat too.
+    const busy = pending.find(
+      (a) => a.state === started && a.heartbeatDetails && a.activityId?.includes('/'),
+    );
     if (busy) return busy.activityId ?? '';
     if (Date.now() > deadline) throw new Error('no step got under way in time');
     await new Promise((r) => setTimeout(r, 100));
