@@ -4,20 +4,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startDevServer } from '../temporal/dev-server';
+import { freePort } from '../tools/local-server';
 import { lazarus, startLazarus } from './support/cli';
 import { sqliteWithRows, tempDir, writeManifest } from './support/stores';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startDev(stateDir: string, port: number, uiPort: number): Promise<ChildProcess> {
   const args = ['dev', '--state-dir', stateDir, '--port', String(port), '--ui-port', String(uiPort)];
