@@ -1,12 +1,29 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two tiers. `unit`: no server of any kind, no build (ts-jest only), under a minute
+ * (`npm run test:unit`). `integration`: the real dev server, databases, versitygw and
+ * the built CLI. `npm test` runs both.
+ * @type {import('jest').Config}
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // Prints the closing summary line once, whichever tiers ran.
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+module.exports = {
   testTimeout: 120000,
   verbose: true,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/test/unit/'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
+  ],
 };

@@ -4,6 +4,8 @@ declare global {
 
 export default async function globalTeardown(): Promise<void> {
   await globalThis.lazarusTestServer?.stop();
-  // Set by summary-reporter.js: the plain closing line.
+  globalThis.lazarusTestServer = undefined;
+  // Set by summary-reporter.js: the plain closing line, printed once when both tiers ran.
   if (globalThis.lazarusTestSummary) process.stderr.write(`\n${globalThis.lazarusTestSummary}\n`);
+  globalThis.lazarusTestSummary = undefined;
 }
