@@ -13,7 +13,7 @@ import {
 } from '../model/adaptive';
 import type { ChangeSinceLast } from '../repository/change-rate';
 import { MissingRepositoryError } from '../repository/format';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
 
 export interface AdaptiveSchedule {

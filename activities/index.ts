@@ -21,7 +21,7 @@ import {
   type ValidationResult,
 } from './drill';
 import { BackupEntry, SnapshotRef } from '../repository/catalog';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import type { VerifyReport } from '../repository/verify';
 import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
 import { MissingRepositoryError } from '../repository/format';
@@ -29,7 +29,7 @@ import { type OpenOptions, Repository } from '../repository/repository';
 import { withChanges } from '../repository/change-rate';
 import { adaptiveActivities } from './adaptive';
 import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, rateLimiter, stallGuard } from '../repository/streams';
-import { RepositoryError } from '../repository/resilient-backend';
+import { RepositoryError } from '../repository/storage/retry';
 
 export interface ActivityDeps {
   /** Bytes per second for snapshot and restore streams; undefined: no limit. */

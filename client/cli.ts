@@ -24,7 +24,7 @@ import { loadManifest, manifestDir } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { restoreLayers, restoreSelection } from '../model/graph';
 import { UserError } from '../model/errors';
-import { isS3Location } from '../repository/location';
+import { isS3Location } from '../model/paths';
 import { MissingRepositoryError } from '../repository/format';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';

@@ -5,7 +5,7 @@ import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
 import { MissingRepositoryError } from '../repository/format';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import { Repository } from '../repository/repository';
 import { RunFailedError, RunUnfollowedError } from './run-workflow';
 

@@ -4,7 +4,7 @@ import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml'
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import { isS3Location, nested, within } from './paths';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 

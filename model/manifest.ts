@@ -4,7 +4,7 @@
  * definition: validation, TypeScript types and the editor JSON Schema all come from it.
  */
 import { z } from 'zod';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import { durationSchema } from './duration';
 
 /** A secret is referenced, never written inline: its value is read by the worker at run time. */

@@ -12,7 +12,7 @@
  * lists, which the next prune deletes. A stored pack that no index lists but that holds a
  * referenced blob found nowhere else (an index file lost) is indexed again, not deleted.
  */
-import type { StorageBackend } from './backend';
+import type { StorageBackend } from './storage/backend';
 import type { IndexedPack } from './blob-index';
 import { legacyObjectKey, packKey } from './layout';
 import { whileLocked } from './locks';

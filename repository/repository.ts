@@ -12,34 +12,29 @@ import { promises as fs } from 'node:fs';
 import { Readable, pipeline as chain } from 'node:stream';
 import { UserError } from '../model/errors';
 import { nextBackupId } from '../model/backup-id';
-import { type StorageBackend, streamObject } from './backend';
+import { type StorageBackend, streamObject, unwrap } from './storage/backend';
 import { BlobIndex } from './blob-index';
 import { BackupEntry, SnapshotRef, isVerified } from './catalog';
 import { compileChunker } from './chunker';
 import { CodecPool } from './codec-pool';
 import { type FormatOptions, type OpenedFormat, absentAs, openFormat } from './format';
 import { backupKey, drillKey, holdKey, legacyObjectKey } from './layout';
-import { LocalBackend } from './local-backend';
-import { type RepositorySpec, isS3Location, parseS3Location } from './location';
-import { type ResilienceOptions, ResilientBackend } from './resilient-backend';
-import { S3Backend } from './s3-backend';
+import { LocalBackend } from './storage/local';
+import type { RepositorySpec } from '../contracts/repository-spec';
+import { type StorageOptions, openStorage } from './storage/open';
 import { readChunks, readTree } from './snapshot-reader';
 import { type StoreStats, writeSnapshot } from './snapshot-writer';
 import { sizeCheck, verifyingTap } from './streams';
 import { type VerifyOptions, type VerifyReport, verifyRepository } from './verify';
 
-/** A write untouched this long lost its writer (a killed worker). */
-const STALE_WRITE_MS = 60 * 60 * 1000;
 const DEFAULT_PACK_SIZE = 16 << 20;
 
-export interface OpenOptions extends Omit<FormatOptions, 'password'> {
+export interface OpenOptions extends Omit<FormatOptions, 'password'>, Omit<StorageOptions, 'create'> {
   /** Overrides the spec's password sources (tests, the bench). */
   password?: string;
   packSize?: number;
   /** Codec worker threads; default one per core but one. */
   workers?: number;
-  /** How requests are retried; default: defaultResilience. */
-  resilience?: ResilienceOptions;
 }
 
 export interface LegalHold {
@@ -65,8 +60,7 @@ export class Repository {
 
   /** The local directory, for a repository on the local filesystem. */
   get root(): string {
-    const inner = this.backend instanceof ResilientBackend ? this.backend.inner : this.backend;
-    return inner instanceof LocalBackend ? inner.root : '';
+    return unwrap(this.backend, LocalBackend)?.root ?? '';
   }
 
   get encrypted(): boolean {
@@ -78,7 +72,7 @@ export class Repository {
    * there is none, else refuses with MissingRepositoryError.
    */
   static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
-    const backend = new ResilientBackend(await backendFor(spec, options.create === true), options.resilience);
+    const backend = await openStorage(spec, options);
     const password = options.password ?? (await passwordFor(spec));
     const format = await openFormat(backend, {
       ...options,
@@ -345,16 +339,6 @@ export class Repository {
   private sealRecord(value: unknown): Buffer {
     return this.format.seal.seal(Buffer.from(JSON.stringify(value, null, 2)));
   }
-}
-
-async function backendFor(spec: RepositorySpec, create: boolean): Promise<StorageBackend> {
-  if (isS3Location(spec.location)) {
-    return new S3Backend({ ...parseS3Location(spec.location), endpoint: spec.endpoint, region: spec.region });
-  }
-  if (create) await fs.mkdir(spec.location, { recursive: true });
-  const local = new LocalBackend(spec.location);
-  await local.removeStalePartials(STALE_WRITE_MS);
-  return local;
 }
 
 /** The password from the spec's file, else from $LAZARUS_PASSWORD; none means unencrypted. */

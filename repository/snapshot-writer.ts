@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Readable, pipeline as chain } from 'node:stream';
-import type { StorageBackend } from './backend';
+import type { StorageBackend } from './storage/backend';
 import type { BlobIndex, IndexedPack } from './blob-index';
 import { packKey } from './layout';
 import { chunkStream, type CompiledChunker } from './chunker';

@@ -14,7 +14,7 @@ import { startRun } from '../client/run-workflow';
 import { adapterFor } from '../datastores';
 import { loadManifest } from '../model/load-manifest';
 import type { Datastore } from '../model/manifest';
-import { S3Backend } from '../repository/s3-backend';
+import { S3Backend } from '../repository/storage/s3';
 import { type S3Server, startS3Server } from '../tools/s3-server';
 import { freePort } from '../tools/local-server';
 import * as stores from './support/stores';

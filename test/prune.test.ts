@@ -1,5 +1,5 @@
 /**
- * Prune deletes what nothing references, and nothing else: killed at random points (the
+ * Prune deletes what nothing references, and nothing else: killed at random points (its
  * process kills itself after its Nth write or delete), it loses no referenced chunk, and
  * a rerun completes it. It also stands back while a backup holds the repository.
  */
@@ -11,8 +11,9 @@ import { acquireLock, releaseLock } from '../repository/locks';
 import type { SnapshotRef } from '../repository/catalog';
 import { prune } from '../repository/prune';
 import { Repository } from '../repository/repository';
-import type { ResilientBackend } from '../repository/resilient-backend';
 import { lazarus } from './support/cli';
+import { countingWrites } from './support/failpoint-backend';
+import { pruneKilledAfter } from './support/prune-killed';
 import { catalogEntry, packFiles } from './support/repository';
 import { tempDir, writeManifest } from './support/stores';
 
@@ -111,9 +112,10 @@ test('prune frees what only forgotten backups used, rewrites mixed packs, and ke
   expect(dry.dryRun).toBe(true);
   expect(await bytesOf(root)).toBe(dry.bytes.before);
 
-  const repo = await Repository.openLocal(root, options);
+  const counter = countingWrites();
+  const repo = await Repository.openLocal(root, { ...options, wrappers: [counter.wrap] });
   const report = await prune(repo);
-  writesOfAFullPrune = (repo.backend as ResilientBackend).writeCount;
+  writesOfAFullPrune = counter.writes();
   await repo.close();
   expect(report.packs.deleted).toBeGreaterThan(0);
   expect(report.packs.repacked).toBeGreaterThan(0);
@@ -135,10 +137,7 @@ test('prune killed at random points loses nothing, and a rerun completes it', as
     points.add(1 + Math.floor(Math.random() * (writesOfAFullPrune - 1)));
   for (const point of points) {
     const { root, manifest } = await copyOfOriginal();
-    const killed = lazarus(['prune', manifest], {
-      ...env,
-      LAZARUS_FAILPOINT_KILL_AFTER_WRITES: String(point),
-    });
+    const killed = pruneKilledAfter(root, point, env);
     expect({ point, signal: killed.signal }).toEqual({ point, signal: 'SIGKILL' });
     await expectIntact(root);
     // The killed prune's lock names a dead process of this host: the rerun does not wait for it.

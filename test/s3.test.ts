@@ -1,15 +1,15 @@
 /**
  * The S3 backend against a real S3-compatible server (versitygw, started here over a
- * temporary directory): a whole repository round trip, through the same resilience
- * wrapper the local backend uses.
+ * temporary directory): the backend contract every backend keeps, and a whole repository
+ * round trip, through the same storage stack the local backend is opened with.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { S3Backend } from '../repository/s3-backend';
+import { S3Backend } from '../repository/storage/s3';
 import { Repository } from '../repository/repository';
-import { NotFoundError } from '../repository/backend';
 import { type S3Server, startS3Server } from '../tools/s3-server';
+import { backendContract } from './contracts/backend';
 import { catalogEntry, recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
 
@@ -28,23 +28,9 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => server?.stop());
 
-test('the backend: put, create-if-absent, ranged read, list with sizes, remove', async () => {
-  const backend = new S3Backend({ bucket: 'lazarus', prefix: 'unit', endpoint: server.endpoint });
-  await backend.put('a/one', Buffer.from('0123456789'));
-  expect((await backend.read('a/one', { offset: 3, length: 4 })).toString()).toBe('3456');
-  expect(await backend.create('a/two', Buffer.from('first'))).toBe(true);
-  expect(await backend.create('a/two', Buffer.from('second'))).toBe(false);
-  expect((await backend.read('a/two')).toString()).toBe('first');
-  const listed = [];
-  for await (const object of backend.list('a/')) listed.push(object);
-  expect(listed.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
-    { key: 'a/one', size: 10 },
-    { key: 'a/two', size: 5 },
-  ]);
-  await backend.remove('a/one');
-  await backend.remove('a/one'); // a retried delete
-  expect(await backend.stat('a/one')).toBeUndefined();
-  await expect(backend.read('a/one')).rejects.toBeInstanceOf(NotFoundError);
+let prefixes = 0;
+backendContract('S3', async () => {
+  return new S3Backend({ bucket: 'lazarus', prefix: `contract-${++prefixes}`, endpoint: server.endpoint });
 });
 
 test('a repository on S3: encrypted snapshots round trip, deduplicate, and verify', async () => {

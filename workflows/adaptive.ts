@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AdaptiveSchedule, ScheduleProposal } from '../activities/adaptive';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 
 export interface AdaptiveInput {
   app: string;

@@ -10,7 +10,7 @@ import type {
   TierTarget,
 } from '../model/manifest';
 import type { SnapshotRef } from '../repository/catalog';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import type { GroupResult } from './group';
 
 export interface RunOptions {

@@ -6,7 +6,7 @@
  */
 import { proxyActivities, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RepositorySpec } from '../repository/location';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import type { VerifyReport } from '../repository/verify';
 
 export interface VerifyInput {

@@ -2,6 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { type ByteRange, NotFoundError, type StorageBackend, type StoredObject } from './backend';
+import type { BackendFactory } from './registry';
+
+/** A write untouched this long lost its writer (a killed worker). */
+const STALE_WRITE_MS = 60 * 60 * 1000;
 
 /** A backend on the local filesystem: writes go to a temporary file, fsynced, then renamed. */
 export class LocalBackend implements StorageBackend {
@@ -115,3 +119,14 @@ export class LocalBackend implements StorageBackend {
     await fs.rm(this.file(key), { force: true });
   }
 }
+
+/** A plain path: a directory, made for a first backup; what killed writers left is swept on open. */
+export const localBackends: BackendFactory = {
+  scheme: '',
+  async open({ location }, { create }) {
+    if (create) await fs.mkdir(location, { recursive: true });
+    const local = new LocalBackend(location);
+    await local.removeStalePartials(STALE_WRITE_MS);
+    return local;
+  },
+};

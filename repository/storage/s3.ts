@@ -2,7 +2,7 @@
  * A backend on S3-compatible object storage (AWS S3, MinIO, versitygw, Ceph...), through
  * the AWS SDK. Credentials come from the SDK's usual sources (AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY, a profile, an instance role). Retries are left to the
- * ResilientBackend wrapper, so the SDK's own are turned off.
+ * retry wrapper (retry.ts), so the SDK's own are turned off.
  */
 import {
   DeleteObjectCommand,
@@ -14,6 +14,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { type ByteRange, NotFoundError, type StorageBackend, type StoredObject } from './backend';
+import type { BackendFactory } from './registry';
 
 export interface S3Location {
   bucket: string;
@@ -124,3 +125,17 @@ function notFound(err: unknown, key: string): unknown {
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
   return status === 404 ? new NotFoundError(key) : err;
 }
+
+/** s3://bucket/some/prefix -> bucket and prefix. */
+export function parseS3Location(location: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+  if (!match) throw new Error(`"${location}" is not an s3://bucket/prefix address`);
+  return { bucket: match[1], prefix: match[2].replace(/\/$/, '') };
+}
+
+export const s3Backends: BackendFactory = {
+  scheme: 's3',
+  async open({ location, endpoint, region }) {
+    return new S3Backend({ ...parseS3Location(location), endpoint, region });
+  },
+};
