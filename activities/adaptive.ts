@@ -12,7 +12,7 @@ import {
   storeRate,
 } from '../model/adaptive';
 import type { ChangeSinceLast } from '../repository/change-rate';
-import { MissingRepositoryError } from '../repository/format';
+import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
 

@@ -24,11 +24,11 @@ import { BackupEntry, SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { VerifyReport } from '../repository/verify';
 import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
-import { MissingRepositoryError } from '../repository/format';
+import { MissingRepositoryError } from '../repository/engine/format';
 import { type OpenOptions, Repository } from '../repository/repository';
 import { withChanges } from '../repository/change-rate';
 import { adaptiveActivities } from './adaptive';
-import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, rateLimiter, stallGuard } from '../repository/streams';
+import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, rateLimiter, stallGuard } from '../repository/engine/streams';
 import { RepositoryError } from '../repository/storage/retry';
 
 export interface ActivityDeps {

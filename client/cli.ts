@@ -25,7 +25,7 @@ import type { Manifest } from '../model/manifest';
 import { restoreLayers, restoreSelection } from '../model/graph';
 import { UserError } from '../model/errors';
 import { isS3Location } from '../model/paths';
-import { MissingRepositoryError } from '../repository/format';
+import { MissingRepositoryError } from '../repository/engine/format';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
 import { progressQuery } from '../workflows/run-state';
@@ -42,7 +42,7 @@ import type { Client } from '@temporalio/client';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
 import { outcomeKey } from '../workflows/search-attributes';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../repository/streams';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../repository/engine/streams';
 
 const program = new Command('lazarus')
   .description('Back up, restore and drill whole applications as durable Temporal workflows.')

@@ -4,7 +4,7 @@ import { isBackupId } from '../model/backup-id';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';
-import { MissingRepositoryError } from '../repository/format';
+import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { Repository } from '../repository/repository';
 import { RunFailedError, RunUnfollowedError } from './run-workflow';

@@ -13,7 +13,7 @@ import { packageRoot } from '../model/package-root';
 import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
 import { costReport } from '../repository/cost';
-import type { RepositoryConfig } from '../repository/format';
+import type { RepositoryConfig } from '../repository/engine/format';
 import { Repository } from '../repository/repository';
 import { connectProblem, startDevServer, DevServer } from '../temporal/dev-server';
 import { connectWorker, settingsFromEnv } from '../temporal/settings';

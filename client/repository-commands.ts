@@ -9,7 +9,7 @@ import type { Manifest } from '../model/manifest';
 import { costReport, type CostReport } from '../repository/cost';
 import { type ForgetPlan, planForget } from '../repository/forget';
 import { prune, type PruneReport } from '../repository/prune';
-import { MissingRepositoryError } from '../repository/format';
+import { MissingRepositoryError } from '../repository/engine/format';
 import type { Repository } from '../repository/repository';
 import type { VerifyReport } from '../repository/verify';
 import { connectClient, settingsFromEnv } from '../temporal/settings';

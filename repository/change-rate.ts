@@ -5,7 +5,7 @@
  * The adaptive scheduler reads these figures.
  */
 import type { BackupEntry, ServiceSnapshot, SnapshotRef } from './catalog';
-import { readTree } from './snapshot-reader';
+import { readTree } from './engine/snapshot-reader';
 import type { Repository } from './repository';
 
 export interface ChangeSinceLast {

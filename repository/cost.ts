@@ -7,7 +7,7 @@
  */
 import type { BackupEntry } from './catalog';
 import type { Repository } from './repository';
-import { readTree } from './snapshot-reader';
+import { readTree } from './engine/snapshot-reader';
 
 export interface Prices {
   perGbMonth: number;

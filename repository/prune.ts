@@ -13,12 +13,12 @@
  * referenced blob found nowhere else (an index file lost) is indexed again, not deleted.
  */
 import type { StorageBackend } from './storage/backend';
-import type { IndexedPack } from './blob-index';
+import type { IndexedPack } from './engine/blob-index';
 import { legacyObjectKey, packKey } from './layout';
 import { whileLocked } from './locks';
-import { PackWriter, readPackHeader } from './pack';
+import { PackWriter, readPackHeader } from './engine/pack';
 import type { Repository } from './repository';
-import { readTree } from './snapshot-reader';
+import { readTree } from './engine/snapshot-reader';
 import { type SnapshotUses, snapshotUses } from './usage';
 import { UserError } from '../model/errors';
 

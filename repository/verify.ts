@@ -7,12 +7,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { IndexedPack } from './blob-index';
+import type { IndexedPack } from './engine/blob-index';
 import { legacyObjectKey, packKey } from './layout';
 import type { BackupEntry } from './catalog';
-import { readPackHeader } from './pack';
+import { readPackHeader } from './engine/pack';
 import type { Repository } from './repository';
-import { readTree } from './snapshot-reader';
+import { readTree } from './engine/snapshot-reader';
 import { type SnapshotUser, snapshotUses } from './usage';
 
 const PACKS_IN_FLIGHT = 3;

@@ -1,7 +1,7 @@
 /** Content-defined chunking: lossless, bounded, deterministic, and robust to insertions. */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { chunkStream, compileChunker, findCut } from '../../repository/chunker';
+import { chunkStream, compileChunker, findCut } from '../../repository/engine/chunker';
 
 const small = compileChunker({ minSize: 2048, avgSize: 8192, maxSize: 32768, seed: 'test' });
 

@@ -1,9 +1,9 @@
 /** The engine's building blocks: sealing with AES-256-GCM, password key files, pack files. */
 import { createHash, randomBytes } from 'node:crypto';
 import { UserError } from '../../model/errors';
-import { DecryptError, SealingKey, createKeyFile, unlockKeyFile } from '../../repository/crypto';
-import { PackError, PackWriter, readPackHeader } from '../../repository/pack';
-import { ChunkCodec } from '../../repository/codec';
+import { DecryptError, SealingKey, createKeyFile, unlockKeyFile } from '../../repository/engine/crypto';
+import { PackError, PackWriter, readPackHeader } from '../../repository/engine/pack';
+import { ChunkCodec } from '../../repository/engine/codec';
 
 const cheapKdf = { N: 2 ** 10, r: 8, p: 1 };
 

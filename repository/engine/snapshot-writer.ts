@@ -11,13 +11,13 @@
  */
 import { createHash } from 'node:crypto';
 import { type Readable, pipeline as chain } from 'node:stream';
-import type { StorageBackend } from './storage/backend';
+import type { StorageBackend } from '../storage/backend';
 import type { BlobIndex, IndexedPack } from './blob-index';
-import { packKey } from './layout';
+import { packKey } from '../layout';
 import { chunkStream, type CompiledChunker } from './chunker';
 import type { CodecPool } from './codec-pool';
 import { type BlobType, type HeaderSeal, PackWriter } from './pack';
-import type { SnapshotRef } from './catalog';
+import type { SnapshotRef } from '../catalog';
 
 export interface WriterParts {
   backend: StorageBackend;

@@ -5,9 +5,9 @@
  * memory stays flat whatever the size of the snapshot.
  */
 import { Readable } from 'node:stream';
-import type { StorageBackend } from './storage/backend';
+import type { StorageBackend } from '../storage/backend';
 import type { BlobIndex, BlobLocation } from './blob-index';
-import { packKey } from './layout';
+import { packKey } from '../layout';
 import type { CodecPool } from './codec-pool';
 
 export interface ReaderParts {

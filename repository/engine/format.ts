@@ -8,11 +8,11 @@
  * so no data is ever sealed with a master key the repository does not keep.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { UserError } from '../model/errors';
-import { type NotFoundError, type StorageBackend } from './storage/backend';
+import { UserError } from '../../model/errors';
+import { type NotFoundError, type StorageBackend } from '../storage/backend';
 import { type ChunkerParams, defaultChunkerParams } from './chunker';
 import { type KeyFile, SealingKey, createKeyFile, unlockKeyFile } from './crypto';
-import { isS3Location } from '../model/paths';
+import { isS3Location } from '../../model/paths';
 import { type HeaderSeal, plainHeader } from './pack';
 
 export const FORMAT_VERSION = 2;

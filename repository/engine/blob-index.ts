@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { StorageBackend } from './storage/backend';
+import type { StorageBackend } from '../storage/backend';
 import type { BlobType, HeaderSeal, PackEntry } from './pack';
 
 export interface IndexedPack {

@@ -174,7 +174,7 @@ function defaultPoolSize(): number {
 function workerFile(): string {
   const beside = path.join(__dirname, 'codec-worker.js');
   if (existsSync(beside)) return beside;
-  const built = path.join(__dirname, '..', 'dist', 'repository', 'codec-worker.js');
+  const built = path.join(__dirname, '..', '..', 'dist', 'repository', 'engine', 'codec-worker.js');
   if (existsSync(built)) return built;
   throw new Error(`the codec worker is not built: run "npm run build" (looked for ${beside} and ${built})`);
 }

@@ -8,7 +8,7 @@
  * Not yet used by the repository (issue 4 wires it in); kept here with its tests.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 
 const NONCE = 12;
 const TAG = 16;
