@@ -11,7 +11,7 @@ import {
   rateWindow,
   storeRate,
 } from '../model/adaptive';
-import type { ChangeSinceLast } from '../repository/change-rate';
+import type { ChangeSinceLast } from '../repository/records/catalog';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { adapterFor } from '../datastores';
 import type { Datastore, Validator } from '../model/manifest';
-import type { SnapshotRef } from '../repository/catalog';
+import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
 import { HookContext, runHookOnce } from './hooks';

@@ -20,13 +20,13 @@ import {
   type ValidateInput,
   type ValidationResult,
 } from './drill';
-import { BackupEntry, SnapshotRef } from '../repository/catalog';
+import { BackupEntry, SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import type { VerifyReport } from '../repository/verify';
-import { acquireLock, releaseLock, whileLocked } from '../repository/locks';
+import type { VerifyReport } from '../repository/maintenance/verify';
+import { acquireLock, releaseLock, whileLocked } from '../repository/records/locks';
 import { MissingRepositoryError } from '../repository/engine/format';
 import { type OpenOptions, Repository } from '../repository/repository';
-import { withChanges } from '../repository/change-rate';
+import { withChanges } from '../repository/maintenance/change-rate';
 import { adaptiveActivities } from './adaptive';
 import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, rateLimiter, stallGuard } from '../repository/engine/streams';
 import { RepositoryError } from '../repository/storage/retry';
@@ -47,7 +47,7 @@ export interface SnapshotInput {
   service: string;
   datastore: Datastore;
   stagingId: string;
-  /** The backup run whose shared repository lock this step renews (see repository/locks.ts). */
+  /** The backup run whose shared repository lock this step renews (see repository/records/locks.ts). */
   lockOwner: string;
 }
 /** When a step ran, by the worker's clock. */

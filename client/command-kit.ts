@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { isBackupId } from '../model/backup-id';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
-import { RepositoryLockedError } from '../repository/locks';
+import { RepositoryLockedError } from '../repository/records/locks';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { Repository } from '../repository/repository';

@@ -12,7 +12,7 @@ import { loadManifest } from '../model/load-manifest';
 import { packageRoot } from '../model/package-root';
 import { restoreLayers } from '../model/graph';
 import type { Datastore, Manifest } from '../model/manifest';
-import { costReport } from '../repository/cost';
+import { costReport } from '../repository/maintenance/cost';
 import type { RepositoryConfig } from '../repository/engine/format';
 import { Repository } from '../repository/repository';
 import { connectProblem, startDevServer, DevServer } from '../temporal/dev-server';

@@ -6,12 +6,12 @@ import type { Command } from 'commander';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';
-import { costReport, type CostReport } from '../repository/cost';
-import { type ForgetPlan, planForget } from '../repository/forget';
-import { prune, type PruneReport } from '../repository/prune';
+import { costReport, type CostReport } from '../repository/maintenance/cost';
+import { type ForgetPlan, planForget } from '../repository/maintenance/forget';
+import { prune, type PruneReport } from '../repository/maintenance/prune';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { Repository } from '../repository/repository';
-import type { VerifyReport } from '../repository/verify';
+import type { VerifyReport } from '../repository/maintenance/verify';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import type { VerifyInput } from '../workflows/verify';
 import {

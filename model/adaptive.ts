@@ -14,7 +14,7 @@ export interface AdaptiveBounds {
   atRiskBytes: number;
 }
 
-/** One store's change over a span of its backups (see repository/change-rate.ts and storeRate). */
+/** One store's change over a span of its backups (see repository/maintenance/change-rate.ts and storeRate). */
 export interface ChangeObservation {
   service: string;
   bytes: number;

@@ -1,31 +1,37 @@
 /**
- * The repository: deduplicated, compressed, encrypted snapshots (snapshot-writer.ts,
- * snapshot-reader.ts) and a catalog of backups, over any StorageBackend. Workflows and
- * activities only see SnapshotRef and BackupEntry.
+ * The repository, a facade over its layers: storage/ (the backend stack), engine/
+ * (deduplicated, compressed, encrypted snapshots), records/ (the catalog of backups,
+ * holds, drill reports, locks) and maintenance/ (check, prune, cost, change rates).
+ * Workflows and activities only see SnapshotRef and BackupEntry; a consumer that needs
+ * one layer takes that part (`engine`, `catalog`, `holds`, `drills`, `records`).
  *
- * Layout: config (plain), keys/ (password key files), data/ (packs), index/ (which pack
- * holds which blob), catalog/<app>/<id>.json and drills/ (sealed records), holds/ (legal
- * holds), locks/. A repository of the first format (objects/<sha256>) is upgraded in
- * place on first open: its objects are still read, new snapshots go to packs.
+ * Keys are laid out in layout.ts. A repository of the first format (objects/<sha256>) is
+ * upgraded in place on first open: its objects are still read, new snapshots go to packs.
  */
 import { promises as fs } from 'node:fs';
 import { Readable, pipeline as chain } from 'node:stream';
+import type { RepositorySpec } from '../contracts/repository-spec';
 import { UserError } from '../model/errors';
-import { nextBackupId } from '../model/backup-id';
-import { type StorageBackend, streamObject, unwrap } from './storage/backend';
 import { BlobIndex } from './engine/blob-index';
-import { BackupEntry, SnapshotRef, isVerified } from './catalog';
 import { compileChunker } from './engine/chunker';
 import { CodecPool } from './engine/codec-pool';
-import { type FormatOptions, type OpenedFormat, absentAs, openFormat } from './engine/format';
-import { backupKey, drillKey, holdKey, legacyObjectKey } from './layout';
-import { LocalBackend } from './storage/local';
-import type { RepositorySpec } from '../contracts/repository-spec';
-import { type StorageOptions, openStorage } from './storage/open';
+import { type FormatOptions, type OpenedFormat, openFormat } from './engine/format';
+import type { EngineParts } from './engine/parts';
 import { readChunks, readTree } from './engine/snapshot-reader';
-import { type StoreStats, writeSnapshot } from './engine/snapshot-writer';
+import { type StoreStats, type WriterParts, writeSnapshot } from './engine/snapshot-writer';
 import { sizeCheck, verifyingTap } from './engine/streams';
-import { type VerifyOptions, type VerifyReport, verifyRepository } from './verify';
+import { legacyObjectKey } from './layout';
+import { type VerifyOptions, type VerifyReport, checkRepository } from './maintenance/verify';
+import { BackupCatalog } from './records/backups';
+import type { BackupEntry, SnapshotRef } from './records/catalog';
+import { DrillReports } from './records/drills';
+import { type LegalHold, LegalHolds } from './records/holds';
+import { RecordStore } from './records/record-store';
+import { type StorageBackend, streamObject, unwrap } from './storage/backend';
+import { LocalBackend } from './storage/local';
+import { type StorageOptions, openStorage } from './storage/open';
+
+export type { LegalHold } from './records/holds';
 
 const DEFAULT_PACK_SIZE = 16 << 20;
 
@@ -37,25 +43,36 @@ export interface OpenOptions extends Omit<FormatOptions, 'password'>, Omit<Stora
   workers?: number;
 }
 
-export interface LegalHold {
-  reason: string;
-  by: string;
-  placedAt: string;
-}
-
 export class Repository {
-  readonly index: BlobIndex;
-  readonly codec: CodecPool;
-  private readonly packSize: number;
+  /** The engine's parts, built once: snapshots, check, prune and cost all work with these. */
+  readonly engine: EngineParts;
+  readonly records: RecordStore;
+  readonly holds: LegalHolds;
+  readonly catalog: BackupCatalog;
+  readonly drills: DrillReports;
+  private readonly writer: WriterParts;
 
   private constructor(
     readonly backend: StorageBackend,
     readonly format: OpenedFormat,
     options: OpenOptions,
   ) {
-    this.index = new BlobIndex(backend, format.seal);
-    this.codec = new CodecPool(format.masterKey, options.workers);
-    this.packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+    const { seal } = format;
+    this.engine = {
+      backend,
+      index: new BlobIndex(backend, seal),
+      codec: new CodecPool(format.masterKey, options.workers),
+      seal,
+    };
+    this.writer = {
+      ...this.engine,
+      chunker: compileChunker(format.chunker),
+      packSize: options.packSize ?? DEFAULT_PACK_SIZE,
+    };
+    this.records = new RecordStore(backend, seal, format.config.legacyObjects === true);
+    this.holds = new LegalHolds(this.records);
+    this.catalog = new BackupCatalog(this.records, this.holds);
+    this.drills = new DrillReports(this.records);
   }
 
   /** The local directory, for a repository on the local filesystem. */
@@ -69,7 +86,8 @@ export class Repository {
 
   /**
    * Opens the repository a spec names; with `create` (a backup), initialises one where
-   * there is none, else refuses with MissingRepositoryError.
+   * there is none, else refuses with MissingRepositoryError. The CLI and activities both
+   * open repositories here, so both write through the one storage stack (storage/open.ts).
    */
   static async open(spec: RepositorySpec, options: OpenOptions = {}): Promise<Repository> {
     const backend = await openStorage(spec, options);
@@ -80,7 +98,7 @@ export class Repository {
       chunking: options.chunking ?? spec.chunking,
     });
     const repo = new Repository(backend, format, options);
-    await repo.index.load();
+    await repo.engine.index.load();
     return repo;
   }
 
@@ -98,19 +116,8 @@ export class Repository {
     data: Readable,
     onBytes: (bytes: number) => void = () => {},
   ): Promise<{ ref: SnapshotRef; stats: StoreStats }> {
-    await this.index.load();
-    return writeSnapshot(
-      {
-        backend: this.backend,
-        index: this.index,
-        codec: this.codec,
-        seal: this.format.seal,
-        chunker: compileChunker(this.format.chunker),
-        packSize: this.packSize,
-      },
-      data,
-      onBytes,
-    );
+    await this.engine.index.load();
+    return writeSnapshot(this.writer, data, onBytes);
   }
 
   /**
@@ -125,7 +132,7 @@ export class Repository {
   }
 
   private streamChunks(treeId: string): Readable {
-    const parts = { backend: this.backend, index: this.index, codec: this.codec };
+    const parts = this.engine;
     async function* chunks() {
       await parts.index.load(); // prune may have moved blobs since the index was read
       yield* readChunks(parts, await readTree(parts, treeId));
@@ -151,193 +158,63 @@ export class Repository {
 
   async hasSnapshot(ref: SnapshotRef): Promise<boolean> {
     if (!ref.tree) return (await this.backend.stat(legacyObjectKey(ref.sha256))) !== undefined;
-    await this.index.load();
-    return this.index.has(ref.tree);
+    await this.engine.index.load();
+    return this.engine.index.has(ref.tree);
   }
 
-  async hasBackup(app: string, id: string): Promise<boolean> {
-    return (await this.readRecord<BackupEntry>(backupKey(app, id))) !== undefined;
-  }
+  // The catalog, holds and drill reports, by the names callers have always used (see records/).
 
-  /** Writes a catalog entry once; a retry with the same entry is a no-op, a different one is refused. */
-  async saveBackup(entry: BackupEntry): Promise<void> {
-    await this.writeOnce(
-      backupKey(entry.app, entry.id),
-      entry,
-      `backup ${entry.app}/${entry.id} is already in the catalog`,
-    );
+  hasBackup(app: string, id: string): Promise<boolean> {
+    return this.catalog.has(app, id);
   }
-
-  /**
-   * Records a backup, create-only, under its ID, or under the next free millisecond when
-   * another run already holds that ID (two backups started in the same millisecond, as tier
-   * schedules firing together do): no entry is ever dropped or overwritten. A retry of the
-   * same run finds its own record and keeps it. `complete` fills in what depends on the ID's
-   * neighbours (change figures) just before the write. Returns the ID recorded.
-   */
-  async recordBackup(
-    entry: BackupEntry,
-    complete: (entry: BackupEntry) => Promise<BackupEntry> = async (e) => e,
-  ): Promise<string> {
-    let id = entry.id;
-    for (let taken = 0; taken < 1000;) {
-      const existing = await this.readRecord<BackupEntry>(backupKey(entry.app, id));
-      if (existing?.workflowId === entry.workflowId) return id;
-      if (existing) {
-        taken++;
-        id = nextBackupId(id);
-        continue;
-      }
-      const record = await complete({ ...entry, id });
-      // Lost a race for this ID: read it again to see whose it is.
-      if (await this.backend.create(backupKey(entry.app, id), this.sealRecord(record))) return id;
-    }
-    throw new Error(`backup ${entry.app}/${entry.id}: no free backup ID within a second of it`);
+  saveBackup(entry: BackupEntry): Promise<void> {
+    return this.catalog.save(entry);
   }
-
-  /** Removes a backup from the catalog (forget): its data goes at the next prune. Never one under legal hold. */
-  async removeBackup(app: string, id: string): Promise<void> {
-    const hold = await this.readRecord<LegalHold>(holdKey(app, id));
-    if (hold)
-      throw new UserError(
-        `backup ${app}/${id} is under legal hold (${hold.reason}, by ${hold.by}): it cannot be removed`,
-      );
-    await this.backend.remove(backupKey(app, id));
+  recordBackup(entry: BackupEntry, complete?: (entry: BackupEntry) => Promise<BackupEntry>): Promise<string> {
+    return this.catalog.record(entry, complete);
+  }
+  removeBackup(app: string, id: string): Promise<void> {
+    return this.catalog.remove(app, id);
+  }
+  listBackups(app?: string): Promise<BackupEntry[]> {
+    return this.catalog.list(app);
+  }
+  backupsNewestFirst(app: string): AsyncGenerator<BackupEntry> {
+    return this.catalog.newestFirst(app);
+  }
+  findBackup(app: string, backupId?: string, services: string[] = []): Promise<BackupEntry> {
+    return this.catalog.find(app, backupId, services);
   }
 
   /** Puts a backup under legal hold: forget keeps it, and nothing removes it, until released. */
   async placeHold(app: string, id: string, hold: Omit<LegalHold, 'placedAt'>): Promise<LegalHold> {
-    await this.findBackup(app, id);
-    const placed = { ...hold, placedAt: new Date().toISOString() };
-    await this.writeRecord(holdKey(app, id), placed);
-    return placed;
+    await this.catalog.find(app, id);
+    return this.holds.place(app, id, hold);
+  }
+  releaseHold(app: string, id: string): Promise<void> {
+    return this.holds.release(app, id);
+  }
+  listHolds(app: string): Promise<Record<string, LegalHold>> {
+    return this.holds.list(app);
   }
 
-  async releaseHold(app: string, id: string): Promise<void> {
-    if (!(await this.readRecord<LegalHold>(holdKey(app, id))))
-      throw new UserError(`backup ${app}/${id} is not under legal hold`);
-    await this.backend.remove(holdKey(app, id));
+  saveDrillReport(report: { app: string; workflowId: string }): Promise<void> {
+    return this.drills.save(report);
+  }
+  findDrillReport<T>(app: string, workflowId: string): Promise<T | undefined> {
+    return this.drills.find<T>(app, workflowId);
+  }
+  listDrillReports<T>(app: string): Promise<T[]> {
+    return this.drills.list<T>(app);
   }
 
-  async listHolds(app: string): Promise<Record<string, LegalHold>> {
-    const holds: Record<string, LegalHold> = {};
-    for await (const { key } of this.backend.list(`holds/${app}/`)) {
-      const hold = await this.readRecord<LegalHold>(key);
-      if (hold) holds[key.slice(`holds/${app}/`.length, -'.json'.length)] = hold;
-    }
-    return holds;
-  }
-
-  /** A drill's report, kept beside the backups it checked, for as long as they are. */
-  async saveDrillReport(report: { app: string; workflowId: string }): Promise<void> {
-    await this.writeOnce(
-      drillKey(report.app, report.workflowId),
-      report,
-      `drill report ${report.workflowId}`,
-    );
-  }
-
-  async findDrillReport<T>(app: string, workflowId: string): Promise<T | undefined> {
-    return this.readRecord<T>(drillKey(app, workflowId));
-  }
-
-  async listDrillReports<T>(app: string): Promise<T[]> {
-    const reports: T[] = [];
-    for await (const { key } of this.backend.list(`drills/${app}/`)) {
-      const report = await this.readRecord<T>(key);
-      if (report) reports.push(report);
-    }
-    return reports;
-  }
-
-  async listBackups(app?: string): Promise<BackupEntry[]> {
-    const entries: BackupEntry[] = [];
-    for await (const { key } of this.backend.list(app ? `catalog/${app}/` : 'catalog/')) {
-      if (!key.endsWith('.json')) continue;
-      const entry = await this.readRecord<BackupEntry>(key);
-      if (entry) entries.push(entry);
-    }
-    return entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
-  }
-
-  /**
-   * An application's backups, the latest first, each read only when asked for: a caller
-   * after the latest few stops early, where listBackups would read the whole catalog (one
-   * GET per backup on S3). Backup IDs are their start times, so the names sort as the runs.
-   */
-  async *backupsNewestFirst(app: string): AsyncGenerator<BackupEntry> {
-    const keys: string[] = [];
-    for await (const { key } of this.backend.list(`catalog/${app}/`))
-      if (key.endsWith('.json')) keys.push(key);
-    for (const key of keys.sort().reverse()) {
-      const entry = await this.readRecord<BackupEntry>(key);
-      if (entry) yield entry;
-    }
-  }
-
-  /**
-   * The named backup, or the latest one whose every snapshot was verified and that holds
-   * each of `services` (tiers are backed up on their own schedules, so a backup may hold
-   * only some of an application's services).
-   */
-  async findBackup(app: string, backupId?: string, services: string[] = []): Promise<BackupEntry> {
-    if (backupId) {
-      const entry = await this.readRecord<BackupEntry>(backupKey(app, backupId));
-      if (!entry) throw new UserError(`no backup "${backupId}" of application "${app}" in the repository`);
-      return entry;
-    }
-    const passedOver: BackupEntry[] = [];
-    for await (const entry of this.backupsNewestFirst(app)) {
-      if (!isVerified(entry)) continue;
-      if (services.every((s) => entry.services[s])) return entry;
-      passedOver.push(entry);
-    }
-    if (passedOver.length > 0)
-      throw new UserError(
-        `no verified backup of "${app}" holds all of ${[...services].sort().join(', ')} ` +
-          `(tiers backed up apart were taken at different moments): ${separateRestores(passedOver.reverse(), services)}`,
-      );
-    throw new UserError(`application "${app}" has no verified backup yet: run "lazarus backup" first`);
-  }
-
-  /** Checks the structure and, with readData, the content; see verify.ts. */
+  /** Checks the structure and, with readData, the content; see maintenance/verify.ts. */
   async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    return verifyRepository(this, options);
+    return checkRepository(this, options);
   }
 
   async close(): Promise<void> {
-    await this.codec.close();
-  }
-
-  /** Records are written once: the same content again is a retry and accepted, other content refused. */
-  private async writeOnce(key: string, value: unknown, clash: string): Promise<void> {
-    const existing = await this.readRecord<unknown>(key);
-    if (existing) {
-      if (JSON.stringify(existing) === JSON.stringify(value)) return;
-      throw new Error(`${clash} with other content`);
-    }
-    await this.writeRecord(key, value);
-  }
-
-  /** A sealed JSON record; a first-format repository's records are plain JSON. */
-  async readRecord<T>(key: string): Promise<T | undefined> {
-    const stored = await this.backend.read(key).catch(absentAs(undefined));
-    if (!stored) return undefined;
-    try {
-      return JSON.parse(this.format.seal.open(stored).toString('utf8')) as T;
-    } catch (err) {
-      if (this.format.config.legacyObjects && stored[0] === 0x7b)
-        return JSON.parse(stored.toString('utf8')) as T;
-      throw err;
-    }
-  }
-
-  async writeRecord(key: string, value: unknown): Promise<void> {
-    await this.backend.put(key, this.sealRecord(value));
-  }
-
-  private sealRecord(value: unknown): Buffer {
-    return this.format.seal.seal(Buffer.from(JSON.stringify(value, null, 2)));
+    await this.engine.codec.close();
   }
 }
 
@@ -354,29 +231,4 @@ async function passwordFor(spec: RepositorySpec): Promise<string | undefined> {
     }
   }
   return process.env.LAZARUS_PASSWORD || undefined;
-}
-
-/**
- * The hint for services no single backup holds: as few parts as the catalog allows, each
- * the latest backup holding most of what is left (fewer parts, fewer moments mixed), and
- * the services no backup holds.
- */
-function separateRestores(verified: BackupEntry[], services: readonly string[]): string {
-  let left = [...services].sort();
-  const steps: string[] = [];
-  for (;;) {
-    const covered = (b: BackupEntry) => left.filter((s) => b.services[s]);
-    // verified is oldest first, so `>=` keeps the latest of equally good backups.
-    const best = verified.reduce<BackupEntry | undefined>(
-      (a, b) => (!a || covered(b).length >= covered(a).length ? b : a),
-      undefined,
-    );
-    const part = best ? covered(best) : [];
-    if (!best || part.length === 0) break;
-    steps.push(`--services ${part.join(',')} --backup ${best.id}`);
-    left = left.filter((s) => !part.includes(s));
-  }
-  const restore = steps.length ? `restore them in parts, dependencies first: ${steps.join('; ')}` : '';
-  const none = left.length ? `${left.join(', ')} has no verified backup yet: back it up first` : '';
-  return [restore, none].filter(Boolean).join('; ');
 }

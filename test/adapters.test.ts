@@ -113,7 +113,7 @@ test('a failing dump is never stored as if complete', async () => {
   );
   expect(await repo.listBackups()).toEqual([]);
   expect(await packFiles(repo.root)).toEqual([]);
-  expect(repo.index.blobCount).toBe(0);
+  expect(repo.engine.index.blobCount).toBe(0);
 });
 
 test('a restore cut off half-way leaves the target as it was and no staging behind', async () => {

@@ -1,8 +1,8 @@
 /** verify (here, as a workflow, on a schedule) and cost, as a user runs them from the shell. */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CostReport } from '../repository/cost';
-import type { VerifyReport } from '../repository/verify';
+import type { CostReport } from '../repository/maintenance/cost';
+import type { VerifyReport } from '../repository/maintenance/verify';
 import { lazarus } from './support/cli';
 import { flipBit, packFiles } from './support/repository';
 import * as stores from './support/stores';

@@ -84,8 +84,8 @@ test('a backup survives its worker being killed mid-snapshot', async () => {
   const backups = await repo.listBackups('crashtest');
   expect(backups.map((b) => b.id)).toEqual([result.backupId]);
   // Nothing duplicated: the retried step found what the killed one had indexed, and each blob is indexed once.
-  const indexedEntries = [...repo.index.packs().values()].reduce((n, p) => n + p.blobs.length, 0);
-  expect(indexedEntries).toBe(repo.index.blobCount);
+  const indexedEntries = [...repo.engine.index.packs().values()].reduce((n, p) => n + p.blobs.length, 0);
+  expect(indexedEntries).toBe(repo.engine.index.blobCount);
 });
 
 test('a restore survives its worker being killed mid-restore, and the data comes back equal', async () => {

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { SnapshotRef } from '../repository/catalog';
+import type { SnapshotRef } from '../repository/records/catalog';
 import { type OpenOptions, Repository } from '../repository/repository';
 import { catalogEntry as entry, flipBit, packFileOf } from './support/repository';
 import { tempDir } from './support/stores';
@@ -120,7 +120,7 @@ test('two processes creating the same repository at once end up with one key and
   ]);
   expect(a.format.config).toEqual(b.format.config);
   const ref = await a.storeSnapshot(Readable.from([dumpLike(1000)]));
-  await b.index.load();
+  await b.engine.index.load();
   expect((await readBack(b, ref)).equals(dumpLike(1000))).toBe(true);
   expect(await fs.readdir(path.join(root, 'keys'))).toHaveLength(1);
   await Promise.all([a.close(), b.close()]);

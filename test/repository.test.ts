@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { BackupEntry } from '../repository/catalog';
+import type { BackupEntry } from '../repository/records/catalog';
 import { Repository } from '../repository/repository';
 import { catalogEntry, recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
@@ -39,7 +39,7 @@ test('the same content is stored once; verify reports each damaged pack with the
 
   // Flip one bit of the pack that holds the orders, delete the one that holds the catalog.
   const packOf = (tree: string) => {
-    const pack = repo.index.find(tree)!.pack;
+    const pack = repo.engine.index.find(tree)!.pack;
     return path.join(root, 'data', pack.slice(0, 2), pack);
   };
   const bytes = await fs.readFile(packOf(a.tree!));

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BackupEntry } from '../repository/catalog';
+import type { BackupEntry } from '../repository/records/catalog';
 import { BOOKKEEPING_HEARTBEAT, catalog, runPartition, runPlan } from './partition';
 import { RunState } from './run-state';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';

@@ -5,7 +5,7 @@
  */
 import { restoreLayers } from '../model/graph';
 import { defaultTierTargets, isBuiltInTier, type TierName, type TierTarget } from '../model/manifest';
-import type { BackupEntry } from '../repository/catalog';
+import type { BackupEntry } from '../repository/records/catalog';
 import type { AppSpec, NodeOutcome } from './types';
 
 export interface Validation {

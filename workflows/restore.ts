@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { awaitApproval } from './approval';
-import type { BackupEntry } from '../repository/catalog';
+import type { BackupEntry } from '../repository/records/catalog';
 import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
 import { restoreSelection } from '../model/graph';

@@ -9,7 +9,7 @@ import type {
   TierName,
   TierTarget,
 } from '../model/manifest';
-import type { SnapshotRef } from '../repository/catalog';
+import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { GroupResult } from './group';
 

@@ -7,7 +7,7 @@
 import { proxyActivities, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import type { VerifyReport } from '../repository/verify';
+import type { VerifyReport } from '../repository/maintenance/verify';
 
 export interface VerifyInput {
   spec: { app: string; repository: RepositorySpec };

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { StorageBackend } from '../storage/backend';
 import type { BlobType, HeaderSeal, PackEntry } from './pack';
+import { INDEX_PREFIX, indexKey } from '../layout';
 
 export interface IndexedPack {
   id: string;
@@ -42,7 +43,7 @@ export class BlobIndex {
     // concurrent snapshot meanwhile is simply not listed yet.
     const known = [...this.files.keys()];
     const present = new Set<string>();
-    for await (const { key } of this.backend.list('index/')) present.add(key);
+    for await (const { key } of this.backend.list(INDEX_PREFIX)) present.add(key);
     const removed = known.filter((key) => !present.has(key));
     if (removed.length > 0) this.forget(removed);
     const limit = pLimit(8);
@@ -80,7 +81,7 @@ export class BlobIndex {
   /** Writes one index file for `packs` (already stored) and adds them; idempotent. */
   async write(packs: IndexedPack[]): Promise<string> {
     const stored = this.seal.seal(Buffer.from(JSON.stringify({ packs })));
-    const key = `index/${createHash('sha256').update(stored).digest('hex')}`;
+    const key = indexKey(createHash('sha256').update(stored).digest('hex'));
     await this.backend.put(key, stored);
     this.addFile(key, packs);
     return key;

@@ -14,11 +14,9 @@ import { type ChunkerParams, defaultChunkerParams } from './chunker';
 import { type KeyFile, SealingKey, createKeyFile, unlockKeyFile } from './crypto';
 import { isS3Location } from '../../model/paths';
 import { type HeaderSeal, plainHeader } from './pack';
+import { CONFIG_KEY, KEYS_PREFIX, LEGACY_CONFIG_KEY, keyFileKey, keyFilesPrefix } from '../layout';
 
 export const FORMAT_VERSION = 2;
-const CONFIG_KEY = 'config';
-/** The first format's config: objects/<sha256>, no chunking, no encryption. */
-const LEGACY_CONFIG_KEY = 'config.json';
 
 export interface RepositoryConfig {
   version: typeof FORMAT_VERSION;
@@ -106,7 +104,7 @@ async function initialise(backend: StorageBackend, options: FormatOptions): Prom
     ...(master ? { keyId: fingerprint(master.exportRaw()) } : {}),
     ...(legacy ? { legacyObjects: true } : {}),
   };
-  const keyKey = master ? `keys/${config.keyId}-${randomUUID()}.json` : undefined;
+  const keyKey = master ? keyFileKey(config.keyId!, randomUUID()) : undefined;
   if (master && keyKey) {
     const file = await createKeyFile(options.password!, master, options.kdf);
     await backend.put(keyKey, Buffer.from(JSON.stringify(file, null, 2)));
@@ -147,8 +145,8 @@ async function unlock(
 
 async function unlockMasterKey(backend: StorageBackend, config: RepositoryConfig, password: string) {
   const keyFiles: string[] = [];
-  for await (const { key } of backend.list('keys/')) {
-    if (key.startsWith(`keys/${config.keyId}-`)) keyFiles.push(key);
+  for await (const { key } of backend.list(KEYS_PREFIX)) {
+    if (key.startsWith(keyFilesPrefix(config.keyId!))) keyFiles.push(key);
   }
   if (keyFiles.length === 0)
     throw new UserError(`${backend.location}: no key file for this repository in keys/`);

@@ -17,7 +17,7 @@ import { packKey } from '../layout';
 import { chunkStream, type CompiledChunker } from './chunker';
 import type { CodecPool } from './codec-pool';
 import { type BlobType, type HeaderSeal, PackWriter } from './pack';
-import type { SnapshotRef } from '../catalog';
+import type { SnapshotRef } from './snapshot-ref';
 
 export interface WriterParts {
   backend: StorageBackend;

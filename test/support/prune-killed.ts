@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { prune } from '../../repository/prune';
+import { prune } from '../../repository/maintenance/prune';
 import { Repository } from '../../repository/repository';
 import { killAfterWrites } from './failpoint-backend';
 

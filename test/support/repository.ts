@@ -1,18 +1,19 @@
 /** Reaching into a local repository's files, to damage them the way disks and people do. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BackupEntry, SnapshotRef } from '../../repository/catalog';
+import type { BackupEntry, SnapshotRef } from '../../repository/records/catalog';
 import type { Repository } from '../../repository/repository';
 
 /** The pack file holding the chunk in the middle of a snapshot. */
 export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<string> {
-  const treeAt = repo.index.find(ref.tree!)!;
+  const treeAt = repo.engine.index.find(ref.tree!)!;
   const stored = await repo.backend.read(packPath(treeAt.pack), {
     offset: treeAt.offset,
     length: treeAt.length,
   });
-  const chunks = JSON.parse((await repo.codec.decode(stored, ref.tree!)).toString()).chunks as string[];
-  return path.join(repo.root, packPath(repo.index.find(chunks[Math.floor(chunks.length / 2)])!.pack));
+  const chunks = JSON.parse((await repo.engine.codec.decode(stored, ref.tree!)).toString())
+    .chunks as string[];
+  return path.join(repo.root, packPath(repo.engine.index.find(chunks[Math.floor(chunks.length / 2)])!.pack));
 }
 
 /** Every pack file of a local repository. */

@@ -7,13 +7,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { IndexedPack } from './engine/blob-index';
-import { legacyObjectKey, packKey } from './layout';
-import type { BackupEntry } from './catalog';
-import { readPackHeader } from './engine/pack';
-import type { Repository } from './repository';
-import { readTree } from './engine/snapshot-reader';
+import type { IndexedPack } from '../engine/blob-index';
+import { PACKS_PREFIX, legacyObjectKey, packIdOf, packKey } from '../layout';
+import type { BackupEntry } from '../records/catalog';
+import { readPackHeader } from '../engine/pack';
+import type { RepositoryLayers } from './layers';
+import { readTree } from '../engine/snapshot-reader';
 import { type SnapshotUser, snapshotUses } from './usage';
+
+/** What verify reads of a repository. */
+type CheckedRepository = Pick<RepositoryLayers, 'engine' | 'catalog'>;
 
 const PACKS_IN_FLIGHT = 3;
 
@@ -73,19 +76,22 @@ class Usage {
   }
 }
 
-export async function verifyRepository(repo: Repository, options: VerifyOptions): Promise<VerifyReport> {
+export async function checkRepository(
+  repo: CheckedRepository,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const structural: VerifyProblem[] = [];
   try {
-    await repo.index.load();
+    await repo.engine.index.load();
   } catch (err) {
     structural.push({ subject: 'index', problem: (err as Error).message, affects: [] });
   }
-  const backups = await repo.listBackups();
+  const backups = await repo.catalog.list();
   const usage = new Usage();
   const snapshots = await collectUsage(repo, backups, usage, structural);
-  const indexed = repo.index.packs();
+  const indexed = repo.engine.index.packs();
   const stored = new Map<string, number>();
-  for await (const { key, size } of repo.backend.list('data/')) stored.set(key.split('/').pop()!, size);
+  for await (const { key, size } of repo.engine.backend.list(PACKS_PREFIX)) stored.set(packIdOf(key), size);
 
   if (!options.dataOnly) await checkPacks(repo, indexed, stored, usage, structural);
   // A data batch of a workflow reports only what it read: the structure was reported once.
@@ -94,7 +100,7 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions)
     backups: backups.length,
     snapshots,
     packs: indexed.size,
-    blobs: repo.index.blobCount,
+    blobs: repo.engine.index.blobCount,
     packsRead: 0,
     bytesRead: 0,
     unindexedPacks: [...stored.keys()].filter((id) => !indexed.has(id)).length,
@@ -123,12 +129,12 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions)
 
 /** Reads every snapshot's tree; a tree or chunk missing from the index is a problem. */
 async function collectUsage(
-  repo: Repository,
+  repo: CheckedRepository,
   backups: BackupEntry[],
   usage: Usage,
   problems: VerifyProblem[],
 ): Promise<number> {
-  const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
+  const parts = repo.engine;
   const { trees, legacy } = snapshotUses(backups);
   for (const [treeId, { users }] of trees) {
     for (const user of users) usage.add(treeId, user);
@@ -143,7 +149,7 @@ async function collectUsage(
       });
       continue;
     }
-    const missing = chunks.filter((id) => !repo.index.has(id));
+    const missing = chunks.filter((id) => !repo.engine.index.has(id));
     if (missing.length > 0) {
       problems.push({
         subject: `snapshot tree ${short(treeId)}`,
@@ -154,7 +160,7 @@ async function collectUsage(
     for (const id of chunks) for (const user of users) usage.add(id, user);
   }
   for (const { ref, users } of legacy.values()) {
-    const stat = await repo.backend.stat(legacyObjectKey(ref.sha256));
+    const stat = await repo.engine.backend.stat(legacyObjectKey(ref.sha256));
     if (stat?.size !== ref.size) {
       problems.push({
         subject: `object ${short(ref.sha256)}`,
@@ -168,7 +174,7 @@ async function collectUsage(
 
 /** Every indexed pack is stored with its indexed size, and its header lists what the index says. */
 async function checkPacks(
-  repo: Repository,
+  repo: CheckedRepository,
   indexed: Map<string, IndexedPack>,
   stored: Map<string, number>,
   usage: Usage,
@@ -192,8 +198,8 @@ async function checkPacks(
     try {
       const header = await readPackHeader(
         size,
-        (offset, length) => repo.backend.read(packKey(pack.id), { offset, length }),
-        repo.format.seal,
+        (offset, length) => repo.engine.backend.read(packKey(pack.id), { offset, length }),
+        repo.engine.seal,
       );
       const disagreement = compareEntries(pack, header);
       if (disagreement)
@@ -218,11 +224,11 @@ function compareEntries(pack: IndexedPack, header: IndexedPack['blobs']): string
 }
 
 /** Reads a whole pack: its name must be its SHA-256, and each blob must open to its id. */
-async function readPack(repo: Repository, pack: IndexedPack, usage: Usage): Promise<VerifyProblem[]> {
-  const data = await repo.backend.read(packKey(pack.id));
+async function readPack(repo: CheckedRepository, pack: IndexedPack, usage: Usage): Promise<VerifyProblem[]> {
+  const data = await repo.engine.backend.read(packKey(pack.id));
   const problems: VerifyProblem[] = [];
   const results = await Promise.allSettled(
-    pack.blobs.map((b) => repo.codec.decode(data.subarray(b.offset, b.offset + b.length), b.id)),
+    pack.blobs.map((b) => repo.engine.codec.decode(data.subarray(b.offset, b.offset + b.length), b.id)),
   );
   results.forEach((result, i) => {
     if (result.status === 'rejected') {

@@ -1,5 +1,5 @@
 /** Which backups and services use each snapshot: what verify, prune and cost walk. */
-import type { BackupEntry, SnapshotRef } from './catalog';
+import type { BackupEntry, SnapshotRef } from '../records/catalog';
 
 export interface SnapshotUser {
   app: string;

@@ -5,9 +5,13 @@
  * backup (in time order) is charged for the chunks it was first to store, and each
  * service likewise, so the parts add up to the whole.
  */
-import type { BackupEntry } from './catalog';
-import type { Repository } from './repository';
-import { readTree } from './engine/snapshot-reader';
+import type { BackupEntry } from '../records/catalog';
+import { PACKS_PREFIX } from '../layout';
+import type { RepositoryLayers } from './layers';
+import { readTree } from '../engine/snapshot-reader';
+
+/** What cost reads of a repository. */
+type CostedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'drills'>;
 
 export interface Prices {
   perGbMonth: number;
@@ -54,25 +58,25 @@ const GB = 1e9;
 const MONTH_MS = 30 * 86_400_000;
 
 export async function costReport(
-  repo: Repository,
+  repo: CostedRepository,
   app: string,
   prices: Prices,
   now = new Date(),
 ): Promise<CostReport> {
-  await repo.index.load();
-  const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
+  await repo.engine.index.load();
+  const parts = repo.engine;
   const seen = new Set<string>();
   const services: CostReport['services'] = {};
   const backups: CostReport['backups'] = [];
   const total: Usage = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
 
-  for (const backup of (await repo.listBackups()).sort(byTime)) {
+  for (const backup of (await repo.catalog.list()).sort(byTime)) {
     const charged: Usage = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
     for (const [service, { snapshot }] of Object.entries(backup.services)) {
       const blobs = snapshot.tree ? [snapshot.tree, ...(await readTree(parts, snapshot.tree))] : [];
       const fresh: Usage = { logicalBytes: snapshot.size, uniqueBytes: 0, storedBytes: 0 };
       for (const id of blobs) {
-        const at = repo.index.find(id);
+        const at = repo.engine.index.find(id);
         if (!at || seen.has(id)) continue;
         seen.add(id);
         fresh.uniqueBytes += at.rawLength;
@@ -97,12 +101,12 @@ export async function costReport(
     usage.dedupRatio = ratio(usage.logicalBytes, usage.uniqueBytes);
 
   let packBytes = 0;
-  for await (const { size } of repo.backend.list('data/')) packBytes += size;
+  for await (const { size } of repo.engine.backend.list(PACKS_PREFIX)) packBytes += size;
   const since = now.getTime() - MONTH_MS;
   const uploadedBytes = backups
     .filter((b) => Date.parse(b.startedAt) >= since)
     .reduce((n, b) => n + b.storedBytes, 0);
-  const restored = (await repo.listDrillReports<DrillBytes>(app))
+  const restored = (await repo.drills.list<DrillBytes>(app))
     .filter((d) => Date.parse(d.startedAt) >= since)
     .flatMap((d) => Object.values(d.services).map((s) => s.restore?.bytes ?? 0))
     .reduce((n, b) => n + b, 0);

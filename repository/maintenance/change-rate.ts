@@ -4,21 +4,15 @@
  * snapshots carry a log position, how far the log (WAL, binlog, replication offset) grew.
  * The adaptive scheduler reads these figures.
  */
-import type { BackupEntry, ServiceSnapshot, SnapshotRef } from './catalog';
-import { readTree } from './engine/snapshot-reader';
-import type { Repository } from './repository';
+import type { BackupEntry, ChangeSinceLast, ServiceSnapshot, SnapshotRef } from '../records/catalog';
+import { readTree } from '../engine/snapshot-reader';
+import type { RepositoryLayers } from './layers';
 
-export interface ChangeSinceLast {
-  /** Bytes of the snapshot that the previous one did not hold (chunk granularity). */
-  bytes: number;
-  /** Time since the previous snapshot of this service; absent for the first. */
-  sinceMs?: number;
-  /** Growth of the store's log between the two snapshot points, when both recorded one. */
-  logBytes?: number;
-}
+/** What change rate reads of a repository. */
+type ChangeRepository = Pick<RepositoryLayers, 'engine' | 'catalog'>;
 
 /** The entry with each snapshot's change since the previous backup holding that service. */
-export async function withChanges(repo: Repository, entry: BackupEntry): Promise<BackupEntry> {
+export async function withChanges(repo: ChangeRepository, entry: BackupEntry): Promise<BackupEntry> {
   const previousOf = await previousSnapshots(repo, entry);
   const services: Record<string, ServiceSnapshot> = {};
   for (const [service, snapshot] of Object.entries(entry.services)) {
@@ -32,12 +26,12 @@ export async function withChanges(repo: Repository, entry: BackupEntry): Promise
 
 /** Each service's snapshot in the latest earlier backup that holds it, reading back only that far. */
 async function previousSnapshots(
-  repo: Repository,
+  repo: ChangeRepository,
   entry: BackupEntry,
 ): Promise<Map<string, ServiceSnapshot>> {
   const wanted = new Set(Object.keys(entry.services));
   const found = new Map<string, ServiceSnapshot>();
-  for await (const earlier of repo.backupsNewestFirst(entry.app)) {
+  for await (const earlier of repo.catalog.newestFirst(entry.app)) {
     if (earlier.startedAt >= entry.startedAt) continue;
     for (const service of wanted)
       if (earlier.services[service] && !found.has(service)) found.set(service, earlier.services[service]);
@@ -47,7 +41,7 @@ async function previousSnapshots(
 }
 
 async function changeSince(
-  repo: Repository,
+  repo: ChangeRepository,
   current: ServiceSnapshot,
   previous: ServiceSnapshot | undefined,
 ): Promise<ChangeSinceLast> {
@@ -59,14 +53,18 @@ async function changeSince(
   };
 }
 
-async function changedBytes(repo: Repository, current: SnapshotRef, previous: SnapshotRef): Promise<number> {
+async function changedBytes(
+  repo: ChangeRepository,
+  current: SnapshotRef,
+  previous: SnapshotRef,
+): Promise<number> {
   if (!current.tree || !previous.tree) return current.sha256 === previous.sha256 ? 0 : current.size;
-  await repo.index.load();
-  const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
+  await repo.engine.index.load();
+  const parts = repo.engine;
   const before = new Set(await readTree(parts, previous.tree));
   let bytes = 0;
   for (const id of new Set(await readTree(parts, current.tree)))
-    if (!before.has(id)) bytes += repo.index.find(id)?.rawLength ?? 0;
+    if (!before.has(id)) bytes += repo.engine.index.find(id)?.rawLength ?? 0;
   return bytes;
 }
 

@@ -4,7 +4,7 @@
  * keep everything within a span of the newest. Pure: the same backups and rules always
  * give the same answer, with the reasons for each backup kept.
  */
-import type { Retention } from '../model/manifest';
+import type { Retention } from '../../model/manifest';
 
 export interface Dated {
   id: string;

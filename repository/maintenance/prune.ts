@@ -12,15 +12,18 @@
  * lists, which the next prune deletes. A stored pack that no index lists but that holds a
  * referenced blob found nowhere else (an index file lost) is indexed again, not deleted.
  */
-import type { StorageBackend } from './storage/backend';
-import type { IndexedPack } from './engine/blob-index';
-import { legacyObjectKey, packKey } from './layout';
-import { whileLocked } from './locks';
-import { PackWriter, readPackHeader } from './engine/pack';
-import type { Repository } from './repository';
-import { readTree } from './engine/snapshot-reader';
+import type { StorageBackend } from '../storage/backend';
+import type { IndexedPack } from '../engine/blob-index';
+import { LEGACY_OBJECTS_PREFIX, PACKS_PREFIX, legacyObjectKey, packIdOf, packKey } from '../layout';
+import { whileLocked } from '../records/locks';
+import { PackWriter, readPackHeader } from '../engine/pack';
+import type { RepositoryLayers } from './layers';
+import { readTree } from '../engine/snapshot-reader';
 import { type SnapshotUses, snapshotUses } from './usage';
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
+
+/** What prune reads of a repository. */
+type PrunedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'records'>;
 
 /** A pack with more than this share of unreferenced bytes is rewritten. */
 const REPACK_THRESHOLD = 0.1;
@@ -51,33 +54,36 @@ interface Plan {
   indexFilesBefore: number;
 }
 
-export async function prune(repo: Repository, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
+export async function prune(
+  repo: PrunedRepository,
+  options: { dryRun?: boolean } = {},
+): Promise<PruneReport> {
   if (options.dryRun) return report(await planPrune(repo), [], 0, true);
   return whileLocked(repo, 'exclusive', 'prune', async () => {
     const plan = await planPrune(repo);
-    const oldIndexFiles = [...repo.index.indexFiles.keys()];
+    const oldIndexFiles = [...repo.engine.index.indexFiles.keys()];
     const written = await repack(repo, plan.repack);
     const kept = [...plan.keep, ...plan.recovered, ...written];
     const newIndexFiles = new Set<string>();
     for (let i = 0; i < kept.length; i += PACKS_PER_INDEX_FILE) {
-      newIndexFiles.add(await repo.index.write(kept.slice(i, i + PACKS_PER_INDEX_FILE)));
+      newIndexFiles.add(await repo.engine.index.write(kept.slice(i, i + PACKS_PER_INDEX_FILE)));
     }
-    for (const key of oldIndexFiles) if (!newIndexFiles.has(key)) await repo.backend.remove(key);
+    for (const key of oldIndexFiles) if (!newIndexFiles.has(key)) await repo.engine.backend.remove(key);
     for (const id of [...plan.remove, ...plan.repack.map((p) => p.id)])
-      await repo.backend.remove(packKey(id));
-    for (const sha256 of plan.legacyGarbage) await repo.backend.remove(legacyObjectKey(sha256));
-    await repo.index.load();
-    return report(plan, written, repo.index.indexFiles.size, false);
+      await repo.engine.backend.remove(packKey(id));
+    for (const sha256 of plan.legacyGarbage) await repo.engine.backend.remove(legacyObjectKey(sha256));
+    await repo.engine.index.load();
+    return report(plan, written, repo.engine.index.indexFiles.size, false);
   });
 }
 
-async function planPrune(repo: Repository): Promise<Plan> {
-  await repo.index.load();
-  const uses = snapshotUses(await repo.listBackups());
+async function planPrune(repo: PrunedRepository): Promise<Plan> {
+  await repo.engine.index.load();
+  const uses = snapshotUses(await repo.catalog.list());
   const used = await referencedBlobs(repo, uses.trees);
   const stored = new Map<string, number>();
-  for await (const { key, size } of repo.backend.list('data/')) stored.set(key.split('/').pop()!, size);
-  const indexed = repo.index.packs();
+  for await (const { key, size } of repo.engine.backend.list(PACKS_PREFIX)) stored.set(packIdOf(key), size);
+  const indexed = repo.engine.index.packs();
   const plan: Plan = {
     keep: [],
     repack: [],
@@ -85,13 +91,13 @@ async function planPrune(repo: Repository): Promise<Plan> {
     recovered: [],
     legacyGarbage: [],
     bytesBefore: 0,
-    indexFilesBefore: repo.index.indexFiles.size,
+    indexFilesBefore: repo.engine.index.indexFiles.size,
   };
   for (const size of stored.values()) plan.bytesBefore += size;
 
   for (const pack of indexed.values()) {
     if (!stored.has(pack.id)) continue; // missing: verify reports it; nothing to delete
-    const needed = pack.blobs.filter((b) => used.has(b.id) && repo.index.find(b.id)?.pack === pack.id);
+    const needed = pack.blobs.filter((b) => used.has(b.id) && repo.engine.index.find(b.id)?.pack === pack.id);
     const unusedBytes = pack.blobs.filter((b) => !needed.includes(b)).reduce((n, b) => n + b.length, 0);
     if (needed.length === 0) plan.remove.push(pack.id);
     else if (unusedBytes > REPACK_THRESHOLD * pack.size) plan.repack.push({ ...pack, blobs: needed });
@@ -101,21 +107,21 @@ async function planPrune(repo: Repository): Promise<Plan> {
     if (indexed.has(id)) continue;
     const blobs = await readPackHeader(
       size,
-      (offset, length) => repo.backend.read(packKey(id), { offset, length }),
-      repo.format.seal,
+      (offset, length) => repo.engine.backend.read(packKey(id), { offset, length }),
+      repo.engine.seal,
     ).catch(() => undefined);
     if (!blobs) continue; // unreadable: not ours to judge; verify reports what it affects
-    const lost = blobs.some((b) => used.has(b.id) && !repo.index.has(b.id));
+    const lost = blobs.some((b) => used.has(b.id) && !repo.engine.index.has(b.id));
     if (lost) plan.recovered.push({ id, size, blobs });
     else plan.remove.push(id);
   }
-  plan.legacyGarbage = await legacyGarbage(repo.backend, uses.legacy);
+  plan.legacyGarbage = await legacyGarbage(repo.engine.backend, uses.legacy);
   return plan;
 }
 
 /** Every blob some backup of any application needs: its tree and its chunks. */
-async function referencedBlobs(repo: Repository, trees: SnapshotUses['trees']): Promise<Set<string>> {
-  const parts = { backend: repo.backend, index: repo.index, codec: repo.codec };
+async function referencedBlobs(repo: PrunedRepository, trees: SnapshotUses['trees']): Promise<Set<string>> {
+  const parts = repo.engine;
   const used = new Set<string>();
   for (const [treeId, { users }] of trees) {
     used.add(treeId);
@@ -136,21 +142,21 @@ async function referencedBlobs(repo: Repository, trees: SnapshotUses['trees']): 
 }
 
 /** Copies the needed blobs of each pack, checked on the way, into new packs. */
-async function repack(repo: Repository, packs: IndexedPack[]): Promise<IndexedPack[]> {
+async function repack(repo: PrunedRepository, packs: IndexedPack[]): Promise<IndexedPack[]> {
   const written: IndexedPack[] = [];
-  let writer = new PackWriter(repo.format.seal);
+  let writer = new PackWriter(repo.engine.seal);
   const flush = async () => {
     if (writer.count === 0) return;
     const { id, data, entries } = writer.finish();
-    await repo.backend.put(packKey(id), data);
+    await repo.engine.backend.put(packKey(id), data);
     written.push({ id, size: data.length, blobs: entries });
-    writer = new PackWriter(repo.format.seal);
+    writer = new PackWriter(repo.engine.seal);
   };
   for (const pack of packs) {
-    const data = await repo.backend.read(packKey(pack.id));
+    const data = await repo.engine.backend.read(packKey(pack.id));
     for (const blob of pack.blobs) {
       const stored = Buffer.from(data.subarray(blob.offset, blob.offset + blob.length));
-      await repo.codec.decode(Buffer.from(stored), blob.id).catch((err: Error) => {
+      await repo.engine.codec.decode(Buffer.from(stored), blob.id).catch((err: Error) => {
         throw new UserError(
           `prune stopped before deleting anything: blob ${blob.id.slice(0, 12)} in pack ${pack.id.slice(0, 12)} is damaged ` +
             `(${err.message}); run "lazarus verify --read-data"`,
@@ -166,8 +172,8 @@ async function repack(repo: Repository, packs: IndexedPack[]): Promise<IndexedPa
 
 async function legacyGarbage(backend: StorageBackend, referenced: Map<string, unknown>): Promise<string[]> {
   const garbage: string[] = [];
-  for await (const { key } of backend.list('objects/')) {
-    const sha256 = key.split('/').pop()!;
+  for await (const { key } of backend.list(LEGACY_OBJECTS_PREFIX)) {
+    const sha256 = key.split('/').pop()!; // objects/<ab>/<sha256>
     if (!referenced.has(sha256)) garbage.push(sha256);
   }
   return garbage;

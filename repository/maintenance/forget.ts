@@ -5,8 +5,8 @@
  * and the newest verified backup are always kept. Pure: the plan is shown before it is
  * applied.
  */
-import type { TierName, TierTarget } from '../model/manifest';
-import { type BackupEntry, isVerified } from './catalog';
+import type { TierName, TierTarget } from '../../model/manifest';
+import { type BackupEntry, isVerified } from '../records/catalog';
 import { applyRetention } from './retention';
 
 export interface ForgetPlan {

@@ -1,16 +1,9 @@
 /** Catalog records: plain data, small, passed between workflows and activities. */
-import type { ChangeSinceLast } from './change-rate';
 
-/**
- * A stored snapshot: the SHA-256 and size of its bytes (checked end to end on every
- * read), and the tree blob that lists its chunks. A first-format snapshot has no tree:
- * it is one object named by its SHA-256.
- */
-export interface SnapshotRef {
-  sha256: string;
-  size: number;
-  tree?: string;
-}
+import type { SnapshotRef } from '../engine/snapshot-ref';
+
+// Defined by the engine that stores snapshots; workflows and activities know it from here.
+export type { SnapshotRef } from '../engine/snapshot-ref';
 
 export interface ServiceSnapshot {
   kind: string;
@@ -22,7 +15,7 @@ export interface ServiceSnapshot {
   group?: string;
   /** Where the store stood at that moment: an LSN, a GTID or binlog position, an offset. */
   position?: string;
-  /** How much the store changed since the previous backup that holds it (see change-rate.ts). */
+  /** How much the store changed since the previous backup that holds it (see maintenance/change-rate.ts). */
   change?: ChangeSinceLast;
 }
 
@@ -43,4 +36,14 @@ export interface BackupEntry {
 
 export function isVerified(entry: BackupEntry): boolean {
   return entry.status === 'complete' && Object.values(entry.services).every((s) => s.verified);
+}
+
+/** How much a datastore changed between two backups (maintenance/change-rate.ts computes it). */
+export interface ChangeSinceLast {
+  /** Bytes of the snapshot that the previous one did not hold (chunk granularity). */
+  bytes: number;
+  /** Time since the previous snapshot of this service; absent for the first. */
+  sinceMs?: number;
+  /** Growth of the store's log between the two snapshot points, when both recorded one. */
+  logBytes?: number;
 }

@@ -9,7 +9,13 @@
  * names a process of this host that no longer runs.
  */
 import os from 'node:os';
-import type { Repository } from './repository';
+import { LOCKS_PREFIX, lockKey } from '../layout';
+import type { RecordStore } from './record-store';
+
+/** What locking needs of a repository: its records. */
+export interface Lockable {
+  readonly records: RecordStore;
+}
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -31,22 +37,18 @@ const REFRESH_MS = 60_000;
 /** Not a UserError: an activity retries it (the lock goes away); the CLI exits 4 with its message. */
 export class RepositoryLockedError extends Error {}
 
-export function lockKey(owner: string): string {
-  return `locks/${owner.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
-}
-
 /**
  * Takes (or, for the same owner, renews) a lock; fails with RepositoryLockedError when a
  * live lock of the other kind is held. `processBound`: the lock dies with this process.
  */
 export async function acquireLock(
-  repo: Repository,
+  repo: Lockable,
   kind: LockKind,
   owner: string,
   processBound = false,
 ): Promise<LockRecord> {
   const now = new Date().toISOString();
-  const previous = await repo.readRecord<LockRecord>(lockKey(owner));
+  const previous = await repo.records.read<LockRecord>(lockKey(owner));
   const record: LockRecord = {
     kind,
     owner,
@@ -56,12 +58,12 @@ export async function acquireLock(
     createdAt: previous?.createdAt ?? now,
     refreshedAt: now,
   };
-  await repo.writeRecord(lockKey(owner), record);
+  await repo.records.put(lockKey(owner), record);
   const blocking = (await liveLocks(repo)).find(
     (lock) => lock.owner !== owner && (kind === 'exclusive' || lock.kind === 'exclusive'),
   );
   if (blocking) {
-    if (!previous) await repo.backend.remove(lockKey(owner));
+    if (!previous) await repo.records.remove(lockKey(owner));
     throw new RepositoryLockedError(
       `the repository is locked by ${blocking.kind === 'exclusive' ? 'a prune' : blocking.owner} ` +
         `(${blocking.host}, pid ${blocking.pid}, since ${blocking.createdAt}); try again when it has finished`,
@@ -70,13 +72,13 @@ export async function acquireLock(
   return record;
 }
 
-export async function releaseLock(repo: Repository, owner: string): Promise<void> {
-  await repo.backend.remove(lockKey(owner));
+export async function releaseLock(repo: Lockable, owner: string): Promise<void> {
+  await repo.records.remove(lockKey(owner));
 }
 
 /** Renews the lock every minute while `work` runs. */
 export async function whileLocked<T>(
-  repo: Repository,
+  repo: Lockable,
   kind: LockKind,
   owner: string,
   work: () => Promise<T>,
@@ -94,10 +96,11 @@ export async function whileLocked<T>(
   }
 }
 
-export async function liveLocks(repo: Repository): Promise<LockRecord[]> {
+export async function liveLocks(repo: Lockable): Promise<LockRecord[]> {
   const locks: LockRecord[] = [];
-  for await (const { key } of repo.backend.list('locks/')) {
-    const lock = await repo.readRecord<LockRecord>(key).catch(() => undefined);
+  for await (const key of repo.records.keys(LOCKS_PREFIX)) {
+    // An unreadable lock blocks nothing.
+    const lock = await repo.records.read<LockRecord>(key).catch(() => undefined);
     if (lock && !isStale(lock)) locks.push(lock);
   }
   return locks;
