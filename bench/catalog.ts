@@ -12,7 +12,7 @@ import type { BackupEntry, SnapshotRef } from '../repository/records/catalog';
 import { withChanges } from '../repository/maintenance/change-rate';
 import { Repository } from '../repository/repository';
 import { startS3Server } from '../tools/s3-server';
-import { catalogEntry } from '../test/support/repository';
+import { catalogEntry } from '../repository/testing';
 
 const SIZES = (process.env.BENCH_CATALOG_SIZES ?? '100,1000').split(',').map(Number);
 

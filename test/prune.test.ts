@@ -14,7 +14,8 @@ import { Repository } from '../repository/repository';
 import { lazarus } from './support/cli';
 import { countingWrites } from './support/failpoint-backend';
 import { pruneKilledAfter } from './support/prune-killed';
-import { catalogEntry, packFiles } from './support/repository';
+import { catalogEntry } from '../repository/testing';
+import { packFiles } from './support/repository';
 import { tempDir, writeManifest } from './support/stores';
 
 const password = 'prune test';

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { SnapshotRef } from '../repository/records/catalog';
 import { type OpenOptions, Repository } from '../repository/repository';
-import { catalogEntry as entry, flipBit, packFileOf } from './support/repository';
+import { catalogEntry as entry } from '../repository/testing';
+import { flipBit, packFileOf } from './support/repository';
 import { tempDir } from './support/stores';
 
 /** Small chunks and packs, so a few MiB make many of each; a cheap KDF. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BackupEntry } from '../repository/records/catalog';
 import { Repository } from '../repository/repository';
-import { catalogEntry, recordSameMillisecond } from './support/repository';
+import { catalogEntry } from '../repository/testing';
+import { recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
 
 function entry(id: string, services: Record<string, { sha256: string; size: number }>): BackupEntry {

@@ -8,7 +8,7 @@ import { planForget } from '../repository/maintenance/forget';
 import { Repository } from '../repository/repository';
 import { applyRetention } from '../repository/maintenance/retention';
 import { lazarus } from './support/cli';
-import { catalogEntry } from './support/repository';
+import { catalogEntry } from '../repository/testing';
 import { tempDir, writeManifest } from './support/stores';
 
 /** One backup every 6 hours for 60 days, newest last. */

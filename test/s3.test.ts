@@ -10,7 +10,8 @@ import { S3Backend } from '../repository/storage/s3';
 import { Repository } from '../repository/repository';
 import { type S3Server, startS3Server } from '../tools/s3-server';
 import { backendContract } from './contracts/backend';
-import { catalogEntry, recordSameMillisecond } from './support/repository';
+import { catalogEntry } from '../repository/testing';
+import { recordSameMillisecond } from './support/repository';
 import { tempDir } from './support/stores';
 
 let server: S3Server;

@@ -1,8 +1,9 @@
 /** Reaching into a local repository's files, to damage them the way disks and people do. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BackupEntry, SnapshotRef } from '../../repository/records/catalog';
+import type { SnapshotRef } from '../../repository/records/catalog';
 import type { Repository } from '../../repository/repository';
+import { catalogEntry } from '../../repository/testing';
 
 /** The pack file holding the chunk in the middle of a snapshot. */
 export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<string> {
@@ -32,30 +33,6 @@ export async function flipBit(file: string, offset = 100): Promise<void> {
 
 function packPath(pack: string): string {
   return path.join('data', pack.slice(0, 2), pack);
-}
-
-/** A catalog entry of app "shop" taken at `at`, with these snapshots. */
-export function catalogEntry(
-  id: string,
-  services: Record<string, SnapshotRef>,
-  at = '2026-11-21T10:00:00.000Z',
-): BackupEntry {
-  return {
-    id,
-    app: 'shop',
-    workflowId: `backup/shop/${at}`,
-    startedAt: at,
-    completedAt: at,
-    status: 'complete',
-    services: Object.fromEntries(
-      Object.entries(services).map(([s, snapshot]) => [
-        s,
-        { kind: 'sqlite', snapshot, takenAt: at, verified: true },
-      ]),
-    ),
-    failures: {},
-    dependsOn: {},
-  };
 }
 
 /**
