@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { codecHandler } from './codec-handler';
 
 export interface CodecRequest {
   seq: number;
@@ -42,8 +43,11 @@ export interface StreamHasher {
   abandon(): void;
 }
 
+/** What the pool uses of a worker thread; an inline codec offers the same. */
+type CodecThread = Pick<Worker, 'postMessage' | 'ref' | 'unref' | 'terminate'>;
+
 export class CodecPool {
-  private workers: Worker[] = [];
+  private workers: CodecThread[] = [];
   private load: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
@@ -54,6 +58,7 @@ export class CodecPool {
 
   constructor(
     private readonly masterKey: Buffer | undefined,
+    /** Worker threads; 0 runs the codec on this thread (unit tests: no built worker needed). */
     private readonly size = defaultPoolSize(),
     private readonly level = 3,
   ) {}
@@ -101,13 +106,16 @@ export class CodecPool {
   }
 
   private start(): void {
-    const file = workerFile();
     const { masterKey, level } = this;
-    this.workers = Array.from({ length: this.size }, () => {
-      const worker = new Worker(file, { workerData: { masterKey, level } });
-      worker.on('message', (response: CodecResponse) => this.settle(worker, response));
-      worker.on('error', (err) => this.failAll(err));
-      return worker;
+    const count = Math.max(1, this.size);
+    this.workers = Array.from({ length: count }, () => {
+      const thread: CodecThread =
+        this.size === 0
+          ? inlineCodec(masterKey, level, (response) => this.settle(thread, response))
+          : new Worker(workerFile(), { workerData: { masterKey, level } })
+              .on('message', (response: CodecResponse) => this.settle(thread, response))
+              .on('error', (err) => this.failAll(err));
+      return thread;
     });
     this.load = this.workers.map(() => 0);
   }
@@ -128,7 +136,7 @@ export class CodecPool {
     });
   }
 
-  private settle(worker: Worker, response: CodecResponse): void {
+  private settle(worker: CodecThread, response: CodecResponse): void {
     this.load[this.workers.indexOf(worker)]--;
     const pending = this.pending.get(response.seq);
     if (!pending) return;
@@ -151,6 +159,21 @@ export class CodecPool {
     for (const { reject } of this.pending.values()) reject(err);
     this.pending.clear();
   }
+}
+
+/** The codec on the calling thread, answering each request on a later turn, as a worker would. */
+function inlineCodec(
+  masterKey: Buffer | undefined,
+  level: number,
+  answer: (response: CodecResponse) => void,
+): CodecThread {
+  const handle = codecHandler(masterKey, level);
+  return {
+    postMessage: (request: CodecRequest) => setImmediate(() => answer(handle(request))),
+    ref: () => {},
+    unref: () => {},
+    terminate: async () => 0,
+  };
 }
 
 function asBuffer(data: Uint8Array): Buffer {

@@ -1,7 +1,6 @@
 /** Real test data in this machine's PostgreSQL, MariaDB, Redis, SQLite and filesystem. */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, promises as fs } from 'node:fs';
-import os from 'node:os';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import Redis from 'ioredis';
@@ -11,9 +10,7 @@ import YAML from 'yaml';
 import { adapterFor } from '../../datastores';
 import type { Datastore } from '../../model/manifest';
 
-export function tempDir(prefix = 'lazarus-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tempDir } from './temp-dir';
 
 export async function writeManifest(dir: string, manifest: unknown): Promise<string> {
   const file = path.join(dir, 'lazarus.yaml');

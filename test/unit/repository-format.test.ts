@@ -8,14 +8,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { SnapshotRef } from '../repository/records/catalog';
-import { type OpenOptions, Repository } from '../repository/repository';
-import { catalogEntry as entry } from '../repository/testing';
-import { flipBit, packFileOf } from './support/repository';
-import { tempDir } from './support/stores';
+import type { SnapshotRef } from '../../repository/records/catalog';
+import { type OpenOptions, Repository } from '../../repository/repository';
+import { catalogEntry as entry } from '../../repository/testing';
+import { flipBit, packFileOf } from '../support/repository';
+import { tempDir } from '../support/temp-dir';
 
 /** Small chunks and packs, so a few MiB make many of each; a cheap KDF. */
 const small: OpenOptions = {
+  workers: 0, // the codec on the test's own thread: the unit tier runs sources, with no built worker
   chunking: { minSize: 16 << 10, avgSize: 64 << 10, maxSize: 256 << 10 },
   packSize: 512 << 10,
   kdf: { N: 2 ** 10, r: 8, p: 1 },

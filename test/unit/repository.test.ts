@@ -1,11 +1,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { BackupEntry } from '../repository/records/catalog';
-import { Repository } from '../repository/repository';
-import { catalogEntry } from '../repository/testing';
-import { recordSameMillisecond } from './support/repository';
-import { tempDir } from './support/stores';
+import type { BackupEntry } from '../../repository/records/catalog';
+import { Repository } from '../../repository/repository';
+import { catalogEntry } from '../../repository/testing';
+import { recordSameMillisecond } from '../support/repository';
+import { tempDir } from '../support/temp-dir';
+
+/** The codec on the test's own thread: the unit tier runs sources, with no built worker. */
+const inline = { workers: 0 };
 
 function entry(id: string, services: Record<string, { sha256: string; size: number }>): BackupEntry {
   return {
@@ -28,7 +31,7 @@ function entry(id: string, services: Record<string, { sha256: string; size: numb
 
 test('the same content is stored once; verify reports each damaged pack with the backups and services it affects', async () => {
   const root = path.join(tempDir(), 'repo');
-  const repo = await Repository.openLocal(root);
+  const repo = await Repository.openLocal(root, inline);
   const a = await repo.storeSnapshot(Readable.from([Buffer.from('orders table v1')]));
   const again = await repo.storeSnapshotWithStats(Readable.from([Buffer.from('orders table v1')]));
   const b = await repo.storeSnapshot(Readable.from([Buffer.from('catalog table v1')]));
@@ -62,7 +65,7 @@ test('the same content is stored once; verify reports each damaged pack with the
 });
 
 test('a catalog entry is written once: the same entry again is a no-op, a different one is refused', async () => {
-  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inline);
   const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
   await repo.saveBackup(entry('b1', { a: ref }));
   await repo.saveBackup(entry('b1', { a: ref }));
@@ -71,7 +74,7 @@ test('a catalog entry is written once: the same entry again is a no-op, a differ
 });
 
 test('the latest verified backup is the default; a partial one is passed over', async () => {
-  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inline);
   const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
   await repo.saveBackup(entry('b1', { a: ref }));
   await repo.saveBackup({ ...entry('b2', { a: ref }), status: 'partial', failures: { b: 'boom' } });
@@ -82,7 +85,7 @@ test('the latest verified backup is the default; a partial one is passed over', 
 
 test('opening a repository clears writes a killed worker left, but not live ones', async () => {
   const root = path.join(tempDir(), 'repo');
-  await Repository.openLocal(root);
+  await Repository.openLocal(root, inline);
   await fs.mkdir(path.join(root, 'data', 'ab'), { recursive: true });
   const dead = path.join(root, 'data', 'ab', 'a.b.partial');
   const live = path.join(root, 'data', 'ab', 'c.d.partial');
@@ -90,12 +93,12 @@ test('opening a repository clears writes a killed worker left, but not live ones
   await fs.writeFile(live, 'a pack being written');
   const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
   await fs.utimes(dead, twoHoursAgo, twoHoursAgo);
-  await Repository.openLocal(root);
+  await Repository.openLocal(root, inline);
   expect(await fs.readdir(path.join(root, 'data', 'ab'))).toEqual(['c.d.partial']);
 });
 
 test('with tiers backed up apart, the latest backup holding the services asked for is found without reading the whole catalog', async () => {
-  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inline);
   const ref = await repo.storeSnapshot(Readable.from([Buffer.from('x')]));
   // 60 backups, a minute apart: orders in every one, files in every tenth (its tier runs less often).
   const ids: string[] = [];
@@ -123,7 +126,7 @@ test('with tiers backed up apart, the latest backup holding the services asked f
 });
 
 test('backups started in the same millisecond each get an entry; a retried record adds none', async () => {
-  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inline);
   const { ids, retried, listed, runs } = await recordSameMillisecond(repo);
   expect(new Set(ids).size).toBe(10);
   expect(ids).toContain('20261121T100000.000Z');
@@ -131,4 +134,18 @@ test('backups started in the same millisecond each get an entry; a retried recor
   expect(retried).toBe(ids[3]);
   expect(listed).toHaveLength(10);
   expect(new Set(listed.map((b) => b.workflowId))).toEqual(new Set(runs.map((r) => r.workflowId)));
+});
+
+test('a repository in memory (memory://) keeps the same format: a second open sees what the first stored', async () => {
+  const spec = { location: 'memory://repository-test' };
+  await expect(Repository.open(spec, inline)).rejects.toThrow(
+    'no Lazarus repository at memory://repository-test',
+  );
+  const repo = await Repository.open(spec, { ...inline, create: true });
+  const ref = await repo.storeSnapshot(Readable.from([Buffer.from('orders\n'.repeat(50_000))]));
+  await repo.saveBackup(catalogEntry('b1', { orders: ref }));
+  const again = await Repository.open(spec, inline);
+  expect(await again.hasSnapshot(ref)).toBe(true);
+  expect((await again.verify({ readData: true })).problems).toEqual([]);
+  await Promise.all([repo.close(), again.close()]);
 });
