@@ -5,16 +5,20 @@ import type { SnapshotRef } from '../../repository/records/catalog';
 import type { Repository } from '../../repository/repository';
 import { catalogEntry } from '../../repository/testing';
 
-/** The pack file holding the chunk in the middle of a snapshot. */
+/**
+ * The pack file holding the chunk in the middle of a snapshot, among the packs without
+ * its tree: damage there hits data only, whichever way the (keyed, so random) chunking cut.
+ */
 export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<string> {
-  const treeAt = repo.engine.index.find(ref.tree!)!;
-  const stored = await repo.backend.read(packPath(treeAt.pack), {
+  const { index, backend, codec } = repo.engine;
+  const treeAt = index.find(ref.tree!)!;
+  const stored = await backend.read(packPath(treeAt.pack), {
     offset: treeAt.offset,
     length: treeAt.length,
   });
-  const chunks = JSON.parse((await repo.engine.codec.decode(stored, ref.tree!)).toString())
-    .chunks as string[];
-  return path.join(repo.root, packPath(repo.engine.index.find(chunks[Math.floor(chunks.length / 2)])!.pack));
+  const chunks = JSON.parse((await codec.decode(stored, ref.tree!)).toString()).chunks as string[];
+  const packs = chunks.map((id) => index.find(id)!.pack).filter((pack) => pack !== treeAt.pack);
+  return path.join(repo.root, packPath(packs[Math.floor(packs.length / 2)]));
 }
 
 /** Every pack file of a local repository. */
