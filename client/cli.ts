@@ -24,7 +24,7 @@ import { loadManifest, manifestDir } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { restoreLayers, restoreSelection } from '../model/graph';
 import { UserError } from '../model/errors';
-import { isS3Location } from '../model/paths';
+import { isLocalLocation } from '../model/paths';
 import { MissingRepositoryError } from '../repository/engine/format';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { appSpec } from './spec';
@@ -188,7 +188,7 @@ async function checkBackup(
   selected: string[],
 ) {
   // A local path this machine lacks may be mounted on the workers only: they check it then.
-  if (!isS3Location(manifest.repository.location) && !existsSync(manifest.repository.location)) return;
+  if (isLocalLocation(manifest.repository.location) && !existsSync(manifest.repository.location)) return;
   // This shell may not hold the repository's password, or reach it: the worker checks then.
   const repo = await openRepositoryOf(file, manifest.repository).catch((err: unknown) => {
     if (err instanceof MissingRepositoryError) throw err;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import { isS3Location, nested, within } from './paths';
+import { isLocalLocation, nested, within } from './paths';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -191,7 +191,7 @@ function validatorProblems(manifest: ParsedManifest): FieldProblem[] {
  * itself, and its restore would replace the backups it reads from).
  */
 function storePathProblems(manifest: Manifest): FieldProblem[] {
-  const repo = isS3Location(manifest.repository.location) ? undefined : manifest.repository.location;
+  const repo = isLocalLocation(manifest.repository.location) ? manifest.repository.location : undefined;
   const problems: FieldProblem[] = [];
   for (const [name, { datastore: store }] of Object.entries(manifest.services)) {
     if (store?.kind !== 'sqlite' && store?.kind !== 'directory') continue;

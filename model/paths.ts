@@ -10,7 +10,15 @@ export function nested(a: string, b: string): boolean {
   return within(a, b) || within(b, a);
 }
 
-/** A repository in S3-compatible storage (s3://bucket/prefix), not a local directory. */
-export function isS3Location(location: string): boolean {
-  return location.startsWith('s3://');
+/**
+ * The URL scheme of a repository location, which names its backend: "s3" for
+ * s3://bucket/prefix; "" for a local directory (a drive letter is no scheme: no "//").
+ */
+export function schemeOf(location: string): string {
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1].toLowerCase() ?? '';
+}
+
+/** A repository in a local directory, not in object storage behind a URL. */
+export function isLocalLocation(location: string): boolean {
+  return schemeOf(location) === '';
 }

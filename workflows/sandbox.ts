@@ -5,7 +5,7 @@
  * the CLI checks it before starting and the workflow again before restoring.
  */
 import { derivedName } from '../model/names';
-import { isS3Location, nested, within } from '../model/paths';
+import { isLocalLocation, nested, within } from '../model/paths';
 import type { Datastore } from '../model/manifest';
 import type { AppSpec } from './types';
 
@@ -92,7 +92,7 @@ function overwrites(spec: AppSpec, service: string, store: Datastore, target: st
         : `${service}=${target} would overwrite ${other}'s data`,
     );
   const repository = spec.repository.location;
-  if (isPath(store) && !isS3Location(repository) && nested(target, repository))
+  if (isPath(store) && isLocalLocation(repository) && nested(target, repository))
     problems.push(`${service}=${target} overlaps the repository ${repository}`);
   return problems;
 }

@@ -12,7 +12,7 @@ import { UserError } from '../../model/errors';
 import { type NotFoundError, type StorageBackend } from '../storage/backend';
 import { type ChunkerParams, defaultChunkerParams } from './chunker';
 import { type KeyFile, SealingKey, createKeyFile, unlockKeyFile } from './crypto';
-import { isS3Location } from '../../model/paths';
+import { schemeOf } from '../../model/paths';
 import { type HeaderSeal, plainHeader } from './pack';
 import { CONFIG_KEY, KEYS_PREFIX, LEGACY_CONFIG_KEY, keyFileKey, keyFilesPrefix } from '../layout';
 
@@ -61,7 +61,8 @@ export class MissingRepositoryError extends UserError {
     readonly location: string,
     prefix = '',
   ) {
-    const field = isS3Location(location) ? 'repository.s3' : 'repository.path';
+    // The manifest names a repository by the field of its scheme (repository.s3), or by its path.
+    const field = `repository.${schemeOf(location) || 'path'}`;
     super(
       `${prefix}no Lazarus repository at ${location} (no "config" there): check ${field}, ` +
         'or run "lazarus backup" to create the repository',

@@ -6,6 +6,7 @@
  */
 import type { RepositorySpec } from '../../contracts/repository-spec';
 import { UserError } from '../../model/errors';
+import { schemeOf } from '../../model/paths';
 import type { StorageBackend } from './backend';
 import { localBackends } from './local';
 import { memoryBackends } from './memory';
@@ -19,11 +20,6 @@ export interface BackendFactory {
 }
 
 const factories: readonly BackendFactory[] = [localBackends, s3Backends, memoryBackends];
-
-/** "s3" for s3://bucket, "" for a path (a drive letter is no scheme: it has no "//"). */
-export function schemeOf(location: string): string {
-  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1].toLowerCase() ?? '';
-}
 
 export function openBackend(spec: RepositorySpec, create: boolean): Promise<StorageBackend> {
   const scheme = schemeOf(spec.location);
