@@ -3,7 +3,7 @@
  * that removes the copy. Both refuse a target that is the service's production store.
  */
 import { promises as fs } from 'node:fs';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import type { Datastore, Validator } from '../model/manifest';
 import type { SnapshotRef } from '../repository/catalog';
 import type { RepositorySpec } from '../repository/location';

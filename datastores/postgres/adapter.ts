@@ -1,10 +1,10 @@
 import { Client } from 'pg';
-import { ContentHash } from './fingerprint';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { stagingDatabases } from './names';
-import { commandInput, commandOutput } from './process';
-import { resolveSecret } from './secrets';
+import { ContentHash } from '../shared/fingerprint';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { stagingDatabases } from '../shared/staged-database';
+import { commandInput, commandOutput } from '../shared/process';
+import { resolveSecret } from '../shared/secrets';
 
 type PostgresStore = Extract<Datastore, { kind: 'postgres' }>;
 

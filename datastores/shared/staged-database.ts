@@ -1,4 +1,4 @@
-import { derivedName } from '../model/names';
+import { derivedName } from '../../model/names';
 
 /**
  * The staging database a restore fills, and the name the replaced database is set aside

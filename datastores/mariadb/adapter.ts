@@ -1,11 +1,11 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import mysql from 'mysql2/promise';
-import { ContentHash } from './fingerprint';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { stagingDatabases } from './names';
-import { commandInput, commandOutput } from './process';
-import { resolveSecret } from './secrets';
+import { ContentHash } from '../shared/fingerprint';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { stagingDatabases } from '../shared/staged-database';
+import { commandInput, commandOutput } from '../shared/process';
+import { resolveSecret } from '../shared/secrets';
 
 type MariadbStore = Extract<Datastore, { kind: 'mariadb' }>;
 

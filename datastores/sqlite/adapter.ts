@@ -1,15 +1,15 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { ContentHash } from './fingerprint';
+import { ContentHash } from '../shared/fingerprint';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { AdapterFor } from './adapter';
-import { filePoint, spoolFile } from './spooled-point';
-import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from './local-paths';
+import type { AdapterFor } from '../adapter';
+import { filePoint, spoolFile } from '../shared/spooled-point';
+import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from '../shared/local-paths';
 
 /** SQLite through its online backup API: a consistent copy while the application keeps writing. */
 export const sqliteAdapter: AdapterFor<'sqlite'> = {

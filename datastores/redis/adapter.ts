@@ -1,12 +1,12 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import { Readable } from 'node:stream';
-import { ContentHash } from './fingerprint';
+import { ContentHash } from '../shared/fingerprint';
 import Redis from 'ioredis';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { KeyRecord, decodeRecords, encodeRecord } from './redis-records';
-import { forkPoint, replicationOffset } from './redis-fork';
-import { resolveSecret } from './secrets';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { KeyRecord, decodeRecords, encodeRecord } from './records';
+import { forkPoint, replicationOffset } from './fork';
+import { resolveSecret } from '../shared/secrets';
 
 type RedisStore = Extract<Datastore, { kind: 'redis' }>;
 
