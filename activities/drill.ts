@@ -3,8 +3,9 @@
  * that removes the copy. Both refuse a target that is the service's production store.
  */
 import { promises as fs } from 'node:fs';
-import { adapterFor } from '../datastores';
-import type { Datastore, Validator } from '../model/manifest';
+import { adapterFor } from '../datastores/adapters';
+import type { Datastore } from '../model/manifest';
+import { type Validator, describeValidator } from '../model/validators';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
@@ -103,17 +104,6 @@ async function validate(
     signal,
   );
   return { ok: result.status === validator.http.expect_status, detail: result.detail };
-}
-
-export function describeValidator(validator: Validator): string {
-  if ('sql' in validator)
-    return `sql ${validator.sql}${validator.expect !== undefined ? ` = ${validator.expect}` : ''}`;
-  if ('row_count' in validator) return `row_count ${validator.row_count.table} >= ${validator.row_count.min}`;
-  if ('key_count' in validator)
-    return `key_count ${validator.key_count.pattern} >= ${validator.key_count.min}`;
-  if ('checksum' in validator) return 'checksum against the catalog';
-  if ('command' in validator) return `command ${validator.command}`;
-  return `http ${validator.http.url} -> ${validator.http.expect_status}`;
 }
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */

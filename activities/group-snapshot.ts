@@ -5,7 +5,7 @@
  * only then is the data streamed out. The freeze never outlasts its bound: a timer
  * releases it, a lock dies with its connection, and a pause lapses with its lease.
  */
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import type { FreezeContext, SnapshotPoint, WriteFreeze } from '../datastores/adapter';
 import type { Datastore, Hook } from '../model/manifest';
 import { HookContext, runHookOnce } from './hooks';

@@ -7,7 +7,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { UserError } from '../model/errors';
 import type { Readable } from 'node:stream';
 import { pipeline as chain } from 'node:stream';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import os from 'node:os';
 import path from 'node:path';
 import type { Datastore, Hook } from '../model/manifest';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import { Repository } from '../repository/repository';
 
 const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '64,256,1024').split(',').map(Number);

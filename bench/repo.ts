@@ -18,7 +18,7 @@ import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, promises a
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import { Repository } from '../repository/repository';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { adapterFor, fingerprintServices } from '../datastores';
+import { adapterFor, fingerprintServices } from '../datastores/adapters';
 import { breakService, seedService } from '../examples/shop/shop';
 import { loadManifest } from '../model/load-manifest';
 import { packageRoot } from '../model/package-root';

@@ -71,7 +71,7 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
       engine,
       dependsOn,
       references: referencedServices(Object.values(environment), hosts, name),
-      datastore: engine?.kind ? composeDatastore(engine.kind, name, environment) : undefined,
+      datastore: engine?.fromCompose?.(name, environment),
     };
   });
   const project =
@@ -308,35 +308,6 @@ function buildArgImages(build: unknown): string[] {
   return Object.entries(args)
     .filter(([key, value]) => /IMAGE/i.test(key) && value)
     .map(([, value]) => value);
-}
-
-/** A manifest datastore for a Compose service, reached by its service name on the Compose network. */
-function composeDatastore(kind: string, host: string, env: Record<string, string>): Record<string, unknown> {
-  if (kind === 'postgres') {
-    const user = env.POSTGRES_USER || 'postgres';
-    return {
-      kind,
-      host,
-      user,
-      database: env.POSTGRES_DB || user,
-      ...(env.POSTGRES_PASSWORD ? { password: { env: 'POSTGRES_PASSWORD' } } : {}),
-    };
-  }
-  if (kind === 'mariadb') {
-    const password = env.MYSQL_ROOT_PASSWORD
-      ? 'MYSQL_ROOT_PASSWORD'
-      : env.MARIADB_ROOT_PASSWORD
-        ? 'MARIADB_ROOT_PASSWORD'
-        : undefined;
-    return {
-      kind,
-      host,
-      user: 'root',
-      database: env.MYSQL_DATABASE || env.MARIADB_DATABASE || host,
-      ...(password ? { password: { env: password } } : {}),
-    };
-  }
-  return { kind, host };
 }
 
 function asArray(value: unknown): unknown[] {

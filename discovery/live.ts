@@ -8,12 +8,15 @@ import mysql from 'mysql2/promise';
 import Redis from 'ioredis';
 import { UserError } from '../model/errors';
 import type { DiscoveredService, Discovery } from './discovered';
+import { mariadbDefaults } from '../datastores/mariadb/spec';
+import { postgresDefaults } from '../datastores/postgres/spec';
+import { redisDefaults } from '../datastores/redis/spec';
 import { engines } from './recognize';
 
 const engine = (name: string) => engines.find((e) => e.engine === name)!;
 
 export async function discoverPostgres(url: string): Promise<Discovery> {
-  const target = parseUrl(url, '--postgres', 5432);
+  const target = parseUrl(url, '--postgres', postgresDefaults.port);
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   const rows = await reach(url, async () => {
     await client.connect();
@@ -26,13 +29,13 @@ export async function discoverPostgres(url: string): Promise<Discovery> {
       await client.end();
     }
   });
-  return serverDiscovery(rows, target, 'postgres', databaseStore('postgres', target, 'postgres'));
+  return serverDiscovery(rows, target, 'postgres', databaseStore('postgres', target, postgresDefaults.user));
 }
 
 const mariadbSystemSchemas = new Set(['information_schema', 'mysql', 'performance_schema', 'sys']);
 
 export async function discoverMariadb(url: string): Promise<Discovery> {
-  const target = parseUrl(url, '--mariadb', 3306);
+  const target = parseUrl(url, '--mariadb', mariadbDefaults.port);
   const rows = await reach(url, async () => {
     const connection = await mysql.createConnection({ uri: url, connectTimeout: 5000 });
     try {
@@ -44,11 +47,11 @@ export async function discoverMariadb(url: string): Promise<Discovery> {
       await connection.end();
     }
   });
-  return serverDiscovery(rows, target, 'mariadb', databaseStore('mariadb', target, 'root'));
+  return serverDiscovery(rows, target, 'mariadb', databaseStore('mariadb', target, mariadbDefaults.user));
 }
 
 export async function discoverRedis(url: string): Promise<Discovery> {
-  const target = parseUrl(url, '--redis', 6379);
+  const target = parseUrl(url, '--redis', redisDefaults.port);
   const keyspaces = await reach(url, async () => {
     const client = new Redis(url, {
       lazyConnect: true,

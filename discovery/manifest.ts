@@ -4,6 +4,7 @@
  * dependencies from what the sources declare and from connection references, and each
  * datastore's default tier. Drift compares it with a manifest already in use.
  */
+import { storeIdentity } from '../datastores/registry';
 import { findCycle } from '../model/graph';
 import type { Manifest } from '../model/manifest';
 import type { DiscoveredService, Discovery } from './discovered';
@@ -147,16 +148,4 @@ export function driftAgainst(discovered: DiscoveredManifest, manifest: Manifest)
     drift.gone.push({ service: name, kind: service.datastore.kind });
   }
   return drift;
-}
-
-/** A datastore's identity across manifests: the server and database, keyspace, file or directory it is. */
-function storeIdentity(store: Record<string, unknown>): string {
-  const kind = String(store.kind);
-  const defaults: Record<string, number> = { postgres: 5432, mariadb: 3306, redis: 6379 };
-  if (!(kind in defaults)) return `${kind}:${String(store.path)}`;
-  const host = String(store.host ?? '127.0.0.1').replace(/^localhost$/, '127.0.0.1');
-  const at = `${host}:${String(store.port ?? defaults[kind])}`;
-  return kind === 'redis'
-    ? `redis:${at}/${String(store.db ?? 0)}`
-    : `${kind}:${at}/${String(store.database)}`;
 }

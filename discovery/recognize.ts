@@ -3,49 +3,32 @@
  * Every engine Lazarus knows is listed, also those it cannot back up yet: those are kept
  * in the manifest as `unprotected`, never dropped.
  */
-import type { TierName } from '../model/manifest';
+import { datastoreSpecs } from '../datastores/registry';
+import type { DiscoveryHints, EngineHint } from '../datastores/kind';
+import type { DatastoreKind, TierName } from '../model/manifest';
 
-/** The adapter that backs an engine up; none: Lazarus cannot back it up yet. */
-export type SupportedKind = 'postgres' | 'mariadb' | 'redis';
-
-export interface Engine {
-  engine: string;
-  kind?: SupportedKind;
+export interface Engine extends EngineHint {
+  /** The datastore kind that backs the engine up; none: Lazarus cannot back it up yet. */
+  kind?: DatastoreKind;
   tier: TierName;
-  /** Matched against the image name without registry and tag: "library/postgres" -> "postgres". */
-  images: RegExp;
-  ports: number[];
-  /** Variables only the engine's own images read (MYSQL_ROOT_PASSWORD, PGDATA), not the ones clients use too. */
-  env?: RegExp;
+  /** The manifest datastore of a Compose service running the engine (kinds only). */
+  fromCompose?: DiscoveryHints['fromCompose'];
 }
+
+/** The engines of the registered kinds, from their specs' discovery hints. */
+const supported: Engine[] = datastoreSpecs.flatMap(({ kind, discovery }) =>
+  (discovery?.engines ?? []).map((hint) => ({
+    ...hint,
+    kind,
+    tier: discovery!.tier,
+    fromCompose: discovery!.fromCompose,
+  })),
+);
 
 // Databases of record are critical; caches, queues and search indexes, which can be rebuilt
 // or replayed, are standard.
 export const engines: Engine[] = [
-  {
-    engine: 'postgres',
-    kind: 'postgres',
-    tier: 'critical',
-    images: /(^|\/)(postgres|postgresql|postgis|timescaledb[\w-]*|pgvector|supabase\/postgres)$/,
-    ports: [5432],
-    env: /^(PGDATA|POSTGRES_HOST_AUTH_METHOD|POSTGRES_INITDB_\w+)$/,
-  },
-  {
-    engine: 'mariadb',
-    kind: 'mariadb',
-    tier: 'critical',
-    images: /(^|\/)(mariadb|mysql|mysql-server|percona[\w-]*)$/,
-    ports: [3306],
-    env: /^(MYSQL|MARIADB)_(ROOT_PASSWORD|ALLOW_EMPTY_PASSWORD|RANDOM_ROOT_PASSWORD|ROOT_HOST)$/,
-  },
-  {
-    engine: 'redis',
-    kind: 'redis',
-    tier: 'standard',
-    images: /(^|\/)(redis|redis-stack[\w-]*|keydb)$/,
-    ports: [6379],
-  },
-  { engine: 'valkey', kind: 'redis', tier: 'standard', images: /(^|\/)valkey$/, ports: [] },
+  ...supported,
   {
     engine: 'mongodb',
     tier: 'critical',

@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from './errors';
 import { findCycle } from './graph';
 import type { RepositorySpec } from '../contracts/repository-spec';
+import { datastoreSpecs, isPathStore, specFor } from '../datastores/registry';
 import { isLocalLocation, nested, within } from './paths';
+import { type ValidatorType, validatorType } from './validators';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -163,22 +165,30 @@ function tierProblems(manifest: ParsedManifest): FieldProblem[] {
   return problems;
 }
 
-const sqlKinds = new Set(['sqlite', 'postgres', 'mariadb']);
+/** Why a validator type does not fit a kind, as the message says it. */
+const validatorNeeds: Partial<Record<ValidatorType, string>> = {
+  sql: 'sql and row_count need an SQL datastore',
+  row_count: 'sql and row_count need an SQL datastore',
+  key_count: `key_count needs a ${kindsAccepting('key_count').join(' or ')} datastore`,
+};
 
-/** A validator must make sense for the store it checks: no SQL against Redis, no key count on a table. */
+function kindsAccepting(type: ValidatorType): string[] {
+  return datastoreSpecs.filter((spec) => spec.validators.includes(type)).map((spec) => spec.kind);
+}
+
+/** A validator must make sense for the store it checks (its kind's spec lists what it accepts). */
 function validatorProblems(manifest: ParsedManifest): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const [name, service] of Object.entries(manifest.services)) {
     const kind = service.datastore?.kind;
     (service.validate ?? []).forEach((validator, i) => {
       const at = `services.${name}.validate.${i}`;
-      const needsSql = 'sql' in validator || 'row_count' in validator;
-      if (!kind && !('command' in validator || 'http' in validator)) {
+      const type = validatorType(validator);
+      if (!kind && type !== 'command' && type !== 'http') {
         problems.push({ path: at, message: 'a stateless service can only have command or http validators' });
-      } else if (needsSql && kind && !sqlKinds.has(kind)) {
-        problems.push({ path: at, message: `sql and row_count need an SQL datastore, not ${kind}` });
-      } else if ('key_count' in validator && kind !== 'redis') {
-        problems.push({ path: at, message: `key_count needs a redis datastore, not ${kind ?? 'none'}` });
+      } else if (kind && !specFor(kind).validators.includes(type)) {
+        const needs = validatorNeeds[type] ?? `${type} needs another datastore`;
+        problems.push({ path: at, message: `${needs}, not ${kind}` });
       }
     });
   }
@@ -194,7 +204,7 @@ function storePathProblems(manifest: Manifest): FieldProblem[] {
   const repo = isLocalLocation(manifest.repository.location) ? manifest.repository.location : undefined;
   const problems: FieldProblem[] = [];
   for (const [name, { datastore: store }] of Object.entries(manifest.services)) {
-    if (store?.kind !== 'sqlite' && store?.kind !== 'directory') continue;
+    if (!store || !isPathStore(store)) continue;
     const at = `services.${name}.datastore.path`;
     if (store.path === path.parse(store.path).root)
       problems.push({
@@ -243,7 +253,7 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
   const services = Object.fromEntries(
     Object.entries(manifest.services).map(([name, service]) => {
       const store = service.datastore;
-      if (store && (store.kind === 'sqlite' || store.kind === 'directory')) {
+      if (store && isPathStore(store)) {
         return [name, { ...service, datastore: { ...store, path: path.resolve(baseDir, store.path) } }];
       }
       return [name, service];

@@ -5,74 +5,12 @@
  */
 import { z } from 'zod';
 import type { RepositorySpec } from '../contracts/repository-spec';
+import { datastoreSchema } from '../datastores/registry';
 import { durationSchema } from './duration';
+import { validatorSchema } from './validators';
 
-/** A secret is referenced, never written inline: its value is read by the worker at run time. */
-export const secretRefSchema = z
-  .union(
-    [
-      z.strictObject({
-        env: z.string().min(1).describe('Name of the environment variable that holds the secret'),
-      }),
-      z.strictObject({ file: z.string().min(1).describe('Path of a file whose content is the secret') }),
-    ],
-    { error: 'must be a reference, {env: NAME} or {file: PATH}, never the secret itself' },
-  )
-  .describe('A secret reference: {env: NAME} or {file: PATH}');
-export type SecretRef = z.infer<typeof secretRefSchema>;
-
-const port = z.number().int().min(1).max(65535);
-
-const sqliteStore = z.strictObject({
-  kind: z.literal('sqlite'),
-  path: z.string().min(1).describe('Path of the SQLite database file'),
-});
-const directoryStore = z.strictObject({
-  kind: z.literal('directory'),
-  path: z.string().min(1).describe('Directory tree to back up (files, or a local object-storage bucket)'),
-});
-/** A database server reached over the network: PostgreSQL and MariaDB/MySQL share these fields. */
-function databaseServerStore<K extends string>(kind: K, defaultPort: number, defaultUser: string) {
-  return z.strictObject({
-    kind: z.literal(kind),
-    host: z.string().default('127.0.0.1'),
-    port: port.default(defaultPort),
-    user: z.string().default(defaultUser),
-    database: z.string().min(1),
-    password: secretRefSchema.optional(),
-  });
-}
-const postgresStore = databaseServerStore('postgres', 5432, 'postgres');
-const mariadbStore = databaseServerStore('mariadb', 3306, 'root');
-const redisStore = z.strictObject({
-  kind: z.literal('redis'),
-  host: z.string().default('127.0.0.1'),
-  port: port.default(6379),
-  db: z.number().int().min(0).default(0),
-  staging_db: z
-    .number()
-    .int()
-    .min(0)
-    .default(15)
-    .describe('An empty database index used to stage a restore before it is swapped in (SWAPDB)'),
-  password: secretRefSchema.optional(),
-  sandbox_db: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('An empty database index that DR drills restore into; drills refuse to run without it'),
-});
-
-export const datastoreSchema = z.discriminatedUnion('kind', [
-  sqliteStore,
-  directoryStore,
-  postgresStore,
-  mariadbStore,
-  redisStore,
-]);
-export type Datastore = z.infer<typeof datastoreSchema>;
-export type DatastoreKind = Datastore['kind'];
+export { secretRefSchema, type SecretRef } from './secret-ref';
+export { datastoreSchema, type Datastore, type DatastoreKind } from '../datastores/registry';
 
 /** The tiers every manifest has, with default targets; a manifest may declare tiers of its own. */
 export const builtInTiers = ['critical', 'standard', 'archive'] as const;
@@ -129,45 +67,7 @@ const appHooks = z
   .describe('Hooks around a whole run');
 export type AppHookName = keyof z.infer<typeof appHooks>;
 
-/** A check run against a restored copy in a drill's sandbox. */
-export const validatorSchema = z.union(
-  [
-    z.strictObject({
-      sql: z.string().min(1).describe('A query; the first column of its first row is compared with expect'),
-      expect: z
-        .union([z.string(), z.number()])
-        .optional()
-        .describe('The value expected; without it the query must return at least one row'),
-    }),
-    z.strictObject({
-      row_count: z.strictObject({
-        table: z.string().min(1),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
-      }),
-    }),
-    z.strictObject({
-      key_count: z.strictObject({
-        pattern: z.string().default('*'),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
-      }),
-    }),
-    z.strictObject({
-      checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
-    }),
-    z.strictObject({
-      command: z.string().min(1).describe('Passes when it exits 0; LAZARUS_SANDBOX_TARGET names the copy'),
-      timeout: durationSchema().default(60_000),
-    }),
-    z.strictObject({
-      http: z.strictObject({ url: z.url(), expect_status: z.number().int().default(200) }),
-      timeout: durationSchema().default(30_000),
-    }),
-  ],
-  { error: 'a validator is one of: sql, row_count, key_count, checksum, command, http' },
-);
-export type Validator = z.infer<typeof validatorSchema>;
+export { validatorSchema, type Validator } from './validators';
 
 const serviceName = z
   .string()

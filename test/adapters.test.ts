@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import type { Datastore } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import { flipBit, packFileOf, packFiles } from './support/repository';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { startRun } from '../client/run-workflow';
 import { appSpec } from '../client/spec';
-import { fingerprintServices } from '../datastores';
+import { fingerprintServices } from '../datastores/adapters';
 import { loadManifest } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { Repository } from '../repository/repository';

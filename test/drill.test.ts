@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../client/spec';
 import { startRun } from '../client/run-workflow';
-import { fingerprintServices } from '../datastores';
+import { fingerprintServices } from '../datastores/adapters';
 import { loadManifest } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';
 import type { DrillReport } from '../workflows/drill-report';

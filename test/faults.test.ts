@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { appSpec } from '../client/spec';
 import { startRun } from '../client/run-workflow';
-import { adapterFor } from '../datastores';
+import { adapterFor } from '../datastores/adapters';
 import { loadManifest } from '../model/load-manifest';
 import type { Datastore } from '../model/manifest';
 import { S3Backend } from '../repository/storage/s3';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../client/spec';
-import { adapterFor, fingerprintServices } from '../datastores';
+import { adapterFor, fingerprintServices } from '../datastores/adapters';
 import { startRun } from '../client/run-workflow';
 import { loadManifest } from '../model/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';

@@ -4,9 +4,9 @@
  * index set aside for drills); and whether a restore's `--target`s are as safe. Pure, so
  * the CLI checks it before starting and the workflow again before restoring.
  */
-import { derivedName } from '../model/names';
+import { type AnyDatastoreSpec, isPathStore, specFor } from '../datastores/registry';
 import { isLocalLocation, nested, within } from '../model/paths';
-import type { Datastore } from '../model/manifest';
+import type { Datastore, DatastoreKind } from '../model/manifest';
 import type { AppSpec } from './types';
 
 export interface Sandbox {
@@ -18,41 +18,28 @@ export interface Sandbox {
   problems: string[];
 }
 
-export function sandboxFor(spec: AppSpec, drillKey: string): Sandbox {
+/** The specs sandbox planning reads; a test passes its own to prove the refusals. */
+export type SpecLookup = (kind: DatastoreKind) => AnyDatastoreSpec;
+
+export function sandboxFor(spec: AppSpec, drillKey: string, specs: SpecLookup = specFor): Sandbox {
   const root = `${(spec.sandbox ?? '.lazarus/sandbox').replace(/\/+$/, '')}/${drillKey}`;
   const targets: Record<string, string> = {};
   const problems: string[] = [];
   const stores = storesOf(spec);
   for (const [service, { datastore: store }] of stores) {
-    switch (store.kind) {
-      case 'sqlite':
-        targets[service] = `${root}/${service}.db`;
-        break;
-      case 'directory':
-        targets[service] = `${root}/${service}`;
-        break;
-      case 'postgres':
-      case 'mariadb':
-        targets[service] = derivedName(store.database, `lzd_${drillKey}`);
-        break;
-      case 'redis':
-        if (store.sandbox_db === undefined) {
-          problems.push(
-            `services.${service}.datastore.sandbox_db is not set: name an empty Redis database index for drills`,
-          );
-        } else targets[service] = String(store.sandbox_db);
-        break;
-    }
+    const planned = plannedTarget(specs, store, { service, root, drillKey });
+    if ('target' in planned) targets[service] = planned.target;
+    else problems.push(planned.problem);
   }
   for (const [service, { datastore }] of stores) {
     const target = targets[service];
     if (target === undefined) continue;
     for (const [other, { datastore: production }] of stores) {
-      if (overlaps(datastore, target, production)) {
+      if (overlaps(datastore, target, production, specs)) {
         problems.push(`the sandbox copy of ${service} (${target}) would overwrite ${other}'s data`);
       }
     }
-    if (isPath(datastore) && within(datastore.path, root)) {
+    if (isPathStore(datastore) && within(datastore.path, root)) {
       problems.push(`${service} keeps its data under the drill sandbox ${root}: set drill.sandbox elsewhere`);
     }
   }
@@ -92,40 +79,37 @@ function overwrites(spec: AppSpec, service: string, store: Datastore, target: st
         : `${service}=${target} would overwrite ${other}'s data`,
     );
   const repository = spec.repository.location;
-  if (isPath(store) && isLocalLocation(repository) && nested(target, repository))
+  if (isPathStore(store) && isLocalLocation(repository) && nested(target, repository))
     problems.push(`${service}=${target} overlaps the repository ${repository}`);
   return problems;
 }
 
+/**
+ * A stateful service's sandbox target, from its kind's spec. A spec is typed to have one,
+ * but a target that comes out empty must not let the drill go on: without a target the
+ * restore would go into the production store.
+ */
+function plannedTarget(
+  specs: SpecLookup,
+  store: Datastore,
+  place: { service: string; root: string; drillKey: string },
+): { target: string } | { problem: string } {
+  const planned = specs(store.kind).sandboxTarget?.(store, place);
+  if (planned && 'problem' in planned) return planned;
+  if (planned && 'target' in planned && planned.target) return planned;
+  return {
+    problem: `services.${place.service}.datastore: a ${store.kind} datastore has no sandbox target, so a drill would restore into the production store; refusing to start`,
+  };
+}
+
 /** A target the worker reads as meant: an absolute, normalised path; a database name; an index. */
 function targetFormProblem(store: Datastore, target: string): string | undefined {
-  switch (store.kind) {
-    case 'sqlite':
-    case 'directory': {
-      const parts = target.split('/');
-      const normal = parts[0] === '' && parts.slice(1).every((p) => p !== '' && p !== '.' && p !== '..');
-      return normal ? undefined : 'write an absolute path without ".", ".." or "//"';
-    }
-    case 'postgres':
-    case 'mariadb':
-      return target.trim() === '' ? 'name a database' : undefined;
-    case 'redis':
-      return /^\d+$/.test(target) ? undefined : 'name a Redis database index, such as 5';
-  }
+  return specFor(store.kind).targetFormProblem(target);
 }
 
 /** The store a restore into `target` writes: `store` with the path, database or index replaced. */
 function retargeted(store: Datastore, target: string): Datastore {
-  switch (store.kind) {
-    case 'sqlite':
-    case 'directory':
-      return { ...store, path: target };
-    case 'postgres':
-    case 'mariadb':
-      return { ...store, database: target };
-    case 'redis':
-      return { ...store, db: Number(target) };
-  }
+  return specFor(store.kind).retarget(store, target);
 }
 
 function storesOf(spec: AppSpec) {
@@ -135,26 +119,14 @@ function storesOf(spec: AppSpec) {
   );
 }
 
-function isPath(store: Datastore): store is Extract<Datastore, { path: string }> {
-  return store.kind === 'sqlite' || store.kind === 'directory';
-}
-
 /** Would restoring `store` into `target` touch `production`? */
-function overlaps(store: Datastore, target: string, production: Datastore): boolean {
+function overlaps(
+  store: Datastore,
+  target: string,
+  production: Datastore,
+  specs: SpecLookup = specFor,
+): boolean {
   if (store.kind !== production.kind)
-    return isPath(store) && isPath(production) && nested(target, production.path);
-  switch (production.kind) {
-    case 'sqlite':
-    case 'directory':
-      return nested(target, production.path);
-    case 'postgres':
-    case 'mariadb':
-      return sameServer(store, production) && production.database === target;
-    case 'redis':
-      return sameServer(store, production) && [production.db, production.staging_db].includes(Number(target));
-  }
-}
-
-function sameServer(a: Datastore, b: Datastore): boolean {
-  return 'host' in a && 'host' in b && a.host === b.host && a.port === b.port;
+    return isPathStore(store) && isPathStore(production) && nested(target, production.path);
+  return specs(production.kind).overlaps(specs(store.kind).retarget(store, target), production);
 }

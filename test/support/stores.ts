@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import YAML from 'yaml';
-import { adapterFor } from '../../datastores';
+import { adapterFor } from '../../datastores/adapters';
 import type { Datastore } from '../../model/manifest';
 
 export { tempDir } from './temp-dir';

@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FreezeContext, SnapshotPoint } from './adapter';
+import type { FreezeContext, SnapshotPoint } from '../adapter';
 
 /** The file a point of this run and service is spooled to: a retry overwrites, never adds. */
 export function spoolFile(ctx: FreezeContext, label: string): string {

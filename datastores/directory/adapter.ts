@@ -1,13 +1,14 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import { promises as fs } from 'node:fs';
-import { ContentHash } from './fingerprint';
+import { ContentHash } from '../shared/fingerprint';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { AdapterFor } from './adapter';
-import { commandInput, commandOutput } from './process';
-import { spooledPoint, spoolFile } from './spooled-point';
-import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from './local-paths';
+import type { AdapterFor } from '../adapter';
+import { directory } from './spec';
+import { commandInput, commandOutput } from '../shared/process';
+import { spooledPoint, spoolFile } from '../shared/spooled-point';
+import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from '../shared/local-paths';
 
 /**
  * GNU tar, in a stable form: entries sorted by name and no access or change times, so an
@@ -67,7 +68,8 @@ export const directoryAdapter: AdapterFor<'directory'> = {
   holdsData: (store) => pathHoldsData(store.path),
   discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
   drop: (store) => fs.rm(store.path, { recursive: true, force: true }),
-  retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
+  // The worker resolves a relative target against its own directory (the CLI sends absolute ones).
+  retarget: (store, target) => directory.retarget(store, path.resolve(target)),
   describe: (store) => store.path,
 };
 

@@ -1,11 +1,12 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import mysql from 'mysql2/promise';
-import { ContentHash } from './fingerprint';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { stagingDatabases } from './names';
-import { commandInput, commandOutput } from './process';
-import { resolveSecret } from './secrets';
+import { ContentHash } from '../shared/fingerprint';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { mariadb } from './spec';
+import { connectionArgs, quoteIdentifier, stagedDatabase } from '../shared/staged-database';
+import { commandOutput } from '../shared/process';
+import { resolveSecret } from '../shared/secrets';
 
 type MariadbStore = Extract<Datastore, { kind: 'mariadb' }>;
 
@@ -66,24 +67,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
     return withAdmin(store, replicationPosition);
   },
 
-  async restore(store, data, ctx) {
-    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
-    await this.discard(store, ctx);
-    await withAdmin(store, (admin) => admin.query(`CREATE DATABASE ${ident(staging)}`));
-    await commandInput(
-      {
-        cmd: 'mariadb',
-        args: [...connectionArgs(store), staging],
-        env: passwordEnv(store),
-        signal: ctx.signal,
-      },
-      data,
-    );
-    await withAdmin(store, async (admin) => {
-      await refuseObjectsThatCannotMove(admin, store.database, staging);
-      await swapTables(admin, store.database, staging, setAside);
-    });
-  },
+  restore: (store, data, ctx) => staged.restore(store, data, ctx),
 
   async fingerprint(store) {
     return withAdmin(store, async (admin) => {
@@ -101,14 +85,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
     });
   },
 
-  async discard(store, ctx) {
-    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
-    await withAdmin(store, async (admin) => {
-      // RENAME TABLE swaps atomically: a set-aside left behind only holds the replaced tables.
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`);
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(setAside)}`);
-    });
-  },
+  discard: (store, ctx) => staged.discard(store, ctx),
 
   holdsData: (store) => withAdmin(store, async (admin) => (await tables(admin, store.database)).length > 0),
   drop: (store) =>
@@ -126,7 +103,7 @@ export const mariadbAdapter: AdapterFor<'mariadb'> = {
       const [rows] = await admin.query({ sql, rowsAsArray: true });
       return (rows as unknown[][])[0];
     }),
-  retarget: (store, target) => ({ ...store, database: target }),
+  retarget: mariadb.retarget,
   describe: (store) => `mariadb://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
 
@@ -179,7 +156,7 @@ function dump(store: MariadbStore, signal: AbortSignal, onExit?: () => void) {
   return commandOutput({
     cmd: 'mariadb-dump',
     args: [
-      ...connectionArgs(store),
+      ...connectionArgs(store, '--user'),
       '--single-transaction',
       '--routines',
       '--events',
@@ -238,23 +215,28 @@ function connectAdmin(store: MariadbStore): Promise<mysql.Connection> {
   });
 }
 
-async function withAdmin<T>(store: MariadbStore, work: (admin: mysql.Connection) => Promise<T>): Promise<T> {
-  const admin = await connectAdmin(store);
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
-  }
-}
-
-function connectionArgs(store: MariadbStore): string[] {
-  return ['--host', store.host, '--port', String(store.port), '--user', store.user];
-}
-
 function passwordEnv(store: MariadbStore): Record<string, string | undefined> {
   return { MYSQL_PWD: resolveSecret(store.password) };
 }
 
-function ident(name: string): string {
-  return '`' + name.replace(/`/g, '``') + '`';
-}
+const ident = (name: string) => quoteIdentifier(name, '`');
+
+/** MariaDB's part of the staged restore: the mariadb client, and one RENAME TABLE of every table. */
+const staged = stagedDatabase<MariadbStore, mysql.Connection>({
+  connectAdmin,
+  closeAdmin: (admin) => admin.end(),
+  execute: (admin, sql) => admin.query(sql),
+  ident,
+  // RENAME TABLE swaps atomically: a set-aside left behind only holds the replaced tables.
+  dropDatabase: async (admin, name) => void (await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`)),
+  loadCommand: (store, database) => ({
+    cmd: 'mariadb',
+    args: [...connectionArgs(store, '--user'), database],
+  }),
+  toolEnv: passwordEnv,
+  async swap(admin, store, staging, setAside) {
+    await refuseObjectsThatCannotMove(admin, store.database, staging);
+    await swapTables(admin, store.database, staging, setAside);
+  },
+});
+const { withAdmin } = staged;

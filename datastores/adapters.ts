@@ -1,10 +1,10 @@
 import type { Datastore, DatastoreKind, Service } from '../model/manifest';
 import type { AdapterFor, DatastoreAdapter } from './adapter';
-import { directoryAdapter } from './directory';
-import { mariadbAdapter } from './mariadb';
-import { postgresAdapter } from './postgres';
-import { redisAdapter } from './redis';
-import { sqliteAdapter } from './sqlite';
+import { directoryAdapter } from './directory/adapter';
+import { mariadbAdapter } from './mariadb/adapter';
+import { postgresAdapter } from './postgres/adapter';
+import { redisAdapter } from './redis/adapter';
+import { sqliteAdapter } from './sqlite/adapter';
 
 const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   sqlite: sqliteAdapter,

@@ -1,12 +1,13 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import { Readable } from 'node:stream';
-import { ContentHash } from './fingerprint';
+import { ContentHash } from '../shared/fingerprint';
 import Redis from 'ioredis';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { KeyRecord, decodeRecords, encodeRecord } from './redis-records';
-import { forkPoint, replicationOffset } from './redis-fork';
-import { resolveSecret } from './secrets';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { redis as redisSpec } from './spec';
+import { KeyRecord, decodeRecords, encodeRecord } from './records';
+import { forkPoint, replicationOffset } from './fork';
+import { resolveSecret } from '../shared/secrets';
 
 type RedisStore = Extract<Datastore, { kind: 'redis' }>;
 
@@ -108,7 +109,7 @@ export const redisAdapter: AdapterFor<'redis'> = {
       } while (cursor !== '0');
       return keys;
     }),
-  retarget: (store, target) => ({ ...store, db: Number(target) }),
+  retarget: redisSpec.retarget,
   describe: (store) => `redis://${store.host}:${store.port}/${store.db}`,
 };
 

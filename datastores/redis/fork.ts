@@ -11,8 +11,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
-import type { FreezeContext, SnapshotPoint } from './adapter';
-import { spoolFile } from './spooled-point';
+import type { FreezeContext, SnapshotPoint } from '../adapter';
+import { spoolFile } from '../shared/spooled-point';
 
 /** Called during the freeze: the fork (and so the point) happens before BGSAVE returns. */
 export async function forkPoint(

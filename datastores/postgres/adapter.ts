@@ -1,21 +1,22 @@
 import { Client } from 'pg';
-import { ContentHash } from './fingerprint';
-import type { Datastore } from '../model/manifest';
-import type { AdapterFor } from './adapter';
-import { stagingDatabases } from './names';
-import { commandInput, commandOutput } from './process';
-import { resolveSecret } from './secrets';
+import { ContentHash } from '../shared/fingerprint';
+import type { Datastore } from '../../model/manifest';
+import type { AdapterFor } from '../adapter';
+import { postgres } from './spec';
+import { connectionArgs, quoteIdentifier, stagedDatabase } from '../shared/staged-database';
+import { commandOutput } from '../shared/process';
+import { resolveSecret } from '../shared/secrets';
 
 type PostgresStore = Extract<Datastore, { kind: 'postgres' }>;
+
+/** The WAL position: the replayed one on a standby, the written one on a primary. */
+const currentLsn = `(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`;
 
 /**
  * PostgreSQL with pg_dump's custom format (uncompressed: the repository compresses after
  * deduplicating), restored with pg_restore into a staging database that is then renamed
  * into place in one transaction.
  */
-/** The WAL position: the replayed one on a standby, the written one on a primary. */
-const currentLsn = `(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`;
-
 export const postgresAdapter: AdapterFor<'postgres'> = {
   kind: 'postgres',
 
@@ -59,28 +60,7 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
     };
   },
 
-  async restore(store, data, ctx) {
-    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
-    await this.discard(store, ctx);
-    await withAdmin(store, (admin) => admin.query(`CREATE DATABASE ${ident(staging)}`));
-    await commandInput(
-      {
-        cmd: 'pg_restore',
-        args: [
-          ...connectionArgs(store),
-          '--no-owner',
-          '--exit-on-error',
-          '--no-password',
-          '--dbname',
-          staging,
-        ],
-        env: passwordEnv(store),
-        signal: ctx.signal,
-      },
-      data,
-    );
-    await withAdmin(store, (admin) => swapDatabases(admin, store.database, staging, setAside));
-  },
+  restore: (store, data, ctx) => staged.restore(store, data, ctx),
 
   async fingerprint(store) {
     const client = new Client(clientConfig(store, store.database));
@@ -104,13 +84,7 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
     }
   },
 
-  async discard(store, ctx) {
-    const { staging, setAside } = stagingDatabases(store.database, ctx.stagingId);
-    await withAdmin(store, async (admin) => {
-      await dropDatabase(admin, staging);
-      await dropDatabase(admin, setAside);
-    });
-  },
+  discard: (store, ctx) => staged.discard(store, ctx),
 
   async holdsData(store) {
     const exists = await withAdmin(store, async (admin) => {
@@ -144,7 +118,7 @@ export const postgresAdapter: AdapterFor<'postgres'> = {
       await client.end();
     }
   },
-  retarget: (store, target) => ({ ...store, database: target }),
+  retarget: postgres.retarget,
   describe: (store) => `postgres://${store.user}@${store.host}:${store.port}/${store.database}`,
 };
 
@@ -152,7 +126,7 @@ function dump(store: PostgresStore, signal: AbortSignal, extraArgs: string[]) {
   return commandOutput({
     cmd: 'pg_dump',
     args: [
-      ...connectionArgs(store),
+      ...connectionArgs(store, '--username'),
       '--format=custom',
       '--compress=0',
       '--no-password',
@@ -189,15 +163,39 @@ async function dropDatabase(admin: Client, name: string): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
 }
 
-async function withAdmin<T>(store: PostgresStore, work: (admin: Client) => Promise<T>): Promise<T> {
-  const admin = new Client(clientConfig(store, 'postgres'));
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
-  }
+const ident = (name: string) => quoteIdentifier(name, '"');
+
+function passwordEnv(store: PostgresStore): Record<string, string | undefined> {
+  // PGCONNECT_TIMEOUT: the tools give up on a server that does not answer, as the client does.
+  return { PGPASSWORD: resolveSecret(store.password), PGCONNECT_TIMEOUT: '10' };
 }
+
+/** PostgreSQL's part of the staged restore: pg_restore, and a rename of whole databases. */
+const staged = stagedDatabase<PostgresStore, Client>({
+  async connectAdmin(store) {
+    const admin = new Client(clientConfig(store, 'postgres'));
+    await admin.connect();
+    return admin;
+  },
+  closeAdmin: (admin) => admin.end(),
+  execute: (admin, sql) => admin.query(sql),
+  ident,
+  dropDatabase,
+  loadCommand: (store, database) => ({
+    cmd: 'pg_restore',
+    args: [
+      ...connectionArgs(store, '--username'),
+      '--no-owner',
+      '--exit-on-error',
+      '--no-password',
+      '--dbname',
+      database,
+    ],
+  }),
+  toolEnv: passwordEnv,
+  swap: (admin, store, staging, setAside) => swapDatabases(admin, store.database, staging, setAside),
+});
+const { withAdmin } = staged;
 
 function clientConfig(store: PostgresStore, database: string) {
   return {
@@ -210,17 +208,4 @@ function clientConfig(store: PostgresStore, database: string) {
     connectionTimeoutMillis: 10_000,
     keepAlive: true,
   };
-}
-
-function connectionArgs(store: PostgresStore): string[] {
-  return ['--host', store.host, '--port', String(store.port), '--username', store.user];
-}
-
-function passwordEnv(store: PostgresStore): Record<string, string | undefined> {
-  // PGCONNECT_TIMEOUT: the tools give up on a server that does not answer, as the client does.
-  return { PGPASSWORD: resolveSecret(store.password), PGCONNECT_TIMEOUT: '10' };
-}
-
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

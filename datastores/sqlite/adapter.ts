@@ -1,15 +1,17 @@
-import { UserError } from '../model/errors';
+import { UserError } from '../../model/errors';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { ContentHash } from './fingerprint';
+import { ContentHash } from '../shared/fingerprint';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { AdapterFor } from './adapter';
-import { filePoint, spoolFile } from './spooled-point';
-import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from './local-paths';
+import type { AdapterFor } from '../adapter';
+import { sqlite } from './spec';
+import { filePoint, spoolFile } from '../shared/spooled-point';
+import { quoteIdentifier } from '../shared/staged-database';
+import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from '../shared/local-paths';
 
 /** SQLite through its online backup API: a consistent copy while the application keeps writing. */
 export const sqliteAdapter: AdapterFor<'sqlite'> = {
@@ -84,7 +86,7 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
       for (const table of tables) {
         sum.add('table', table.name, table.sql);
         const rows = db
-          .prepare(`SELECT * FROM "${table.name.replace(/"/g, '""')}" ORDER BY 1, 2`)
+          .prepare(`SELECT * FROM ${quote(table.name)} ORDER BY 1, 2`)
           .raw()
           .iterate();
         for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(cell));
@@ -112,7 +114,8 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
     withReader(store.path, (db) => db.prepare(sql).raw().get() as unknown[] | undefined),
 
   discard: (store, ctx) => clearStaging(store.path, ctx.stagingId),
-  retarget: (store, target) => ({ ...store, path: path.resolve(target) }),
+  // The worker resolves a relative target against its own directory (the CLI sends absolute ones).
+  retarget: (store, target) => sqlite.retarget(store, path.resolve(target)),
   describe: (store) => store.path,
 };
 
@@ -125,9 +128,7 @@ async function withReader<T>(file: string, read: (db: Database.Database) => T): 
   }
 }
 
-function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+const quote = (name: string) => quoteIdentifier(name, '"');
 
 async function backupTo(source: string, copy: string): Promise<void> {
   const db = new Database(source, { readonly: true, fileMustExist: true });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../model/errors';
-import type { SecretRef } from '../model/manifest';
+import { UserError } from '../../model/errors';
+import type { SecretRef } from '../../model/manifest';
 
 /** Reads a secret where the worker runs, so its value never enters a workflow's history. */
 export function resolveSecret(ref: SecretRef | undefined): string | undefined {

@@ -1,0 +1,69 @@
+/**
+ * The checks a drill runs against a restored copy. Which datastore kinds accept which
+ * validator is each kind's spec's business (datastores/<kind>/spec.ts). Pure.
+ */
+import { z } from 'zod';
+import { durationSchema } from './duration';
+
+/** A check run against a restored copy in a drill's sandbox. */
+export const validatorSchema = z.union(
+  [
+    z.strictObject({
+      sql: z.string().min(1).describe('A query; the first column of its first row is compared with expect'),
+      expect: z
+        .union([z.string(), z.number()])
+        .optional()
+        .describe('The value expected; without it the query must return at least one row'),
+    }),
+    z.strictObject({
+      row_count: z.strictObject({
+        table: z.string().min(1),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      key_count: z.strictObject({
+        pattern: z.string().default('*'),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
+    }),
+    z.strictObject({
+      command: z.string().min(1).describe('Passes when it exits 0; LAZARUS_SANDBOX_TARGET names the copy'),
+      timeout: durationSchema().default(60_000),
+    }),
+    z.strictObject({
+      http: z.strictObject({ url: z.url(), expect_status: z.number().int().default(200) }),
+      timeout: durationSchema().default(30_000),
+    }),
+  ],
+  { error: 'a validator is one of: sql, row_count, key_count, checksum, command, http' },
+);
+export type Validator = z.infer<typeof validatorSchema>;
+
+/** A validator's type: the field that names it (`sql`, `row_count`, ...). */
+export const validatorTypes = ['sql', 'row_count', 'key_count', 'checksum', 'command', 'http'] as const;
+export type ValidatorType = (typeof validatorTypes)[number];
+
+/** What every stateful kind accepts, and all a stateless service can have. */
+export const storeIndependentValidators = ['checksum', 'command', 'http'] as const;
+
+export function validatorType(validator: Validator): ValidatorType {
+  return validatorTypes.find((type) => type in validator)!;
+}
+
+/** A validator as a drill report names it: `row_count orders >= 1`. */
+export function describeValidator(validator: Validator): string {
+  if ('sql' in validator)
+    return `sql ${validator.sql}${validator.expect !== undefined ? ` = ${validator.expect}` : ''}`;
+  if ('row_count' in validator) return `row_count ${validator.row_count.table} >= ${validator.row_count.min}`;
+  if ('key_count' in validator)
+    return `key_count ${validator.key_count.pattern} >= ${validator.key_count.min}`;
+  if ('checksum' in validator) return 'checksum against the catalog';
+  if ('command' in validator) return `command ${validator.command}`;
+  return `http ${validator.http.url} -> ${validator.http.expect_status}`;
+}
