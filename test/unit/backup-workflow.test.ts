@@ -4,7 +4,7 @@
  */
 import type { BackupEntry } from '../../repository/catalog';
 import * as workflows from '../../workflows';
-import type { RunResult } from '../../workflows/types';
+import type { AppSpec, RunResult } from '../../workflows/types';
 import {
   type Layout,
   type StepBehaviour,
@@ -15,8 +15,14 @@ import {
 } from './support/app';
 import { isCancellation, startWorkflow, type WorkflowRun } from './support/workflow-runtime';
 
-function startBackup(layout: Layout, options: { partitionSize?: number } = {}, steps: StepBehaviour = {}) {
+function startBackup(
+  layout: Layout,
+  options: { partitionSize?: number } = {},
+  steps: StepBehaviour = {},
+  edit: (spec: AppSpec) => void = () => {},
+) {
   const spec = appSpec(layout);
+  edit(spec);
   let run: WorkflowRun<RunResult> | undefined = undefined;
   run = startWorkflow(workflows.backupApplication, [{ spec, options }], {
     workflowId: 'backup/shop/1',
@@ -26,6 +32,15 @@ function startBackup(layout: Layout, options: { partitionSize?: number } = {}, s
       unlockRepository: async () => {},
       snapshotService: stepMock(() => run!, steps, snapshotted),
       saveBackup: async (input: { entry: BackupEntry }) => ({ id: input.entry.id }),
+      runHook: async () => ({ ok: true, detail: '', durationMs: 1 }),
+      snapshotGroup: async (input: { members: { service: string }[] }) => {
+        const at = new Date().toISOString();
+        return {
+          times: { frozenAt: at, pointAt: at, releasedAt: at, freezeMs: 5 },
+          hookDetails: [],
+          members: Object.fromEntries(input.members.map((m) => [m.service, snapshotted(m.service)])),
+        };
+      },
     },
   });
   return run;
@@ -82,4 +97,31 @@ test('a cancelled backup still releases the repository lock', async () => {
   expect(isCancellation(error)).toBe(true);
   expect(run.inputsOf('unlockRepository')).toHaveLength(1);
   expect(run.inputsOf('saveBackup')).toEqual([]);
+});
+
+test("a consistency group is one step, between its members' own pre- and post-backup hooks", async () => {
+  const hook = { command: 'true', timeout: 1000, on_error: 'fail' as const };
+  const run = startBackup({ ledger: 'sqlite', orders: 'postgres', cache: 'redis' }, {}, {}, (spec) => {
+    spec.consistencyGroups = { money: { members: ['ledger', 'orders'], max_freeze: 2000 } };
+    spec.hooks = { before_backup: hook, after_backup: hook };
+    for (const member of ['ledger', 'orders'])
+      spec.services[member].hooks = { pre_backup: hook, post_backup: hook };
+  });
+  const result = await run.result();
+  expect(result.outcome).toBe('succeeded');
+  expect(result.services.ledger).toMatchObject({ status: 'succeeded', group: 'money' });
+  const steps = run.activityCalls
+    .filter((c) => c.type !== 'lockRepository' && c.type !== 'unlockRepository' && c.type !== 'saveBackup')
+    .map((c) => c.activityId);
+  const money = steps.filter((id) => id !== 'snapshot/cache');
+  expect(money).toEqual([
+    'hook/before_backup',
+    'hook/pre_backup/ledger',
+    'hook/pre_backup/orders',
+    'snapshot-group/money',
+    'hook/post_backup/ledger',
+    'hook/post_backup/orders',
+    'hook/after_backup',
+  ]);
+  expect(servicesCalled(run, 'snapshotService')).toEqual(['cache']);
 });
