@@ -16,7 +16,14 @@ module.exports = {
   verbose: true,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      // Workflows run on an in-process stand-in for the SDK (no server; see the file).
+      moduleNameMapper: { '^@temporalio/workflow$': '<rootDir>/test/unit/support/workflow-runtime.ts' },
+    },
     {
       ...shared,
       displayName: 'integration',

@@ -2,7 +2,7 @@
  * The adaptive scheduler's side effects: reading each tier's change figures from the
  * catalog, and moving a schedule's interval through the worker's Temporal client.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { absentAs, describeSchedule } from '../temporal/lookups';
 import {
   type ChangeObservation,
@@ -15,6 +15,7 @@ import type { ChangeSinceLast } from '../repository/records/catalog';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
+import type { FeatureDeps } from './deps';
 
 export interface AdaptiveSchedule {
   scheduleId: string;
@@ -29,7 +30,10 @@ export interface ScheduleProposal extends IntervalProposal {
   previousMs: number;
 }
 
-export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Promise<Repository>) {
+export function adaptiveActivities({
+  repositories,
+  schedules,
+}: Pick<FeatureDeps, 'repositories' | 'schedules'>) {
   return {
     /** For each schedule, a new interval and why, when its stores' change rates call for one. */
     async proposeIntervals(input: {
@@ -38,7 +42,7 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
       schedules: AdaptiveSchedule[];
     }): Promise<ScheduleProposal[]> {
       // Applied before the first backup, the scheduler finds no repository yet: no change yet either.
-      const repo = await openRepository(input.repository).catch((err: unknown) => {
+      const repo = await repositories.open(input.repository).catch((err: unknown) => {
         if (err instanceof ApplicationFailure && err.type === MissingRepositoryError.failureType)
           return undefined;
         throw err;
@@ -51,9 +55,7 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
       );
       const proposals: ScheduleProposal[] = [];
       for (const schedule of input.schedules) {
-        const description = await describeSchedule(
-          Context.current().client.schedule.getHandle(schedule.scheduleId),
-        );
+        const description = await describeSchedule(schedules().getHandle(schedule.scheduleId));
         if (!description) continue; // removed since the scheduler started: `schedule apply` restarts it
         const previousMs = Number(description.spec.intervals?.[0]?.every ?? 0);
         if (!previousMs) continue; // a calendar schedule, or changed by hand: left alone
@@ -72,8 +74,8 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
      * `schedule list`; false when the schedule is gone.
      */
     async setScheduleInterval(input: ScheduleProposal): Promise<boolean> {
-      return Context.current()
-        .client.schedule.getHandle(input.scheduleId)
+      return schedules()
+        .getHandle(input.scheduleId)
         .update((previous) => ({
           ...previous,
           spec: { ...previous.spec, intervals: [{ every: input.everyMs }] },

@@ -2,14 +2,50 @@
  * A drill's activities: validators run against a service's sandbox copy, and the teardown
  * that removes the copy. Both refuse a target that is the service's production store.
  */
+import { Context } from '@temporalio/activity';
 import { promises as fs } from 'node:fs';
-import { adapterFor } from '../datastores/adapters';
 import type { Datastore } from '../model/manifest';
 import { type Validator, describeValidator } from '../model/validators';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { Repository } from '../repository/repository';
-import { HookContext, runHookOnce } from './hooks';
+import type { FeatureDeps } from './deps';
+import type { HookContext } from './hooks';
+import { type StepTiming, timing, withHeartbeats } from './support';
+
+/** The collaborators validators and teardown use. */
+type DrillTools = Pick<FeatureDeps, 'adapterFor' | 'runHook'>;
+
+export function drillActivities(deps: Pick<FeatureDeps, 'adapterFor' | 'runHook' | 'repositories'>) {
+  return {
+    /** Runs a drill's validators against one service's sandbox copy. */
+    async validateService(input: ValidateInput): Promise<{ results: ValidationResult[] } & StepTiming> {
+      const started = Date.now();
+      const repo = await deps.repositories.open(input.repository);
+      const results = await withHeartbeats(() =>
+        runValidators(deps, input, repo, Context.current().cancellationSignal),
+      );
+      return { results, ...timing(started) };
+    },
+
+    /** Removes a drill's sandbox copy of one service (and any staging its restore left). */
+    async tearDownSandbox(input: { datastore: Datastore; target: string; stagingId: string }): Promise<void> {
+      await withHeartbeats(() =>
+        tearDownCopy(
+          deps,
+          input.datastore,
+          input.target,
+          input.stagingId,
+          Context.current().cancellationSignal,
+        ),
+      );
+    },
+
+    async removeSandboxRoot(input: { root: string }): Promise<void> {
+      await removeSandboxRoot(input.root);
+    },
+  };
+}
 
 export interface ValidationResult {
   check: string;
@@ -28,7 +64,7 @@ export interface ValidateInput {
 }
 
 /** The sandbox copy of a production store; never the store itself. */
-export function sandboxStore(datastore: Datastore, target: string): Datastore {
+export function sandboxStore({ adapterFor }: DrillTools, datastore: Datastore, target: string): Datastore {
   const adapter = adapterFor(datastore);
   const copy = adapter.retarget(datastore, target);
   if (adapter.describe(copy) === adapter.describe(datastore)) {
@@ -38,16 +74,18 @@ export function sandboxStore(datastore: Datastore, target: string): Datastore {
 }
 
 export async function runValidators(
+  tools: DrillTools,
   input: ValidateInput,
   repo: Repository,
   signal: AbortSignal,
 ): Promise<ValidationResult[]> {
-  const store = input.datastore && input.target ? sandboxStore(input.datastore, input.target) : undefined;
+  const store =
+    input.datastore && input.target ? sandboxStore(tools, input.datastore, input.target) : undefined;
   const results: ValidationResult[] = [];
   for (const validator of input.validators) {
     const check = describeValidator(validator);
     try {
-      const { ok, detail } = await validate(validator, store, input, repo, signal);
+      const { ok, detail } = await validate(tools, validator, store, input, repo, signal);
       results.push({ check, ok, detail });
     } catch (err) {
       results.push({ check, ok: false, detail: (err as Error).message });
@@ -57,6 +95,7 @@ export async function runValidators(
 }
 
 async function validate(
+  { adapterFor, runHook }: DrillTools,
   validator: Validator,
   store: Datastore | undefined,
   input: ValidateInput,
@@ -91,14 +130,14 @@ async function validate(
     sandboxTarget: store ? adapter!.describe(store) : undefined,
   };
   if ('command' in validator) {
-    const result = await runHookOnce(
+    const result = await runHook(
       { command: validator.command, timeout: validator.timeout, on_error: 'fail' },
       context,
       signal,
     );
     return { ok: result.ok, detail: result.detail || 'exit 0' };
   }
-  const result = await runHookOnce(
+  const result = await runHook(
     { http: { url: validator.http.url, method: 'GET' }, timeout: validator.timeout, on_error: 'fail' },
     context,
     signal,
@@ -108,17 +147,18 @@ async function validate(
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */
 export async function tearDownCopy(
+  tools: DrillTools,
   datastore: Datastore,
   target: string,
   stagingId: string,
   signal: AbortSignal,
 ) {
-  const copy = sandboxStore(datastore, target);
-  const adapter = adapterFor(copy);
+  const copy = sandboxStore(tools, datastore, target);
+  const adapter = tools.adapterFor(copy);
   await adapter.discard(copy, { stagingId, signal });
   await adapter.drop(copy);
 }
 
-export async function removeSandboxRoot(root: string): Promise<void> {
+async function removeSandboxRoot(root: string): Promise<void> {
   await fs.rm(root, { recursive: true, force: true });
 }

@@ -5,10 +5,13 @@
  * only then is the data streamed out. The freeze never outlasts its bound: a timer
  * releases it, a lock dies with its connection, and a pause lapses with its lease.
  */
-import { adapterFor } from '../datastores/adapters';
 import type { FreezeContext, SnapshotPoint, WriteFreeze } from '../datastores/adapter';
 import type { Datastore, Hook } from '../model/manifest';
-import { HookContext, runHookOnce } from './hooks';
+import type { ActivityDeps } from './deps';
+import type { HookContext } from './hooks';
+
+/** The collaborators a freeze uses: each member's adapter, and the pause and resume hooks' runner. */
+export type FreezeTools = Pick<ActivityDeps, 'adapterFor' | 'runHook'>;
 
 export interface GroupMember {
   service: string;
@@ -46,7 +49,11 @@ export interface HeldPoints {
 export class FreezeError extends Error {}
 
 /** Freezes the group, establishes every member's point, and releases; at most `maxFreezeMs`. */
-export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Promise<HeldPoints> {
+export async function establishPoints(
+  plan: FreezePlan,
+  signal: AbortSignal,
+  { adapterFor, runHook }: FreezeTools,
+): Promise<HeldPoints> {
   const started = Date.now();
   const deadline = started + plan.maxFreezeMs;
   const bound = new AbortController();
@@ -63,7 +70,7 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
   let pointAt = 0;
   try {
     await untilAborted(freezeSignal, async () => {
-      if (plan.pause) hookDetails.push(await callGate('pause', plan, deadline, freezeSignal));
+      if (plan.pause) hookDetails.push(await callGate(runHook, 'pause', plan, deadline, freezeSignal));
       const ctx = (member: GroupMember): FreezeContext => ({
         stagingId: member.stagingId,
         signal: freezeSignal,
@@ -99,7 +106,7 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
     clearTimeout(expiry);
     await held.releaseAll();
     if (plan.resume)
-      hookDetails.push(await callGate('resume', plan, Date.now() + plan.resume.timeout, signal));
+      hookDetails.push(await callGate(runHook, 'resume', plan, Date.now() + plan.resume.timeout, signal));
   }
   const released = Date.now();
   return {
@@ -116,6 +123,7 @@ export async function establishPoints(plan: FreezePlan, signal: AbortSignal): Pr
 
 /** Runs the application's pause or resume hook; a pause that fails stops the freeze. */
 async function callGate(
+  runHook: FreezeTools['runHook'],
   event: 'pause' | 'resume',
   plan: FreezePlan,
   deadline: number,
@@ -124,7 +132,7 @@ async function callGate(
   const hook = event === 'pause' ? plan.pause! : plan.resume!;
   const bounded = { ...hook, timeout: Math.max(1, Math.min(hook.timeout, deadline - Date.now())) };
   const context = { ...plan.context, event, group: plan.group, freezeTimeoutMs: plan.maxFreezeMs };
-  const result = await runHookOnce(bounded, context, signal);
+  const result = await runHook(bounded, context, signal);
   if (!result.ok) {
     if (event === 'pause')
       throw new FreezeError(`the pause hook of group ${plan.group} failed: ${result.detail}`);

@@ -3,8 +3,11 @@
  * not thrown, so the workflow decides (on_error) whether the step fails or goes on; only
  * the loss of the worker makes Temporal retry it.
  */
+import { Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
 import type { Hook } from '../model/manifest';
+import type { FeatureDeps } from './deps';
+import { withHeartbeats } from './support';
 
 /** What a hook is told about the step it runs for: LAZARUS_* variables, or an HTTP JSON body. */
 export type HookContext = Record<string, string | number | undefined>;
@@ -18,6 +21,16 @@ export interface HookResult {
   durationMs: number;
 }
 
+export function hookActivities({ runHook }: Pick<FeatureDeps, 'runHook'>) {
+  return {
+    /** Runs a user's hook; its failure is returned for the workflow to weigh (on_error). */
+    async runHook(input: { hook: Hook; context: HookContext }): Promise<HookResult> {
+      return withHeartbeats(() => runHook(input.hook, input.context, Context.current().cancellationSignal));
+    },
+  };
+}
+
+/** The hook runner the worker gives its activities. */
 export async function runHookOnce(
   hook: Hook,
   context: HookContext,

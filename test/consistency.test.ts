@@ -14,6 +14,7 @@ import { startWorker, testClient, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 import { Repository } from '../repository/repository';
 import { FreezeError, establishPoints } from '../activities/group-snapshot';
+import { workerActivityDeps } from '../worker/activity-deps';
 
 let client: Client;
 
@@ -123,6 +124,7 @@ test('a freeze that reaches its bound is released at once, and the attempt fails
         scratchDir: path.join(dir, 'scratch'),
       },
       new AbortController().signal,
+      workerActivityDeps(),
     );
     attempt.catch(() => {});
     await sleep(150);

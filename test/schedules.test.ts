@@ -6,6 +6,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
+import { workerActivityDeps } from '../worker/activity-deps';
 import { type AdaptiveBounds, proposeInterval, storeRate } from '../model/adaptive';
 import type { IntervalChange } from '../workflows/adaptive';
 import { lazarus } from './support/cli';
@@ -399,7 +400,7 @@ test('a bad cadence is refused before anything is scheduled, naming the field', 
 
 test('the adaptive check before the first backup finds no repository: no proposal, and no repository made', async () => {
   const missing = path.join(stores.tempDir(), 'repo');
-  const activities = createActivities();
+  const activities = createActivities(workerActivityDeps());
   const proposals = await activities.proposeIntervals({
     app: 'not-backed-up-yet',
     repository: { location: missing },

@@ -1,11 +1,16 @@
+/**
+ * The composition root: a worker's activities are built here from the real collaborators
+ * (worker/activity-deps.ts) and the worker's options.
+ */
 import { existsSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { type ActivityDeps, createActivities } from '../activities';
+import { type ActivitySettings, createActivities } from '../activities';
 import type { TemporalSettings } from '../temporal/settings';
+import { workerActivityDeps } from './activity-deps';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle';
 
-/** What a worker is built with: its activities' collaborators and settings, and its own limits. */
-export interface WorkerOptions extends ActivityDeps {
+/** What a worker is built with: its activities' settings, and its own limits. */
+export interface WorkerOptions extends ActivitySettings {
   /** How many snapshot and restore steps this worker runs at once. */
   maxConcurrentActivities?: number;
 }
@@ -18,13 +23,14 @@ export async function createWorker(
   const workflows = existsSync(BUNDLE_PATH)
     ? { workflowBundle: { codePath: BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH };
+  const { maxConcurrentActivities, ...activitySettings } = options;
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...workflows,
-    activities: createActivities(options),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+    activities: createActivities(workerActivityDeps(activitySettings)),
+    maxConcurrentActivityTaskExecutions: maxConcurrentActivities ?? 8,
     // Heartbeats carry the bytes moved; the SDK would otherwise send them only every 24 s
     // (80% of the heartbeat timeout), and progress bars would stall between.
     maxHeartbeatThrottleInterval: '2 seconds',
