@@ -2,6 +2,9 @@
  * Two tiers. `unit`: no server of any kind, no build (ts-jest only), under a minute
  * (`npm run test:unit`). `integration`: the real dev server, databases, versitygw and
  * the built CLI. `npm test` runs both.
+ * `--selectProjects` takes a list: put test paths before it
+ * (`npx jest test/drill.test.ts --selectProjects integration`), or they are read as
+ * project names and every test of the project runs.
  * @type {import('jest').Config}
  */
 const shared = {

@@ -29,7 +29,7 @@ export interface ActivityDeps extends ActivitySettings {
   /** Opens a repository (`create`: initialises a missing one); called once per repository and worker. */
   openRepository(spec: RepositorySpec, options: OpenOptions): Promise<Repository>;
   /** Runs a user's command or HTTP hook once; its failure is a result. */
-  runHook: typeof runHookOnce;
+  runHookOnce: typeof runHookOnce;
   /** The schedules of the Temporal cluster, as seen from the activity running now. */
   schedules(): ScheduleClient;
 }

@@ -14,9 +14,9 @@ import type { HookContext } from './hooks';
 import { type StepTiming, timing, withHeartbeats } from './support';
 
 /** The collaborators validators and teardown use. */
-type DrillTools = Pick<FeatureDeps, 'adapterFor' | 'runHook'>;
+type DrillTools = Pick<FeatureDeps, 'adapterFor' | 'runHookOnce'>;
 
-export function drillActivities(deps: Pick<FeatureDeps, 'adapterFor' | 'runHook' | 'repositories'>) {
+export function drillActivities(deps: Pick<FeatureDeps, 'adapterFor' | 'runHookOnce' | 'repositories'>) {
   return {
     /** Runs a drill's validators against one service's sandbox copy. */
     async validateService(input: ValidateInput): Promise<{ results: ValidationResult[] } & StepTiming> {
@@ -95,7 +95,7 @@ export async function runValidators(
 }
 
 async function validate(
-  { adapterFor, runHook }: DrillTools,
+  { adapterFor, runHookOnce }: DrillTools,
   validator: Validator,
   store: Datastore | undefined,
   input: ValidateInput,
@@ -130,14 +130,14 @@ async function validate(
     sandboxTarget: store ? adapter!.describe(store) : undefined,
   };
   if ('command' in validator) {
-    const result = await runHook(
+    const result = await runHookOnce(
       { command: validator.command, timeout: validator.timeout, on_error: 'fail' },
       context,
       signal,
     );
     return { ok: result.ok, detail: result.detail || 'exit 0' };
   }
-  const result = await runHook(
+  const result = await runHookOnce(
     { http: { url: validator.http.url, method: 'GET' }, timeout: validator.timeout, on_error: 'fail' },
     context,
     signal,

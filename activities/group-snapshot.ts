@@ -11,7 +11,7 @@ import type { ActivityDeps } from './deps';
 import type { HookContext } from './hooks';
 
 /** The collaborators a freeze uses: each member's adapter, and the pause and resume hooks' runner. */
-export type FreezeTools = Pick<ActivityDeps, 'adapterFor' | 'runHook'>;
+export type FreezeTools = Pick<ActivityDeps, 'adapterFor' | 'runHookOnce'>;
 
 export interface GroupMember {
   service: string;
@@ -52,7 +52,7 @@ export class FreezeError extends Error {}
 export async function establishPoints(
   plan: FreezePlan,
   signal: AbortSignal,
-  { adapterFor, runHook }: FreezeTools,
+  { adapterFor, runHookOnce }: FreezeTools,
 ): Promise<HeldPoints> {
   const started = Date.now();
   const deadline = started + plan.maxFreezeMs;
@@ -70,7 +70,7 @@ export async function establishPoints(
   let pointAt = 0;
   try {
     await untilAborted(freezeSignal, async () => {
-      if (plan.pause) hookDetails.push(await callGate(runHook, 'pause', plan, deadline, freezeSignal));
+      if (plan.pause) hookDetails.push(await callGate(runHookOnce, 'pause', plan, deadline, freezeSignal));
       const ctx = (member: GroupMember): FreezeContext => ({
         stagingId: member.stagingId,
         signal: freezeSignal,
@@ -106,7 +106,7 @@ export async function establishPoints(
     clearTimeout(expiry);
     await held.releaseAll();
     if (plan.resume)
-      hookDetails.push(await callGate(runHook, 'resume', plan, Date.now() + plan.resume.timeout, signal));
+      hookDetails.push(await callGate(runHookOnce, 'resume', plan, Date.now() + plan.resume.timeout, signal));
   }
   const released = Date.now();
   return {
@@ -123,7 +123,7 @@ export async function establishPoints(
 
 /** Runs the application's pause or resume hook; a pause that fails stops the freeze. */
 async function callGate(
-  runHook: FreezeTools['runHook'],
+  runHookOnce: FreezeTools['runHookOnce'],
   event: 'pause' | 'resume',
   plan: FreezePlan,
   deadline: number,
@@ -132,7 +132,7 @@ async function callGate(
   const hook = event === 'pause' ? plan.pause! : plan.resume!;
   const bounded = { ...hook, timeout: Math.max(1, Math.min(hook.timeout, deadline - Date.now())) };
   const context = { ...plan.context, event, group: plan.group, freezeTimeoutMs: plan.maxFreezeMs };
-  const result = await runHook(bounded, context, signal);
+  const result = await runHookOnce(bounded, context, signal);
   if (!result.ok) {
     if (event === 'pause')
       throw new FreezeError(`the pause hook of group ${plan.group} failed: ${result.detail}`);

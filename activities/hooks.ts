@@ -21,11 +21,13 @@ export interface HookResult {
   durationMs: number;
 }
 
-export function hookActivities({ runHook }: Pick<FeatureDeps, 'runHook'>) {
+export function hookActivities({ runHookOnce }: Pick<FeatureDeps, 'runHookOnce'>) {
   return {
     /** Runs a user's hook; its failure is returned for the workflow to weigh (on_error). */
     async runHook(input: { hook: Hook; context: HookContext }): Promise<HookResult> {
-      return withHeartbeats(() => runHook(input.hook, input.context, Context.current().cancellationSignal));
+      return withHeartbeats(() =>
+        runHookOnce(input.hook, input.context, Context.current().cancellationSignal),
+      );
     },
   };
 }

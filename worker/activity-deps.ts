@@ -15,7 +15,7 @@ export function workerActivityDeps(settings: ActivitySettings = {}): ActivityDep
     ...settings,
     adapterFor,
     openRepository: (spec, options) => Repository.open(spec, options),
-    runHook: runHookOnce,
+    runHookOnce,
     // The client of the worker running the activity: known only inside the activity.
     schedules: () => Context.current().client.schedule,
   };

@@ -38,7 +38,7 @@ function activitiesOver(overrides: Partial<ActivityDeps>) {
       throw new Error('no adapter in this test');
     },
     openRepository: async () => repository,
-    runHook: async () => ({ ok: true, detail: '', durationMs: 0 }),
+    runHookOnce: async () => ({ ok: true, detail: '', durationMs: 0 }),
     schedules: () => {
       throw new Error('no schedules in this test');
     },
@@ -125,7 +125,7 @@ test('a repository is opened once per worker, and a failed open is tried again n
 test('the hook activity runs the hook through the injected runner, with the step cancellation', async () => {
   const seen: unknown[] = [];
   const activities = activitiesOver({
-    runHook: async (hook, context, signal) => {
+    runHookOnce: async (hook, context, signal) => {
       seen.push(hook, context, signal instanceof AbortSignal);
       return { ok: false, detail: 'exited with code 3', durationMs: 1 };
     },
@@ -161,4 +161,21 @@ test("setScheduleInterval moves the schedule's interval with a note through the 
     { spec: { intervals: [{ every: 600_000 }] }, state: { paused: false, note: 'adaptive: fast' } },
   ]);
   expect(await activities.setScheduleInterval({ ...proposal, scheduleId: 'gone' })).toBe(false);
+});
+
+test("a drill's teardown refuses a target that is the production store, and drops only the copy", async () => {
+  const dropped: string[] = [];
+  const { adapter, discarded } = fakeAdapter(async () => {});
+  Object.assign(adapter, { drop: async (store: { path: string }) => void dropped.push(store.path) });
+  const activities = activitiesOver({ adapterFor: (() => adapter) as ActivityDeps['adapterFor'] });
+  const env = new MockActivityEnvironment();
+  await expect(
+    env.run(activities.tearDownSandbox, { datastore: orders, target: '/data/orders.db', stagingId: 'st1' }),
+  ).rejects.toThrow('refusing to use sqlite /data/orders.db as a sandbox: it is the production store');
+  await env.run(activities.tearDownSandbox, {
+    datastore: orders,
+    target: '/drills/orders.db',
+    stagingId: 'st1',
+  });
+  expect([discarded, dropped]).toEqual([['/drills/orders.db'], ['/drills/orders.db']]);
 });
