@@ -36,12 +36,13 @@ import type { DrillReport } from '../workflows/drill-report';
 import { writeDrillReport } from './drill-html';
 import { drillSummary } from './drill-commands';
 import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
-import { type RunHandle, followRun, startRun, workflowTypes } from './run-workflow';
+import { type RunHandle, followRun, startRun } from './run-workflow';
+import { workflowTypes } from '../contracts/operations';
 import { announceWhenWaiting, approvalNotice, parseTargets, restoreWrites } from './restore-input';
 import type { Client } from '@temporalio/client';
 import { formatBytes, formatDuration, runTable, table } from './output';
 import type { RunOptions, RunResult } from '../workflows/types';
-import { outcomeKey } from '../workflows/search-attributes';
+import { outcomeKey } from '../contracts/search-attributes';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../repository/streams';
 
 const program = new Command('lazarus')

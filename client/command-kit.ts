@@ -1,6 +1,6 @@
 /** What every command shares: exit codes, --json, error handling, opening a manifest's repository. */
 import { Option } from 'commander';
-import { isBackupId } from '../model/backup-id';
+import { isBackupId } from '../contracts/ids';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { RepositoryLockedError } from '../repository/locks';

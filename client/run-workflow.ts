@@ -11,12 +11,13 @@ import { SingleBar } from 'cli-progress';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { formatBytes } from './output';
-import { appKey, runKindKey } from '../workflows/search-attributes';
+import { appKey, operationKey } from '../contracts/search-attributes';
 import { progressQuery } from '../workflows';
 import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
 import type { DrillInput } from '../workflows/drill';
 import type { VerifyInput } from '../workflows/verify';
-import { runId } from './spec';
+import { type Operation, workflowTypes } from '../contracts/operations';
+import { parseStep, workflowIdFor } from '../contracts/ids';
 
 export type RunRequest =
   | { kind: 'backup'; input: BackupInput }
@@ -24,25 +25,16 @@ export type RunRequest =
   | { kind: 'drill'; input: DrillInput }
   | { kind: 'verify'; input: VerifyInput };
 
-export const workflowTypes = {
-  backup: 'backupApplication',
-  restore: 'restoreApplication',
-  drill: 'drillApplication',
-  verify: 'verifyRepository',
-  adapt: 'adaptSchedules',
-} as const;
-export type RunKind = keyof typeof workflowTypes;
-
 export interface RunHandle {
   workflowId: string;
   result: Promise<RunResult>;
 }
 
 /** The search attributes every run of an application carries, for filtering in the UI. */
-export function runAttributes(kind: RunKind, app: string) {
+export function runAttributes(operation: Operation, app: string) {
   return [
     { key: appKey, value: app },
-    { key: runKindKey, value: kind },
+    { key: operationKey, value: operation },
   ];
 }
 
@@ -56,7 +48,7 @@ function runSummary(request: RunRequest): string {
 
 export async function startRun(client: Client, taskQueue: string, request: RunRequest): Promise<RunHandle> {
   const app = request.input.spec.app;
-  const workflowId = runId(request.kind, app);
+  const workflowId = workflowIdFor(request.kind, app);
   const handle = await client.workflow.start(workflowTypes[request.kind], {
     taskQueue,
     workflowId,
@@ -169,8 +161,8 @@ function stepBytes(
     const payload = activity.heartbeatDetails?.payloads?.[0];
     if (!payload || !activity.activityId) continue;
     const details = defaultPayloadConverter.fromPayload<{ bytes?: number }>(payload);
-    // Activity IDs read `<step>/<service>`.
-    bytes.set(activity.activityId.split('/').slice(1).join('/'), details.bytes ?? 0);
+    // Progress names a step by what it works on: the service of `snapshot/<service>`.
+    bytes.set(parseStep(activity.activityId).subject, details.bytes ?? 0);
   }
   return bytes;
 }

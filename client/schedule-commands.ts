@@ -10,7 +10,8 @@ import type { Manifest } from '../model/manifest';
 import { connectClient, settingsFromEnv } from '../temporal/settings';
 import { action, json, printJson } from './command-kit';
 import { table } from './output';
-import { adaptiveWorkflowId, applySchedules, existingTierSchedules, formatInterval } from './tier-schedules';
+import { adaptiveWorkflowId } from '../contracts/ids';
+import { applySchedules, existingTierSchedules, formatInterval } from './tier-schedules';
 
 export function addScheduleCommands(program: Command): void {
   const schedule = program

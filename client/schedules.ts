@@ -4,7 +4,9 @@ import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
 import { describeSchedule } from '../temporal/lookups';
 import { UserError } from '../model/errors';
 import { formatDuration, parseDuration } from '../model/duration';
-import { type RunKind, runAttributes, workflowTypes } from './run-workflow';
+import { runAttributes } from './run-workflow';
+import { type Operation, workflowTypes } from '../contracts/operations';
+import { scheduleIdFor, scheduledWorkflowIdPrefix } from '../contracts/ids';
 
 export interface ScheduleTiming {
   every?: string;
@@ -24,15 +26,11 @@ export function editsSchedule(timing: ScheduleTiming): boolean {
   return Boolean(timing.every || timing.cron || timing.unschedule);
 }
 
-export function scheduleIdFor(kind: RunKind, app: string): string {
-  return `${kind}/${app}`;
-}
-
 /** Creates, replaces or removes the schedule of one kind of run for an application. */
 export async function scheduleRun(
   client: Client,
   taskQueue: string,
-  run: { kind: RunKind; app: string; input: unknown },
+  run: { kind: Operation; app: string; input: unknown },
   timing: ScheduleTiming,
 ): Promise<{ scheduleId: string; message: string }> {
   const scheduleId = scheduleIdFor(run.kind, run.app);
@@ -53,7 +51,7 @@ export async function scheduleRun(
     taskQueue,
     args: [run.input],
     // The server appends the time of each action: <kind>/<app>/scheduled-<time>.
-    workflowId: `${run.kind}/${run.app}/scheduled`,
+    workflowId: scheduledWorkflowIdPrefix(run.kind, run.app),
     typedSearchAttributes: runAttributes(run.kind, run.app),
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP };

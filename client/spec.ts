@@ -14,11 +14,6 @@ export function appSpec(manifest: Manifest): AppSpec {
   };
 }
 
-/** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */
-export function runId(kind: string, app: string, now = new Date()): string {
-  return `${kind}/${app}/${now.toISOString()}`;
-}
-
 /** The part of an application a tier's run covers: its services, and the groups among them. */
 export function subsetOf(spec: AppSpec, services: readonly string[]): AppSpec {
   const keep = new Set(services);

@@ -11,9 +11,11 @@ import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
 import { sandboxFor } from '../workflows/sandbox';
 import { builtInTiers } from '../model/manifest';
-import { type TierSchedule, desiredSchedules, scheduledKinds, tierScheduleId } from '../model/tier-schedules';
+import { type TierSchedule, desiredSchedules, scheduledKinds } from '../model/tier-schedules';
 import type { AdaptiveInput } from '../workflows/adaptive';
-import { runAttributes, workflowTypes } from './run-workflow';
+import { runAttributes } from './run-workflow';
+import { workflowTypes } from '../contracts/operations';
+import { adaptiveWorkflowId, isTierScheduleId, tierScheduleId } from '../contracts/ids';
 import { describeSchedule, describeWorkflow } from '../temporal/lookups';
 import { appSpec, subsetOf } from './spec';
 
@@ -25,10 +27,6 @@ export interface AppliedSchedule {
 }
 
 const digestKey = 'lazarusDigest';
-
-export function adaptiveWorkflowId(app: string): string {
-  return `adapt/${app}`;
-}
 
 export async function applySchedules(
   client: Client,
@@ -178,7 +176,7 @@ export async function existingTierSchedules(
     scheduledKinds.flatMap((kind) => [...tiers].map((t) => tierScheduleId(kind, manifest.app, t))),
   );
   for await (const { scheduleId } of client.schedule.list())
-    if (isTierScheduleOf(scheduleId, manifest.app)) ids.add(scheduleId);
+    if (isTierScheduleId(scheduleId, manifest.app, scheduledKinds)) ids.add(scheduleId);
   const found = [];
   for (const id of [...ids].sort()) {
     const handle = client.schedule.getHandle(id);
@@ -186,12 +184,6 @@ export async function existingTierSchedules(
     if (description) found.push({ id, handle, description });
   }
   return found;
-}
-
-/** backup/<app>/<tier> or drill/<app>/<tier>; not drill/<app>, the drill command's own schedule. */
-function isTierScheduleOf(scheduleId: string, app: string): boolean {
-  const [kind, ofApp, tier, ...rest] = scheduleId.split('/');
-  return (scheduledKinds as readonly string[]).includes(kind) && ofApp === app && !!tier && rest.length === 0;
 }
 
 function cadenceText(schedule: TierSchedule): string {

@@ -11,6 +11,7 @@ import {
   type TierTarget,
   isBuiltInTier,
 } from './manifest';
+import { tierScheduleId } from '../contracts/ids';
 
 export const scheduledKinds = ['backup', 'drill'] as const;
 export type ScheduledKind = (typeof scheduledKinds)[number];
@@ -36,10 +37,6 @@ const defaultAtRisk: Record<BuiltInTier, number> = {
 };
 /** The server refuses a catch-up window shorter than 10 s. */
 const minCatchupMs = 10_000;
-
-export function tierScheduleId(kind: ScheduledKind, app: string, tier: TierName): string {
-  return `${kind}/${app}/${tier}`;
-}
 
 /** Every schedule the manifest asks for, sorted by ID. */
 export function desiredSchedules(manifest: Manifest): TierSchedule[] {

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import { Readable, pipeline as chain } from 'node:stream';
 import { UserError } from '../model/errors';
-import { nextBackupId } from '../model/backup-id';
+import { nextBackupId } from '../contracts/ids';
 import { type StorageBackend, streamObject } from './backend';
 import { BlobIndex } from './blob-index';
 import { BackupEntry, SnapshotRef, isVerified } from './catalog';

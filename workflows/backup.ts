@@ -8,7 +8,7 @@ import { recordServices } from './outcome';
 import { AppHooks, failAll } from './app-hooks';
 import { snapshotGroup } from './group';
 import { hookBlocks, hookFailure } from './hooks';
-import { backupIdAt } from '../model/backup-id';
+import { backupIdAt } from '../contracts/ids';
 
 /** The repository lock waits out a prune: retried for about an hour. */
 const repositoryLock = proxyActivities<Activities>({

@@ -5,6 +5,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import type { NodeOutcome } from './types';
+import { partitionUnitId } from '../contracts/ids';
 
 export interface Unit {
   id: string;
@@ -113,7 +114,7 @@ export function partitionUnits(
   layers.forEach((layer, layerIndex) => {
     for (let i = 0; i < layer.length; i += size) {
       const members = layer.slice(i, i + size);
-      const id = `L${layerIndex}-${i / size}`;
+      const id = partitionUnitId(layerIndex, i / size);
       const after = new Set(members.flatMap((m) => (memberDeps[m] ?? []).map((d) => unitOf.get(d) ?? '')));
       members.forEach((m) => unitOf.set(m, id));
       units.push({ id, members, after: [...after].filter(Boolean).sort() });

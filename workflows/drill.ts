@@ -8,7 +8,8 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, resolveBackupFor, runPlan, stagingId } from './partition';
+import { catalog, resolveBackupFor, runPlan } from './partition';
+import { stagingId, stepId } from '../contracts/ids';
 import { restorePlan } from './restore';
 import { RunState } from './run-state';
 import { sandboxFor } from './sandbox';
@@ -114,7 +115,7 @@ async function validate(
   target: string | undefined,
   options: Required<RunOptions>,
 ) {
-  const activityId = `validate/${service}`;
+  const activityId = stepId('validate', service);
   const activities = proxyActivities<Activities>({
     activityId,
     summary: stepSummary(activityId),

@@ -9,6 +9,7 @@ import type { Hook } from '../model/manifest';
 import { rootMessage } from './failure';
 import type { HookRecord, NodeOutcome } from './types';
 import { stepSummary } from './step-summary';
+import { stepId } from '../contracts/ids';
 
 export async function runHook(
   event: string,
@@ -18,7 +19,7 @@ export async function runHook(
 ): Promise<HookRecord | undefined> {
   if (!hook) return undefined;
   const service = typeof context.service === 'string' ? context.service : undefined;
-  const activityId = service ? `hook/${event}/${service}` : `hook/${event}`;
+  const activityId = service ? stepId('hook', event, service) : stepId('hook', event);
   const activities = proxyActivities<Activities>({
     activityId,
     summary: stepSummary(activityId),

@@ -20,6 +20,7 @@ import type { ServiceHookName } from '../model/manifest';
 import { rootMessage } from './failure';
 import { runHook, withHooks } from './hooks';
 import type { AppSpec, NodeOutcome, PartitionPlan } from './types';
+import { childWorkflowId, stagingId, stepId } from '../contracts/ids';
 
 export type StepKind = 'snapshot' | 'restore';
 
@@ -88,7 +89,7 @@ async function runChild(plan: PartitionPlan, step: StepKind, unitId: string, mem
   try {
     return await executeChild(step === 'snapshot' ? 'backupPartition' : 'restorePartition', {
       args: [slice],
-      workflowId: `${workflowInfo().workflowId}/${unitId}`,
+      workflowId: childWorkflowId(workflowInfo().workflowId, unitId),
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
@@ -136,7 +137,7 @@ export function stepActivities(plan: PartitionPlan, activityId: string) {
 
 async function runActivity(plan: PartitionPlan, step: StepKind, service: string): Promise<NodeOutcome> {
   const member = plan.members[service];
-  const activities = stepActivities(plan, `${step}/${service}`);
+  const activities = stepActivities(plan, stepId(step, service));
   const common = {
     repository: plan.repository,
     service,
@@ -167,13 +168,6 @@ export async function failedStepAsOutcome(step: () => Promise<NodeOutcome>): Pro
       return { status: 'failed', reason: rootMessage(err) };
     throw err;
   }
-}
-
-/** Short, deterministic and the same across retries: names the staging area of this run and service. */
-export function stagingId(runKey: string, service: string): string {
-  let hash = 0x811c9dc5;
-  for (const ch of `${runKey}/${service}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, '0');
 }
 
 function toDependencyMap(deps: Record<string, string[]>) {
