@@ -11,6 +11,7 @@ import { SingleBar } from 'cli-progress';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { formatBytes } from './output';
+import { rootMessage } from '../model/errors';
 import { appKey, operationKey } from '../contracts/search-attributes';
 import { progressQuery } from '../workflows';
 import type { BackupInput, RestoreInput, RunProgress, RunResult } from '../workflows/types';
@@ -180,9 +181,7 @@ async function unwrap(result: Promise<RunResult>): Promise<RunResult> {
     return await result;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      let cause: Error | undefined = err.cause;
-      while (cause?.cause instanceof Error) cause = cause.cause;
-      throw new RunFailedError(cause?.message ?? err.message);
+      throw new RunFailedError(rootMessage(err));
     }
     throw err;
   }

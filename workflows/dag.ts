@@ -14,7 +14,8 @@ export interface Unit {
   after: string[];
 }
 
-export interface DagHooks {
+/** What the scheduler calls back for each unit: not to be confused with users' hooks. */
+export interface UnitCallbacks {
   /** Runs a unit's eligible members and returns each one's outcome. */
   execute(unit: Unit, members: string[]): Promise<Record<string, NodeOutcome>>;
   onStart?(members: string[]): void;
@@ -25,7 +26,7 @@ export async function runDag(
   units: Unit[],
   memberDeps: Record<string, string[]>,
   limit: number,
-  hooks: DagHooks,
+  callbacks: UnitCallbacks,
 ): Promise<Record<string, NodeOutcome>> {
   const outcomes: Record<string, NodeOutcome> = {};
   const finishedUnits = new Set<string>();
@@ -37,7 +38,7 @@ export async function runDag(
 
   const record = (result: Record<string, NodeOutcome>): void => {
     Object.assign(outcomes, result);
-    hooks.onDone?.(result);
+    callbacks.onDone?.(result);
   };
   const isReady = (unit: Unit) => unit.after.every((a) => finishedUnits.has(a));
   const start = (unit: Unit): Promise<void> => {
@@ -57,8 +58,8 @@ export async function runDag(
       return Promise.resolve();
     }
     inFlight++;
-    hooks.onStart?.(eligible);
-    return hooks.execute(unit, eligible).then(
+    callbacks.onStart?.(eligible);
+    return callbacks.execute(unit, eligible).then(
       (result) => {
         record(result);
         finishedUnits.add(unit.id);

@@ -5,9 +5,9 @@
  */
 import type { ConsistencyGroup } from '../model/manifest';
 import type { GroupSnapshotOutput } from '../activities';
-import { failedStepAsOutcome, serviceHook, stepActivities } from './partition';
+import { failedStepAsOutcome, stepActivities } from './steps';
 import { stagingId, stepId } from '../contracts/ids';
-import { hookBlocks, hookFailure } from './hooks';
+import { hookBlocks, hookFailure, serviceHook } from './hooks';
 import type { RunState } from './run-state';
 import type { HookRecord, NodeOutcome, PartitionPlan } from './types';
 

@@ -5,7 +5,8 @@ import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
 import { restoreSelection } from '../model/graph';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, resolveBackupFor, runPartition, runPlan } from './partition';
+import { runPlan } from './partition';
+import { catalogActivities, resolveBackupFor } from './catalog-steps';
 import { targetProblems } from './sandbox';
 import { RunState } from './run-state';
 import {
@@ -85,7 +86,7 @@ async function checkTargets(input: RestoreInput): Promise<void> {
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`unsafe --target: ${problems.join('; ')}`, 'UnsafeTarget');
   if (input.replaceTargets) return;
-  const occupied = await catalog.targetsHoldingData({
+  const occupied = await catalogActivities.targetsHoldingData({
     targets: Object.entries(input.targets ?? {}).map(([service, target]) => ({
       service,
       target,
@@ -135,7 +136,7 @@ export function restorePlan(
 
 /** A child of a large restore: restores one slice of services whose dependencies are done. */
 export async function restorePartition(plan: PartitionPlan): Promise<Record<string, NodeOutcome>> {
-  return runPartition(plan, 'restore');
+  return runPlan(plan, 'restore');
 }
 
 function selectServices(input: RestoreInput): string[] {
