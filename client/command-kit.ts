@@ -7,7 +7,8 @@ import { RepositoryLockedError } from '../repository/locks';
 import { MissingRepositoryError } from '../repository/format';
 import type { RepositorySpec } from '../repository/location';
 import { Repository } from '../repository/repository';
-import { RunFailedError, RunUnfollowedError } from './run-workflow';
+import { RunFailedError } from './run-workflow';
+import { RunUnfollowedError } from '../temporal/runs';
 
 /**
  * 0 done; 1 a run failed; 2 bad input (nothing was started); 3 damaged data found; 4 the

@@ -24,7 +24,7 @@ import {
   printJson,
 } from './command-kit';
 import { formatBytes, progressBar, table } from './output';
-import { startRun } from './run-workflow';
+import { startRun } from '../temporal/runs';
 import { editsSchedule, scheduleRun, withScheduleOptions } from './schedules';
 
 export function addRepositoryCommands(program: Command): void {

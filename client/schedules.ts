@@ -4,7 +4,7 @@ import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
 import { describeSchedule } from '../temporal/lookups';
 import { UserError } from '../model/errors';
 import { formatDuration, parseDuration } from '../model/duration';
-import { runAttributes } from './run-workflow';
+import { runAttributes } from '../temporal/runs';
 import { type Operation, workflowTypes } from '../contracts/operations';
 import { scheduleIdFor, scheduledWorkflowIdPrefix } from '../contracts/ids';
 

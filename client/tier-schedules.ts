@@ -13,11 +13,11 @@ import { sandboxFor } from '../workflows/sandbox';
 import { builtInTiers } from '../model/manifest';
 import { type TierSchedule, desiredSchedules, scheduledKinds } from '../model/tier-schedules';
 import type { AdaptiveInput } from '../workflows/adaptive';
-import { runAttributes } from './run-workflow';
+import { runAttributes } from '../temporal/runs';
 import { workflowTypes } from '../contracts/operations';
 import { adaptiveWorkflowId, isTierScheduleId, tierScheduleId } from '../contracts/ids';
 import { describeSchedule, describeWorkflow } from '../temporal/lookups';
-import { appSpec, subsetOf } from './spec';
+import { appSpec, subsetOf } from '../model/app-spec';
 
 export type ScheduleChange = 'created' | 'updated' | 'unchanged' | 'removed';
 export interface AppliedSchedule {

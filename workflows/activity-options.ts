@@ -52,7 +52,11 @@ export function dataStep(options: Required<RunOptions>, activityId: string): Act
 }
 
 /** A user's hook: given its own timeout and a minute to spare. */
-export function hookStep(activityId: string, hookTimeoutMs: number, heartbeatTimeoutSeconds: number): ActivityOptions {
+export function hookStep(
+  activityId: string,
+  hookTimeoutMs: number,
+  heartbeatTimeoutSeconds: number,
+): ActivityOptions {
   return {
     activityId,
     summary: stepSummary(activityId),

@@ -13,7 +13,11 @@ import type { NodeOutcome, PartitionPlan } from './types';
 /** What a run does to each service. */
 export type StepOperation = 'snapshot' | 'restore';
 
-export async function runStep(plan: PartitionPlan, step: StepOperation, service: string): Promise<NodeOutcome> {
+export async function runStep(
+  plan: PartitionPlan,
+  step: StepOperation,
+  service: string,
+): Promise<NodeOutcome> {
   const member = plan.members[service];
   // A stateless service has nothing to restore, but it is still a node of the graph.
   if (!member.datastore) return { status: 'stateless' };
