@@ -3,7 +3,12 @@ import { awaitApproval } from './approval';
 import type { BackupEntry } from '../repository/catalog';
 import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
-import { restoreSelection } from '../model/graph';
+import {
+  type RestoreSelection,
+  dependenciesWithin,
+  overwritesProduction,
+  selectRestore,
+} from '../model/restore-selection';
 import { recordOutcome, recordServices } from './outcome';
 import { runPlan } from './partition';
 import { catalogActivities, resolveBackupFor } from './catalog-steps';
@@ -28,7 +33,8 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   const { spec } = input;
   const options = { ...defaultRunOptions, ...input.options };
   const started = Date.now();
-  const selected = selectServices(input);
+  const selection = selectServices(input);
+  const selected = selection.services;
   recordServices(selected);
   const backup = await resolveBackupFor(spec, input.backupId, selected);
   const plan = restorePlan(spec, backup, selected, input.targets ?? {}, options);
@@ -47,7 +53,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   // Runs started before --target restores were checked replay as they ran.
   const targetsChecked = Object.keys(input.targets ?? {}).length > 0 && patched(TARGET_SAFETY);
   if (targetsChecked) await checkTargets(input);
-  const refusal = needsApproval(input, selected, targetsChecked)
+  const refusal = needsApproval(input, selection, targetsChecked)
     ? await awaitApproval(state, input)
     : undefined;
   if (refusal) {
@@ -69,10 +75,11 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
  * approved up front. Before targets were checked (TARGET_SAFETY), a restore whose every
  * store went to a --target did not wait.
  */
-function needsApproval(input: RestoreInput, selected: string[], targetsChecked: boolean): boolean {
-  const stateful = selected.filter((s) => input.spec.services[s].datastore);
-  const written = targetsChecked ? stateful : stateful.filter((s) => !input.targets?.[s]);
-  return written.length > 0 && !input.approved;
+function needsApproval(input: RestoreInput, selection: RestoreSelection, targetsChecked: boolean): boolean {
+  const writes = targetsChecked
+    ? selection.stateful.length > 0
+    : overwritesProduction(selection, input.targets ?? {});
+  return writes && !input.approved;
 }
 
 const TARGET_SAFETY = 'target-restores-checked-and-approved';
@@ -109,7 +116,6 @@ export function restorePlan(
   targets: Record<string, string>,
   options: Required<RunOptions>,
 ): PartitionPlan {
-  const chosen = new Set(selected);
   return {
     app: spec.app,
     repository: spec.repository,
@@ -125,9 +131,7 @@ export function restorePlan(
       ]),
     ),
     // Dependencies outside the selection are left as they are: only selected services are touched.
-    dependsOn: Object.fromEntries(
-      selected.map((s) => [s, spec.services[s].depends_on.filter((d) => chosen.has(d))]),
-    ),
+    dependsOn: dependenciesWithin(spec.services, selected),
     options,
     runKey: workflowInfo().workflowId,
     context: { app: spec.app, runId: workflowInfo().workflowId, backupId: backup.id },
@@ -139,7 +143,7 @@ export async function restorePartition(plan: PartitionPlan): Promise<Record<stri
   return runPlan(plan, 'restore');
 }
 
-function selectServices(input: RestoreInput): string[] {
+function selectServices(input: RestoreInput): RestoreSelection {
   const all = Object.keys(input.spec.services);
   // An empty list used to mean all of them: a restore of everything over production. (Runs
   // started before the change replay as they ran.)
@@ -148,7 +152,7 @@ function selectServices(input: RestoreInput): string[] {
       'services: the list names no service; leave it out for all',
       'NoServices',
     );
-  if (!input.services || input.services.length === 0) return all.sort();
+  if (!input.services || input.services.length === 0) return selectRestore(input.spec.services, {});
   const unknown = input.services.filter((s) => !(s in input.spec.services));
   if (unknown.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -156,5 +160,8 @@ function selectServices(input: RestoreInput): string[] {
       'UnknownService',
     );
   }
-  return restoreSelection(input.spec.services, input.services, Boolean(input.withDependencies));
+  return selectRestore(input.spec.services, {
+    services: input.services,
+    withDependencies: input.withDependencies,
+  });
 }
