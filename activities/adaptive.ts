@@ -3,7 +3,7 @@
  * catalog, and moving a schedule's interval through the worker's Temporal client.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { absentAs, describeSchedule } from '../temporal/lookups';
+import { missingOnServerAs, describeSchedule } from '../temporal/lookups';
 import {
   type ChangeObservation,
   type IntervalProposal,
@@ -79,7 +79,7 @@ export function adaptiveActivities(openRepository: (spec: RepositorySpec) => Pro
           spec: { ...previous.spec, intervals: [{ every: input.everyMs }] },
           state: { ...previous.state, note: `adaptive: ${input.reason}` },
         }))
-        .then(() => true, absentAs(false));
+        .then(() => true, missingOnServerAs(false));
     },
   };
 }

@@ -65,7 +65,8 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-export const concurrency = () => new Option('--concurrency <n>', 'services run at once').argParser(positiveInt);
+export const concurrency = () =>
+  new Option('--concurrency <n>', 'services run at once').argParser(positiveInt);
 
 export function runOptions(opts: { concurrency?: number }): RunOptions {
   return opts.concurrency ? { concurrency: opts.concurrency } : {};

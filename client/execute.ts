@@ -24,7 +24,10 @@ export interface StartHooks {
 }
 
 /** Prints a finished run's result (as JSON with --json). */
-export type ResultPrinter<R> = (result: R, context: { request: RunRequest; workflowId: string; json?: boolean }) => unknown;
+export type ResultPrinter<R> = (
+  result: R,
+  context: { request: RunRequest; workflowId: string; json?: boolean },
+) => unknown;
 
 export async function execute<R extends { outcome: string }>(
   opts: ExecuteOptions,
@@ -47,5 +50,7 @@ export async function execute<R extends { outcome: string }>(
 export const printRunResult: ResultPrinter<RunResult> = (result, { request, workflowId, json }) => {
   if (json) return printJson({ workflowId, ...result });
   console.log(runTable(result));
-  console.log(`${request.kind} ${result.backupId}: ${result.outcome} in ${formatDuration(result.durationMs)}`);
+  console.log(
+    `${request.kind} ${result.backupId}: ${result.outcome} in ${formatDuration(result.durationMs)}`,
+  );
 };

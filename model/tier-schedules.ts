@@ -13,13 +13,14 @@ import {
 } from './manifest';
 import { tierScheduleId } from '../contracts/ids';
 
-export const scheduledKinds = ['backup', 'drill'] as const;
-export type ScheduledKind = (typeof scheduledKinds)[number];
+/** The operations a tier schedules. */
+export const scheduledOperations = ['backup', 'drill'] as const;
+export type ScheduledOperation = (typeof scheduledOperations)[number];
 
 export interface TierSchedule {
   /** `backup/<app>/<tier>`: also the prefix of the workflow IDs it starts. */
   scheduleId: string;
-  kind: ScheduledKind;
+  operation: ScheduledOperation;
   tier: TierName;
   /** The services a run of this schedule covers, consistency groups kept whole. */
   services: string[];
@@ -53,7 +54,7 @@ export function desiredSchedules(manifest: Manifest): TierSchedule[] {
 
 function schedule(
   app: string,
-  kind: ScheduledKind,
+  operation: ScheduledOperation,
   tier: TierName,
   services: string[],
   cadence: Cadence,
@@ -61,7 +62,7 @@ function schedule(
 ): TierSchedule {
   const intervalMs = 'every' in cadence ? cadence.every : 3_600_000;
   const adaptive =
-    kind === 'backup' && target.adaptive && 'every' in cadence
+    operation === 'backup' && target.adaptive && 'every' in cadence
       ? {
           minMs: target.adaptive.min,
           maxMs: target.adaptive.max ?? Math.max(target.rpo, target.adaptive.min),
@@ -69,8 +70,8 @@ function schedule(
         }
       : undefined;
   return {
-    scheduleId: tierScheduleId(kind, app, tier),
-    kind,
+    scheduleId: tierScheduleId(operation, app, tier),
+    operation,
     tier,
     services,
     cadence,

@@ -51,7 +51,12 @@ async function drill(file: string, opts: DrillFlags) {
   const settings = settingsFromEnv();
   if (editsSchedule(opts)) {
     const client = await connectClient(settings);
-    const outcome = await scheduleRun(client, settings.taskQueue, { kind: 'drill', app: spec.app, input }, opts);
+    const outcome = await scheduleRun(
+      client,
+      settings.taskQueue,
+      { operation: 'drill', app: spec.app, input },
+      opts,
+    );
     return opts.json ? printJson(outcome) : console.log(outcome.message);
   }
   await checkBackup(file, manifest, opts.backup, Object.keys(manifest.services));

@@ -11,7 +11,10 @@ export function register(program: Command): void {
     .command('report <workflowId>')
     .description("write a drill's report as JSON and as an HTML page")
     .option('--out <dir>', 'directory to write into', '.')
-    .option('--manifest <file>', "read it from this application's repository (when the run's history is gone)")
+    .option(
+      '--manifest <file>',
+      "read it from this application's repository (when the run's history is gone)",
+    )
     .addOption(json())
     .action(
       action(async (workflowId: string, opts) => {

@@ -27,7 +27,10 @@ export function register(program: Command): void {
       'backup to restore (default: the latest verified one)',
       backupIdArgument('--backup'),
     )
-    .option('--services <names>', 'comma-separated services to restore (default: all); others are not touched')
+    .option(
+      '--services <names>',
+      'comma-separated services to restore (default: all); others are not touched',
+    )
     .option('--with-dependencies', 'also restore what the chosen services depend on')
     .option(
       '--target <service=target...>',
@@ -55,7 +58,9 @@ async function restore(file: string, opts: RestoreFlags) {
   await checkBackup(file, manifest, opts.backup, selection.services);
   const approvalTimeout = parseDuration(opts.approvalTimeout);
   if (!approvalTimeout)
-    throw new UserError(`--approval-timeout ${opts.approvalTimeout}: write a duration such as 30s, 10m or 1h`);
+    throw new UserError(
+      `--approval-timeout ${opts.approvalTimeout}: write a duration such as 30s, 10m or 1h`,
+    );
   const input: RestoreInput = {
     spec,
     backupId: opts.backup,
@@ -70,11 +75,11 @@ async function restore(file: string, opts: RestoreFlags) {
   const writes = restoreWrites(selection, targets);
   await execute(opts, { kind: 'restore', input }, printRunResult, {
     onStarted: (run, client) => {
-    if (opts.yes || writes.length === 0) return;
-    const notice = approvalNotice(run.workflowId, writes, opts.approvalTimeout);
-    // Returning at once, this command cannot see the wait begin: say it now.
-    if (!opts.wait) console.error(notice);
-    else void announceWhenWaiting(client, run.workflowId, run.result, notice);
+      if (opts.yes || writes.length === 0) return;
+      const notice = approvalNotice(run.workflowId, writes, opts.approvalTimeout);
+      // Returning at once, this command cannot see the wait begin: say it now.
+      if (!opts.wait) console.error(notice);
+      else void announceWhenWaiting(client, run.workflowId, run.result, notice);
     },
   });
 }

@@ -20,7 +20,8 @@ export function register(program: Command): void {
         const settings = settingsFromEnv();
         const client = await connectClient(settings);
         const query = runQuery(opts);
-        const rows: { workflowId: string; status: string; outcome: string; start: string; type: string }[] = [];
+        const rows: { workflowId: string; status: string; outcome: string; start: string; type: string }[] =
+          [];
         for await (const wf of client.workflow.list({ query })) {
           rows.push({
             workflowId: wf.workflowId,

@@ -34,7 +34,9 @@ export function register(program: Command): void {
         console.log(`${workflowId}: ${description.status.name}`);
         if (result instanceof Error) return console.log(result.message);
         const report = result as DrillReport;
-        console.log(report.kind === 'drill' && !running ? drillSummary(report) : runTable(result as RunResult));
+        console.log(
+          report.kind === 'drill' && !running ? drillSummary(report) : runTable(result as RunResult),
+        );
       }),
     );
 }

@@ -85,7 +85,7 @@ async function verifyOnWorkers(
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
   if (editsSchedule(opts)) {
-    const run = { kind: 'verify' as const, app: input.spec.app, input };
+    const run = { operation: 'verify' as const, app: input.spec.app, input };
     const outcome = await scheduleRun(client, settings.taskQueue, run, opts);
     if (opts.json) printJson(outcome);
     else console.log(outcome.message);
