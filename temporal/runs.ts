@@ -7,15 +7,17 @@ import { Client, ServiceError, type WorkflowHandle, isGrpcServiceError } from '@
 import { type Operation, workflowTypes } from '../contracts/operations';
 import { workflowIdFor } from '../contracts/ids';
 import { appKey, operationKey } from '../contracts/search-attributes';
-import type { BackupInput, RestoreInput, RunResult } from '../workflows/types';
-import type { DrillInput } from '../workflows/drill';
-import type { VerifyInput } from '../workflows/verify';
+import type { RunResult } from '../workflows/types';
+import type * as workflows from '../workflows';
 
-export type RunRequest =
-  | { kind: 'backup'; input: BackupInput }
-  | { kind: 'restore'; input: RestoreInput }
-  | { kind: 'drill'; input: DrillInput }
-  | { kind: 'verify'; input: VerifyInput };
+/** The operations started as runs of an application (the adaptive scheduler is started by `schedule apply`). */
+export type RunOperation = Exclude<Operation, 'adapt'>;
+
+/** The input of an operation's workflow, read off the workflow function itself. */
+export type InputOf<O extends Operation> = Parameters<(typeof workflows)[(typeof workflowTypes)[O]]>[0];
+
+/** A run to start: one operation and its workflow's input. */
+export type RunRequest = { [O in RunOperation]: { kind: O; input: InputOf<O> } }[RunOperation];
 
 export interface RunHandle {
   workflowId: string;
