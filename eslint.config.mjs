@@ -56,4 +56,21 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The top layer's helpers stay out of tools and benches: what they share lives lower down.
+    files: ['tools/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/client/*', '**/client/**'],
+              message: 'tools/ and bench/ do not import client/: use model/, contracts/ or temporal/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
