@@ -30,8 +30,14 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow files, and the pure datastore specs they read (through datastores/registry).
-    files: ['workflows/**/*.ts', 'datastores/registry.ts', 'datastores/kind.ts', 'datastores/*/spec.ts'],
+    // Workflow files, contracts and the pure datastore specs they read (through datastores/registry).
+    files: [
+      'workflows/**/*.ts',
+      'contracts/**/*.ts',
+      'datastores/registry.ts',
+      'datastores/kind.ts',
+      'datastores/*/spec.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -52,6 +58,23 @@ export default tseslint.config(
               ],
               allowTypeImports: true,
               message: 'Workflows import only types from non-workflow code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The top layer's helpers stay out of tools and benches: what they share lives lower down.
+    files: ['tools/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/client/*', '**/client/**'],
+              message: 'tools/ and bench/ do not import client/: use model/, contracts/ or temporal/.',
             },
           ],
         },

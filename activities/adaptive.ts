@@ -3,7 +3,7 @@
  * catalog, and moving a schedule's interval through the worker's Temporal client.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { absentAs, describeSchedule } from '../temporal/lookups';
+import { missingOnServerAs, describeSchedule } from '../temporal/lookups';
 import {
   type ChangeObservation,
   type IntervalProposal,
@@ -81,7 +81,7 @@ export function adaptiveActivities({
           spec: { ...previous.spec, intervals: [{ every: input.everyMs }] },
           state: { ...previous.state, note: `adaptive: ${input.reason}` },
         }))
-        .then(() => true, absentAs(false));
+        .then(() => true, missingOnServerAs(false));
     },
   };
 }

@@ -4,8 +4,8 @@
  * Shared by `npm run bench:consistency` and the test that runs a shorter version.
  */
 import type { Client } from '@temporalio/client';
-import { appSpec } from '../client/spec';
-import { startRun } from '../client/run-workflow';
+import { appSpec } from '../model/app-spec';
+import { startRun } from '../temporal/runs';
 import { loadManifest } from '../model/load-manifest';
 import type { RunResult } from '../workflows/types';
 import {

@@ -1,13 +1,18 @@
 /** What every command shares: exit codes, --json, error handling, opening a manifest's repository. */
+import { existsSync } from 'node:fs';
 import { Option } from 'commander';
-import { isBackupId } from '../model/backup-id';
+import { isBackupId } from '../contracts/ids';
 import { UserError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
+import type { Manifest } from '../model/manifest';
+import { isLocalLocation } from '../model/paths';
+import type { RunOptions } from '../workflows/types';
 import { RepositoryLockedError } from '../repository/records/locks';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { Repository } from '../repository/repository';
-import { RunFailedError, RunUnfollowedError } from './run-workflow';
+import { RunFailedError } from './run-workflow';
+import { RunUnfollowedError } from '../temporal/runs';
 
 /**
  * 0 done; 1 a run failed; 2 bad input (nothing was started); 3 damaged data found; 4 the
@@ -31,6 +36,40 @@ export async function openRepositoryOf(file: string, spec: RepositorySpec): Prom
   return Repository.open(spec).catch((err: unknown) => {
     throw err instanceof MissingRepositoryError ? err.of(file) : err;
   });
+}
+
+/**
+ * The worker resolves the backup too; checking here first turns a typo (in the ID, or in
+ * repository.path) into exit 2, not a failed run.
+ */
+export async function checkBackup(
+  file: string,
+  manifest: Manifest,
+  backupId: string | undefined,
+  selected: string[],
+) {
+  // A local path this machine lacks may be mounted on the workers only: they check it then.
+  if (isLocalLocation(manifest.repository.location) && !existsSync(manifest.repository.location)) return;
+  // This shell may not hold the repository's password, or reach it: the worker checks then.
+  const repo = await openRepositoryOf(file, manifest.repository).catch((err: unknown) => {
+    if (err instanceof MissingRepositoryError) throw err;
+    return undefined;
+  });
+  const stateful = selected.filter((s) => manifest.services[s].datastore);
+  await repo?.findBackup(manifest.app, backupId, stateful);
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+export const concurrency = () =>
+  new Option('--concurrency <n>', 'services run at once').argParser(positiveInt);
+
+export function runOptions(opts: { concurrency?: number }): RunOptions {
+  return opts.concurrency ? { concurrency: opts.concurrency } : {};
 }
 
 /** A backup ID the user typed, checked before it reaches a repository key or a run. */

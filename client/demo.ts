@@ -19,8 +19,9 @@ import { connectProblem, startDevServer, DevServer } from '../temporal/dev-serve
 import { connectWorker, settingsFromEnv } from '../temporal/settings';
 import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
-import { followRun, startRun } from './run-workflow';
-import { appSpec } from './spec';
+import { followRun } from './run-workflow';
+import { startRun } from '../temporal/runs';
+import { appSpec } from '../model/app-spec';
 import { drillSummary } from './drill-commands';
 import { writeDrillReport } from './drill-html';
 import type { DrillReport } from '../workflows/drill-report';

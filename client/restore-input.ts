@@ -6,6 +6,7 @@ import { UserError } from '../model/errors';
 import { progressQuery } from '../workflows/run-state';
 import { targetProblems } from '../workflows/sandbox';
 import type { AppSpec } from '../workflows/types';
+import type { RestoreSelection } from '../model/restore-selection';
 import { listed } from './command-kit';
 
 /**
@@ -43,10 +44,8 @@ function splitPair(pair: string): [string, string] {
 }
 
 /** What the restore writes, for its approval request: `users in place, files into /srv/copy`. */
-export function restoreWrites(spec: AppSpec, selected: readonly string[], targets: Record<string, string>) {
-  return selected
-    .filter((s) => spec.services[s].datastore)
-    .map((s) => (targets[s] ? `${s} into ${targets[s]}` : `${s} in place`));
+export function restoreWrites(selection: RestoreSelection, targets: Record<string, string>) {
+  return selection.stateful.map((s) => (targets[s] ? `${s} into ${targets[s]}` : `${s} in place`));
 }
 
 /** How to approve or reject a waiting restore, as commands to paste into a shell. */

@@ -4,7 +4,9 @@ import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
 import { describeSchedule } from '../temporal/lookups';
 import { UserError } from '../model/errors';
 import { formatDuration, parseDuration } from '../model/duration';
-import { type RunKind, runAttributes, workflowTypes } from './run-workflow';
+import { runAttributes } from '../temporal/runs';
+import { type Operation, workflowTypes } from '../contracts/operations';
+import { scheduleIdFor, scheduledWorkflowIdPrefix } from '../contracts/ids';
 
 export interface ScheduleTiming {
   every?: string;
@@ -13,33 +15,36 @@ export interface ScheduleTiming {
 }
 
 /** The flags that make a run command (drill, verify) edit its schedule instead of running now. */
-export function withScheduleOptions(command: Command, kind: 'drill' | 'verify', example: string): Command {
+export function withScheduleOptions(
+  command: Command,
+  operation: 'drill' | 'verify',
+  example: string,
+): Command {
   return command
-    .option('--every <duration>', `instead of a ${kind} now, schedule one at this interval (e.g. ${example})`)
-    .option('--cron <expression>', `instead of a ${kind} now, schedule one on this cron expression`)
-    .option('--unschedule', `remove the application's ${kind} schedule`);
+    .option(
+      '--every <duration>',
+      `instead of a ${operation} now, schedule one at this interval (e.g. ${example})`,
+    )
+    .option('--cron <expression>', `instead of a ${operation} now, schedule one on this cron expression`)
+    .option('--unschedule', `remove the application's ${operation} schedule`);
 }
 
 export function editsSchedule(timing: ScheduleTiming): boolean {
   return Boolean(timing.every || timing.cron || timing.unschedule);
 }
 
-export function scheduleIdFor(kind: RunKind, app: string): string {
-  return `${kind}/${app}`;
-}
-
-/** Creates, replaces or removes the schedule of one kind of run for an application. */
+/** Creates, replaces or removes the schedule of one operation for an application. */
 export async function scheduleRun(
   client: Client,
   taskQueue: string,
-  run: { kind: RunKind; app: string; input: unknown },
+  run: { operation: Operation; app: string; input: unknown },
   timing: ScheduleTiming,
 ): Promise<{ scheduleId: string; message: string }> {
-  const scheduleId = scheduleIdFor(run.kind, run.app);
+  const scheduleId = scheduleIdFor(run.operation, run.app);
   const existing = client.schedule.getHandle(scheduleId);
   const exists = (await describeSchedule(existing)) !== undefined;
   if (timing.unschedule) {
-    if (!exists) throw new UserError(`no ${run.kind} schedule for ${run.app}`);
+    if (!exists) throw new UserError(`no ${run.operation} schedule for ${run.app}`);
     await existing.delete();
     return { scheduleId, message: `removed schedule ${scheduleId}` };
   }
@@ -49,12 +54,12 @@ export async function scheduleRun(
   const spec = every ? { intervals: [{ every }] } : { cronExpressions: [timing.cron!] };
   const action = {
     type: 'startWorkflow' as const,
-    workflowType: workflowTypes[run.kind],
+    workflowType: workflowTypes[run.operation],
     taskQueue,
     args: [run.input],
-    // The server appends the time of each action: <kind>/<app>/scheduled-<time>.
-    workflowId: `${run.kind}/${run.app}/scheduled`,
-    typedSearchAttributes: runAttributes(run.kind, run.app),
+    // The server appends the time of each action: <operation>/<app>/scheduled-<time>.
+    workflowId: scheduledWorkflowIdPrefix(run.operation, run.app),
+    typedSearchAttributes: runAttributes(run.operation, run.app),
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP };
   if (exists) await existing.update((previous) => ({ ...previous, spec, action, policies }));
@@ -62,6 +67,6 @@ export async function scheduleRun(
   const when = every ? `every ${formatDuration(every)}` : `on cron "${timing.cron}"`;
   return {
     scheduleId,
-    message: `${exists ? 'updated' : 'created'} schedule ${scheduleId}: a ${run.kind} ${when}`,
+    message: `${exists ? 'updated' : 'created'} schedule ${scheduleId}: a ${run.operation} ${when}`,
   };
 }

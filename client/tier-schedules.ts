@@ -11,11 +11,13 @@ import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
 import { sandboxFor } from '../workflows/sandbox';
 import { builtInTiers } from '../model/manifest';
-import { type TierSchedule, desiredSchedules, scheduledKinds, tierScheduleId } from '../model/tier-schedules';
+import { type TierSchedule, desiredSchedules, scheduledOperations } from '../model/tier-schedules';
 import type { AdaptiveInput } from '../workflows/adaptive';
-import { runAttributes, workflowTypes } from './run-workflow';
+import { runAttributes } from '../temporal/runs';
+import { workflowTypes } from '../contracts/operations';
+import { adaptiveWorkflowId, isTierScheduleId, tierScheduleId } from '../contracts/ids';
 import { describeSchedule, describeWorkflow } from '../temporal/lookups';
-import { appSpec, subsetOf } from './spec';
+import { appSpec, subsetOf } from '../model/app-spec';
 
 export type ScheduleChange = 'created' | 'updated' | 'unchanged' | 'removed';
 export interface AppliedSchedule {
@@ -25,10 +27,6 @@ export interface AppliedSchedule {
 }
 
 const digestKey = 'lazarusDigest';
-
-export function adaptiveWorkflowId(app: string): string {
-  return `adapt/${app}`;
-}
 
 export async function applySchedules(
   client: Client,
@@ -52,7 +50,7 @@ export async function applySchedules(
 
 /** A drill schedule that could touch production would fail every time: refused before anything is applied. */
 function refuseUnsafeDrills(manifest: Manifest, desired: TierSchedule[]): void {
-  for (const schedule of desired.filter((s) => s.kind === 'drill')) {
+  for (const schedule of desired.filter((s) => s.operation === 'drill')) {
     const { problems } = sandboxFor(subsetOf(appSpec(manifest), schedule.services), 'check');
     if (problems.length > 0)
       throw new UserError(
@@ -63,7 +61,7 @@ function refuseUnsafeDrills(manifest: Manifest, desired: TierSchedule[]): void {
 
 function scheduleOptions(taskQueue: string, manifest: Manifest, schedule: TierSchedule) {
   const spec = subsetOf(appSpec(manifest), schedule.services);
-  const input = schedule.kind === 'backup' ? { spec, failWhenFailed: true } : { spec };
+  const input = schedule.operation === 'backup' ? { spec, failWhenFailed: true } : { spec };
   const definition = {
     spec:
       'every' in schedule.cadence
@@ -71,12 +69,12 @@ function scheduleOptions(taskQueue: string, manifest: Manifest, schedule: TierSc
         : { cronExpressions: [schedule.cadence.cron] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: workflowTypes[schedule.kind],
+      workflowType: workflowTypes[schedule.operation],
       taskQueue,
       args: [input],
       // The server appends each action's time: backup/shop/critical-2026-11-21T10:00:00Z.
       workflowId: schedule.scheduleId,
-      typedSearchAttributes: runAttributes(schedule.kind, manifest.app),
+      typedSearchAttributes: runAttributes(schedule.operation, manifest.app),
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,
@@ -85,7 +83,7 @@ function scheduleOptions(taskQueue: string, manifest: Manifest, schedule: TierSc
     },
   };
   const digest = digestOf(definition);
-  const summary = `${schedule.kind} of ${manifest.app}, tier ${schedule.tier}: ${schedule.services.join(', ')}`;
+  const summary = `${schedule.operation} of ${manifest.app}, tier ${schedule.tier}: ${schedule.services.join(', ')}`;
   return {
     ...definition,
     action: {
@@ -106,7 +104,7 @@ async function applyOne(
   const { digest, ...wanted } = scheduleOptions(taskQueue, manifest, schedule);
   const handle = client.schedule.getHandle(schedule.scheduleId);
   const current = await describeSchedule(handle);
-  const detail = `${schedule.kind} ${cadenceText(schedule)} of ${schedule.services.join(', ')}`;
+  const detail = `${schedule.operation} ${cadenceText(schedule)} of ${schedule.services.join(', ')}`;
   if (!current) {
     await client.schedule.create({
       scheduleId: schedule.scheduleId,
@@ -175,10 +173,12 @@ export async function existingTierSchedules(
 ): Promise<{ id: string; handle: ScheduleHandle; description: ScheduleDescription }[]> {
   const tiers = new Set<string>([...builtInTiers, ...Object.keys(manifest.tiers)]);
   const ids = new Set(
-    scheduledKinds.flatMap((kind) => [...tiers].map((t) => tierScheduleId(kind, manifest.app, t))),
+    scheduledOperations.flatMap((operation) =>
+      [...tiers].map((t) => tierScheduleId(operation, manifest.app, t)),
+    ),
   );
   for await (const { scheduleId } of client.schedule.list())
-    if (isTierScheduleOf(scheduleId, manifest.app)) ids.add(scheduleId);
+    if (isTierScheduleId(scheduleId, manifest.app, scheduledOperations)) ids.add(scheduleId);
   const found = [];
   for (const id of [...ids].sort()) {
     const handle = client.schedule.getHandle(id);
@@ -186,12 +186,6 @@ export async function existingTierSchedules(
     if (description) found.push({ id, handle, description });
   }
   return found;
-}
-
-/** backup/<app>/<tier> or drill/<app>/<tier>; not drill/<app>, the drill command's own schedule. */
-function isTierScheduleOf(scheduleId: string, app: string): boolean {
-  const [kind, ofApp, tier, ...rest] = scheduleId.split('/');
-  return (scheduledKinds as readonly string[]).includes(kind) && ofApp === app && !!tier && rest.length === 0;
 }
 
 function cadenceText(schedule: TierSchedule): string {

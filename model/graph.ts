@@ -74,13 +74,3 @@ export function withDependencies(services: DependencyMap, selected: readonly str
   selected.forEach(visit);
   return [...result].sort();
 }
-
-/** What a restore of `chosen` (all when left out) touches: with their dependencies if asked. Sorted. */
-export function restoreSelection(
-  services: DependencyMap,
-  chosen: readonly string[] | undefined,
-  dependencies: boolean,
-): string[] {
-  if (!chosen) return Object.keys(services).sort();
-  return dependencies ? withDependencies(services, chosen) : [...chosen].sort();
-}

@@ -11,14 +11,16 @@ import {
   type TierTarget,
   isBuiltInTier,
 } from './manifest';
+import { tierScheduleId } from '../contracts/ids';
 
-export const scheduledKinds = ['backup', 'drill'] as const;
-export type ScheduledKind = (typeof scheduledKinds)[number];
+/** The operations a tier schedules. */
+export const scheduledOperations = ['backup', 'drill'] as const;
+export type ScheduledOperation = (typeof scheduledOperations)[number];
 
 export interface TierSchedule {
   /** `backup/<app>/<tier>`: also the prefix of the workflow IDs it starts. */
   scheduleId: string;
-  kind: ScheduledKind;
+  operation: ScheduledOperation;
   tier: TierName;
   /** The services a run of this schedule covers, consistency groups kept whole. */
   services: string[];
@@ -37,10 +39,6 @@ const defaultAtRisk: Record<BuiltInTier, number> = {
 /** The server refuses a catch-up window shorter than 10 s. */
 const minCatchupMs = 10_000;
 
-export function tierScheduleId(kind: ScheduledKind, app: string, tier: TierName): string {
-  return `${kind}/${app}/${tier}`;
-}
-
 /** Every schedule the manifest asks for, sorted by ID. */
 export function desiredSchedules(manifest: Manifest): TierSchedule[] {
   const schedules: TierSchedule[] = [];
@@ -56,7 +54,7 @@ export function desiredSchedules(manifest: Manifest): TierSchedule[] {
 
 function schedule(
   app: string,
-  kind: ScheduledKind,
+  operation: ScheduledOperation,
   tier: TierName,
   services: string[],
   cadence: Cadence,
@@ -64,7 +62,7 @@ function schedule(
 ): TierSchedule {
   const intervalMs = 'every' in cadence ? cadence.every : 3_600_000;
   const adaptive =
-    kind === 'backup' && target.adaptive && 'every' in cadence
+    operation === 'backup' && target.adaptive && 'every' in cadence
       ? {
           minMs: target.adaptive.min,
           maxMs: target.adaptive.max ?? Math.max(target.rpo, target.adaptive.min),
@@ -72,8 +70,8 @@ function schedule(
         }
       : undefined;
   return {
-    scheduleId: tierScheduleId(kind, app, tier),
-    kind,
+    scheduleId: tierScheduleId(operation, app, tier),
+    operation,
     tier,
     services,
     cadence,

@@ -16,7 +16,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { freePort } from '../tools/local-server';
 import type { Log } from '../tools/go-tool';
-import { allSearchAttributes } from '../workflows/search-attributes';
+import { allSearchAttributes } from '../contracts/search-attributes';
 import { ensureTemporalCli } from './cli-binary';
 
 export interface DevServer {

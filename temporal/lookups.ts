@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 
 /** For `.catch()`: a missing schedule or workflow becomes `value`; anything else is rethrown. */
-export function absentAs<T>(value: T) {
+export function missingOnServerAs<T>(value: T) {
   return (err: unknown): T => {
     if (err instanceof ScheduleNotFoundError || err instanceof WorkflowNotFoundError) return value;
     throw err;
@@ -20,9 +20,9 @@ export function absentAs<T>(value: T) {
 }
 
 export function describeSchedule(handle: ScheduleHandle): Promise<ScheduleDescription | undefined> {
-  return handle.describe().catch(absentAs(undefined));
+  return handle.describe().catch(missingOnServerAs(undefined));
 }
 
 export function describeWorkflow(handle: WorkflowHandle): Promise<WorkflowExecutionDescription | undefined> {
-  return handle.describe().catch(absentAs(undefined));
+  return handle.describe().catch(missingOnServerAs(undefined));
 }

@@ -6,8 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startRun } from '../client/run-workflow';
-import { appSpec } from '../client/spec';
+import { startRun } from '../temporal/runs';
+import { appSpec } from '../model/app-spec';
 import { fingerprintServices } from '../datastores/adapters';
 import { loadManifest } from '../model/load-manifest';
 import type { Manifest } from '../model/manifest';

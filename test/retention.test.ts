@@ -1,7 +1,7 @@
 /** Retention rules, forget plans and legal holds: which backups stay, and why. */
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { backupIdAt } from '../model/backup-id';
+import { backupIdAt } from '../contracts/ids';
 import { defaultTierTargets } from '../model/manifest';
 import type { BackupEntry } from '../repository/records/catalog';
 import { planForget } from '../repository/maintenance/forget';

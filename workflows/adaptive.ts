@@ -15,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { scheduleStep } from './activity-options';
 import type { AdaptiveSchedule, ScheduleProposal } from '../activities/adaptive';
 import type { RepositorySpec } from '../contracts/repository-spec';
 
@@ -33,10 +34,7 @@ export interface IntervalChange extends ScheduleProposal {
 
 export const intervalChangesQuery = defineQuery<IntervalChange[]>('intervalChanges');
 
-const { proposeIntervals, setScheduleInterval } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumInterval: '1 minute' },
-});
+const { proposeIntervals, setScheduleInterval } = proxyActivities<Activities>(scheduleStep);
 
 /** Checks per run before continuing as new: about 4 events each, far below the history limits. */
 const checksPerRun = 500;

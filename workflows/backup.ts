@@ -1,26 +1,19 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupEntry } from '../repository/records/catalog';
-import { BOOKKEEPING_HEARTBEAT, catalog, runPartition, runPlan } from './partition';
+import { runPlan } from './partition';
+import { catalogActivities } from './catalog-steps';
+import { lockStep } from './activity-options';
 import { RunState } from './run-state';
 import { BackupInput, NodeOutcome, PartitionPlan, RunResult, defaultRunOptions, type AppSpec } from './types';
 import { recordServices } from './outcome';
 import { AppHooks, failAll } from './app-hooks';
 import { snapshotGroup } from './group';
 import { hookBlocks, hookFailure } from './hooks';
-import { backupIdAt } from '../model/backup-id';
+import { backupIdAt } from '../contracts/ids';
 
 /** The repository lock waits out a prune: retried for about an hour. */
-const repositoryLock = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  heartbeatTimeout: BOOKKEEPING_HEARTBEAT,
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 70,
-  },
-});
+const repositoryLock = proxyActivities<Activities>(lockStep);
 
 /**
  * Snapshots every datastore of an application, verifies each, and records one catalog
@@ -59,7 +52,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
     state.finished(outcomes);
     const entry = catalogEntry(spec, backupId, startedAt, outcomes);
     if (Object.keys(entry.services).length > 0) {
-      const saved = await catalog.saveBackup({ repository: spec.repository, entry });
+      const saved = await catalogActivities.saveBackup({ repository: spec.repository, entry });
       // Another backup started in the same millisecond took the ID: this one is recorded
       // under the next free one. (Histories from before this change carry no result.)
       backupId = saved?.id ?? backupId;
@@ -116,7 +109,7 @@ async function snapshotAll(spec: AppSpec, plan: PartitionPlan, state: RunState) 
 
 /** A child of a large backup: snapshots one slice of the services. */
 export async function backupPartition(plan: PartitionPlan): Promise<Record<string, NodeOutcome>> {
-  return runPartition(plan, 'snapshot');
+  return runPlan(plan, 'snapshot');
 }
 
 function statelessOutcomes(spec: AppSpec): Record<string, NodeOutcome> {

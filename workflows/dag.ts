@@ -5,6 +5,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import type { NodeOutcome } from './types';
+import { partitionUnitId } from '../contracts/ids';
 
 export interface Unit {
   id: string;
@@ -13,7 +14,8 @@ export interface Unit {
   after: string[];
 }
 
-export interface DagHooks {
+/** What the scheduler calls back for each unit: not to be confused with users' hooks. */
+export interface UnitCallbacks {
   /** Runs a unit's eligible members and returns each one's outcome. */
   execute(unit: Unit, members: string[]): Promise<Record<string, NodeOutcome>>;
   onStart?(members: string[]): void;
@@ -24,7 +26,7 @@ export async function runDag(
   units: Unit[],
   memberDeps: Record<string, string[]>,
   limit: number,
-  hooks: DagHooks,
+  callbacks: UnitCallbacks,
 ): Promise<Record<string, NodeOutcome>> {
   const outcomes: Record<string, NodeOutcome> = {};
   const finishedUnits = new Set<string>();
@@ -36,7 +38,7 @@ export async function runDag(
 
   const record = (result: Record<string, NodeOutcome>): void => {
     Object.assign(outcomes, result);
-    hooks.onDone?.(result);
+    callbacks.onDone?.(result);
   };
   const isReady = (unit: Unit) => unit.after.every((a) => finishedUnits.has(a));
   const start = (unit: Unit): Promise<void> => {
@@ -56,8 +58,8 @@ export async function runDag(
       return Promise.resolve();
     }
     inFlight++;
-    hooks.onStart?.(eligible);
-    return hooks.execute(unit, eligible).then(
+    callbacks.onStart?.(eligible);
+    return callbacks.execute(unit, eligible).then(
       (result) => {
         record(result);
         finishedUnits.add(unit.id);
@@ -113,7 +115,7 @@ export function partitionUnits(
   layers.forEach((layer, layerIndex) => {
     for (let i = 0; i < layer.length; i += size) {
       const members = layer.slice(i, i + size);
-      const id = `L${layerIndex}-${i / size}`;
+      const id = partitionUnitId(layerIndex, i / size);
       const after = new Set(members.flatMap((m) => (memberDeps[m] ?? []).map((d) => unitOf.get(d) ?? '')));
       members.forEach((m) => unitOf.set(m, id));
       units.push({ id, members, after: [...after].filter(Boolean).sort() });

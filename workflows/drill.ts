@@ -8,13 +8,15 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, resolveBackupFor, runPlan, stagingId } from './partition';
+import { runPlan } from './partition';
+import { catalogActivities, resolveBackupFor } from './catalog-steps';
+import { teardownStep, validateStep } from './activity-options';
+import { stagingId, stepId } from '../contracts/ids';
 import { restorePlan } from './restore';
 import { RunState } from './run-state';
 import { sandboxFor } from './sandbox';
-import { stepSummary } from './step-summary';
 import { buildDrillReport, type DrillReport, type Validation } from './drill-report';
-import { rootMessage } from './failure';
+import { rootMessage } from '../model/errors';
 import { type AppSpec, type NodeOutcome, type RunOptions, defaultRunOptions } from './types';
 
 export interface DrillInput {
@@ -72,7 +74,7 @@ export async function drillApplication(input: DrillInput): Promise<DrillReport> 
     validations,
     teardownProblems,
   });
-  await catalog.saveDrillReport({ repository: spec.repository, report });
+  await catalogActivities.saveDrillReport({ repository: spec.repository, report });
   recordOutcome({}, report.outcome);
   return report;
 }
@@ -114,14 +116,8 @@ async function validate(
   target: string | undefined,
   options: Required<RunOptions>,
 ) {
-  const activityId = `validate/${service}`;
-  const activities = proxyActivities<Activities>({
-    activityId,
-    summary: stepSummary(activityId),
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: `${options.heartbeatTimeoutSeconds} seconds`,
-    retry: { maximumAttempts: options.maxAttempts },
-  });
+  const activityId = stepId('validate', service);
+  const activities = proxyActivities<Activities>(validateStep(options, activityId));
   try {
     const { results, startedAt, finishedAt } = await activities.validateService({
       repository: spec.repository,
@@ -151,12 +147,7 @@ async function tearDown(
   workflowId: string,
   options: Required<RunOptions>,
 ): Promise<string[]> {
-  const activities = proxyActivities<Activities>({
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: `${options.heartbeatTimeoutSeconds} seconds`,
-    // Teardown must not be given up on lightly: a copy left behind costs space and confuses.
-    retry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '30 seconds' },
-  });
+  const activities = proxyActivities<Activities>(teardownStep(options));
   const problems: string[] = [];
   await Promise.all(
     Object.entries(targets).map(async ([service, target]) => {

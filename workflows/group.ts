@@ -5,8 +5,9 @@
  */
 import type { ConsistencyGroup } from '../model/manifest';
 import type { GroupSnapshotOutput } from '../activities';
-import { failedStepAsOutcome, serviceHook, stagingId, stepActivities } from './partition';
-import { hookBlocks, hookFailure } from './hooks';
+import { failedStepAsOutcome, stepActivities } from './steps';
+import { stagingId, stepId } from '../contracts/ids';
+import { hookBlocks, hookFailure, serviceHook } from './hooks';
 import type { RunState } from './run-state';
 import type { HookRecord, NodeOutcome, PartitionPlan } from './types';
 
@@ -52,7 +53,7 @@ type Taken = GroupSnapshotOutput | { reason: string };
 
 /** The group activity; a failure (after its retries) becomes the reason every member failed. */
 async function takeSnapshot(name: string, group: ConsistencyGroup, plan: PartitionPlan): Promise<Taken> {
-  const activities = stepActivities(plan, `snapshot-group/${name}`);
+  const activities = stepActivities(plan, stepId('snapshot-group', name));
   let taken: Taken | undefined;
   const outcome = await failedStepAsOutcome(async () => {
     taken = await activities.snapshotGroup({

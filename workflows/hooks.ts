@@ -5,10 +5,11 @@
 import { ActivityFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HookContext } from '../activities/hooks';
-import type { Hook } from '../model/manifest';
-import { rootMessage } from './failure';
-import type { HookRecord, NodeOutcome } from './types';
-import { stepSummary } from './step-summary';
+import type { Hook, ServiceHookName } from '../model/manifest';
+import { rootMessage } from '../model/errors';
+import type { HookRecord, NodeOutcome, PartitionPlan } from './types';
+import { hookStep } from './activity-options';
+import { stepId } from '../contracts/ids';
 
 export async function runHook(
   event: string,
@@ -18,15 +19,8 @@ export async function runHook(
 ): Promise<HookRecord | undefined> {
   if (!hook) return undefined;
   const service = typeof context.service === 'string' ? context.service : undefined;
-  const activityId = service ? `hook/${event}/${service}` : `hook/${event}`;
-  const activities = proxyActivities<Activities>({
-    activityId,
-    summary: stepSummary(activityId),
-    startToCloseTimeout: hook.timeout + 60_000,
-    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
-    // The hook's own failure is a result, not an error: only a lost worker is retried.
-    retry: { maximumAttempts: 3 },
-  });
+  const activityId = service ? stepId('hook', event, service) : stepId('hook', event);
+  const activities = proxyActivities<Activities>(hookStep(activityId, hook.timeout, heartbeatTimeoutSeconds));
   const record = { event, service, onError: hook.on_error };
   try {
     return { ...record, ...(await activities.runHook({ hook, context: { ...context, event } })) };
@@ -34,6 +28,17 @@ export async function runHook(
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
     return { ...record, ok: false, detail: rootMessage(err), durationMs: 0 };
   }
+}
+
+/** Runs one of a service's hooks, if it has it, with the run's context. */
+export function serviceHook(plan: PartitionPlan, service: string) {
+  return (event: ServiceHookName) => {
+    const hook = plan.members[service].hooks?.[event];
+    if (!hook) return undefined;
+    const target = plan.members[service].target;
+    const context = { ...plan.context, service, target };
+    return () => runHook(event, hook, context, plan.options.heartbeatTimeoutSeconds);
+  };
 }
 
 /** A failed hook whose on_error is `fail`: the step it belongs to fails. */

@@ -1,5 +1,5 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { outcomeKey, servicesKey } from './search-attributes';
+import { outcomeKey, servicesKey } from '../contracts/search-attributes';
 import type { NodeOutcome, RunResult } from './types';
 
 /** succeeded: nothing failed or was skipped; failed: nothing succeeded; partial otherwise. */

@@ -3,9 +3,15 @@ import { awaitApproval } from './approval';
 import type { BackupEntry } from '../repository/records/catalog';
 import { AppHooks, failAll } from './app-hooks';
 import { hookBlocks, hookFailure } from './hooks';
-import { restoreSelection } from '../model/graph';
+import {
+  type RestoreSelection,
+  dependenciesWithin,
+  overwritesProduction,
+  selectRestore,
+} from '../model/restore-selection';
 import { recordOutcome, recordServices } from './outcome';
-import { catalog, resolveBackupFor, runPartition, runPlan } from './partition';
+import { runPlan } from './partition';
+import { catalogActivities, resolveBackupFor } from './catalog-steps';
 import { targetProblems } from './sandbox';
 import { RunState } from './run-state';
 import {
@@ -27,7 +33,8 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   const { spec } = input;
   const options = { ...defaultRunOptions, ...input.options };
   const started = Date.now();
-  const selected = selectServices(input);
+  const selection = selectServices(input);
+  const selected = selection.services;
   recordServices(selected);
   const backup = await resolveBackupFor(spec, input.backupId, selected);
   const plan = restorePlan(spec, backup, selected, input.targets ?? {}, options);
@@ -46,7 +53,7 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   // Runs started before --target restores were checked replay as they ran.
   const targetsChecked = Object.keys(input.targets ?? {}).length > 0 && patched(TARGET_SAFETY);
   if (targetsChecked) await checkTargets(input);
-  const refusal = needsApproval(input, selected, targetsChecked)
+  const refusal = needsApproval(input, selection, targetsChecked)
     ? await awaitApproval(state, input)
     : undefined;
   if (refusal) {
@@ -68,10 +75,11 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
  * approved up front. Before targets were checked (TARGET_SAFETY), a restore whose every
  * store went to a --target did not wait.
  */
-function needsApproval(input: RestoreInput, selected: string[], targetsChecked: boolean): boolean {
-  const stateful = selected.filter((s) => input.spec.services[s].datastore);
-  const written = targetsChecked ? stateful : stateful.filter((s) => !input.targets?.[s]);
-  return written.length > 0 && !input.approved;
+function needsApproval(input: RestoreInput, selection: RestoreSelection, targetsChecked: boolean): boolean {
+  const writes = targetsChecked
+    ? selection.stateful.length > 0
+    : overwritesProduction(selection, input.targets ?? {});
+  return writes && !input.approved;
 }
 
 const TARGET_SAFETY = 'target-restores-checked-and-approved';
@@ -85,7 +93,7 @@ async function checkTargets(input: RestoreInput): Promise<void> {
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`unsafe --target: ${problems.join('; ')}`, 'UnsafeTarget');
   if (input.replaceTargets) return;
-  const occupied = await catalog.targetsHoldingData({
+  const occupied = await catalogActivities.targetsHoldingData({
     targets: Object.entries(input.targets ?? {}).map(([service, target]) => ({
       service,
       target,
@@ -108,7 +116,6 @@ export function restorePlan(
   targets: Record<string, string>,
   options: Required<RunOptions>,
 ): PartitionPlan {
-  const chosen = new Set(selected);
   return {
     app: spec.app,
     repository: spec.repository,
@@ -124,9 +131,7 @@ export function restorePlan(
       ]),
     ),
     // Dependencies outside the selection are left as they are: only selected services are touched.
-    dependsOn: Object.fromEntries(
-      selected.map((s) => [s, spec.services[s].depends_on.filter((d) => chosen.has(d))]),
-    ),
+    dependsOn: dependenciesWithin(spec.services, selected),
     options,
     runKey: workflowInfo().workflowId,
     context: { app: spec.app, runId: workflowInfo().workflowId, backupId: backup.id },
@@ -135,10 +140,10 @@ export function restorePlan(
 
 /** A child of a large restore: restores one slice of services whose dependencies are done. */
 export async function restorePartition(plan: PartitionPlan): Promise<Record<string, NodeOutcome>> {
-  return runPartition(plan, 'restore');
+  return runPlan(plan, 'restore');
 }
 
-function selectServices(input: RestoreInput): string[] {
+function selectServices(input: RestoreInput): RestoreSelection {
   const all = Object.keys(input.spec.services);
   // An empty list used to mean all of them: a restore of everything over production. (Runs
   // started before the change replay as they ran.)
@@ -147,7 +152,7 @@ function selectServices(input: RestoreInput): string[] {
       'services: the list names no service; leave it out for all',
       'NoServices',
     );
-  if (!input.services || input.services.length === 0) return all.sort();
+  if (!input.services || input.services.length === 0) return selectRestore(input.spec.services, {});
   const unknown = input.services.filter((s) => !(s in input.spec.services));
   if (unknown.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -155,5 +160,8 @@ function selectServices(input: RestoreInput): string[] {
       'UnknownService',
     );
   }
-  return restoreSelection(input.spec.services, input.services, Boolean(input.withDependencies));
+  return selectRestore(input.spec.services, {
+    services: input.services,
+    withDependencies: input.withDependencies,
+  });
 }

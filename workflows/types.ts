@@ -1,17 +1,11 @@
 /** Inputs, outputs and progress of the workflows: plain data (IDs, refs, checksums), never payloads. */
-import type {
-  AppHookName,
-  ConsistencyGroup,
-  Datastore,
-  Hook,
-  Service,
-  ServiceHookName,
-  TierName,
-  TierTarget,
-} from '../model/manifest';
+import type { Datastore, Hook, ServiceHookName } from '../model/manifest';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { GroupResult } from './group';
+import type { AppSpec } from '../model/app-spec';
+
+export type { AppSpec };
 
 export interface RunOptions {
   /** How many services run at once. */
@@ -25,18 +19,6 @@ export interface RunOptions {
   heartbeatTimeoutSeconds?: number;
   /** Graphs larger than this are split into child workflows of at most this many services. */
   partitionSize?: number;
-}
-
-/** The part of a manifest a run needs: no secret values, only references to them. */
-export interface AppSpec {
-  app: string;
-  repository: RepositorySpec;
-  services: Record<string, Service>;
-  hooks?: Partial<Record<AppHookName, Hook>>;
-  consistencyGroups?: Record<string, ConsistencyGroup>;
-  tiers?: Record<TierName, TierTarget>;
-  /** Where drills restore file-based stores. */
-  sandbox?: string;
 }
 
 export interface BackupInput {

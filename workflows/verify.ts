@@ -6,6 +6,7 @@
  */
 import { proxyActivities, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { verifyBatch } from './activity-options';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { VerifyReport } from '../repository/maintenance/verify';
 
@@ -18,11 +19,7 @@ export interface VerifyInput {
   packsPerBatch?: number;
 }
 
-const { verifyStructure, verifyPackBatch } = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
-});
+const { verifyStructure, verifyPackBatch } = proxyActivities<Activities>(verifyBatch);
 
 export async function verifyRepository(input: VerifyInput): Promise<VerifyReport> {
   const report = await verifyStructure({ repository: input.spec.repository });

@@ -1,5 +1,5 @@
 /** The catalog of backups: one write-once record per backup, under catalog/<app>/<id>.json. */
-import { nextBackupId } from '../../model/backup-id';
+import { nextBackupId } from '../../contracts/ids';
 import { UserError } from '../../model/errors';
 import { separateRestores } from '../../model/restore-hint';
 import { backupKey, catalogPrefix } from '../layout';

@@ -4,7 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { type WorkerOptions, createWorker } from '../../worker/create-worker';
 import { settingsFromEnv } from '../../temporal/settings';
-import { startRun, RunRequest } from '../../client/run-workflow';
+import { startRun, RunRequest } from '../../temporal/runs';
 import type { RunResult } from '../../workflows/types';
 
 export function serverAddress(): string {

@@ -1,12 +1,12 @@
 /** `lazarus replay`: fetch histories and replay them against this version's workflow code. */
 import type { Command } from 'commander';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
-import { UserError } from '../model/errors';
-import { connectClient, settingsFromEnv } from '../temporal/settings';
-import { type ReplayOutcome, historyFile, replayHistories } from '../worker/replay';
-import { installQuietRuntime } from '../worker/create-worker';
-import { EXIT, action, json, printJson } from './command-kit';
-import { table } from './output';
+import { UserError } from '../../model/errors';
+import { connectClient, settingsFromEnv } from '../../temporal/settings';
+import { type ReplayOutcome, historyFile, replayHistories } from '../../worker/replay';
+import { installQuietRuntime } from '../../worker/create-worker';
+import { EXIT, action, json, printJson } from '../command-kit';
+import { table } from '../output';
 
 interface ReplayOptions {
   query?: string;
@@ -15,7 +15,7 @@ interface ReplayOptions {
   json?: boolean;
 }
 
-export function addReplayCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command('replay [workflowId]')
     .description(

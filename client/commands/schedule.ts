@@ -2,17 +2,18 @@
 import { Command, Option } from 'commander';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { describeWorkflow } from '../temporal/lookups';
-import { UserError } from '../model/errors';
-import { parseDuration } from '../model/duration';
-import { loadManifest } from '../model/load-manifest';
-import type { Manifest } from '../model/manifest';
-import { connectClient, settingsFromEnv } from '../temporal/settings';
-import { action, json, printJson } from './command-kit';
-import { table } from './output';
-import { adaptiveWorkflowId, applySchedules, existingTierSchedules, formatInterval } from './tier-schedules';
+import { describeWorkflow } from '../../temporal/lookups';
+import { UserError } from '../../model/errors';
+import { parseDuration } from '../../model/duration';
+import { loadManifest } from '../../model/load-manifest';
+import type { Manifest } from '../../model/manifest';
+import { connectClient, settingsFromEnv } from '../../temporal/settings';
+import { action, json, printJson } from '../command-kit';
+import { table } from '../output';
+import { adaptiveWorkflowId } from '../../contracts/ids';
+import { applySchedules, existingTierSchedules, formatInterval } from '../tier-schedules';
 
-export function addScheduleCommands(program: Command): void {
+export function register(program: Command): void {
   const schedule = program
     .command('schedule')
     .description("keep the tiers' backup and drill schedules on the Temporal server in line with a manifest");

@@ -1,5 +1,26 @@
-import type { Manifest } from '../model/manifest';
-import type { AppSpec } from '../workflows/types';
+/** The part of a manifest a run carries: what workflows, tools and the CLI start runs with. Pure. */
+import type {
+  AppHookName,
+  ConsistencyGroup,
+  Hook,
+  Manifest,
+  Service,
+  TierName,
+  TierTarget,
+} from './manifest';
+import type { RepositorySpec } from '../contracts/repository-spec';
+
+/** The part of a manifest a run needs: no secret values, only references to them. */
+export interface AppSpec {
+  app: string;
+  repository: RepositorySpec;
+  services: Record<string, Service>;
+  hooks?: Partial<Record<AppHookName, Hook>>;
+  consistencyGroups?: Record<string, ConsistencyGroup>;
+  tiers?: Record<TierName, TierTarget>;
+  /** Where drills restore file-based stores. */
+  sandbox?: string;
+}
 
 /** What a run needs of a manifest: secret references stay references. */
 export function appSpec(manifest: Manifest): AppSpec {
@@ -12,11 +33,6 @@ export function appSpec(manifest: Manifest): AppSpec {
     tiers: manifest.tiers,
     sandbox: manifest.sandbox,
   };
-}
-
-/** Readable, sortable workflow IDs: `backup/shop/2026-11-21T10:00:00.000Z`. */
-export function runId(kind: string, app: string, now = new Date()): string {
-  return `${kind}/${app}/${now.toISOString()}`;
 }
 
 /** The part of an application a tier's run covers: its services, and the groups among them. */

@@ -2,14 +2,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
-import { UserError } from '../model/errors';
-import { loadManifest } from '../model/load-manifest';
-import { discoverCompose } from '../discovery/compose';
-import type { Discovery } from '../discovery/discovered';
-import { discoverKubernetes } from '../discovery/kubernetes';
-import { discoverMariadb, discoverPostgres, discoverRedis } from '../discovery/live';
-import { type DiscoveredManifest, type Drift, buildManifest, driftAgainst } from '../discovery/manifest';
-import { EXIT, action, json, printJson } from './command-kit';
+import { UserError } from '../../model/errors';
+import { loadManifest } from '../../model/load-manifest';
+import { discoverCompose } from '../../discovery/compose';
+import type { Discovery } from '../../discovery/discovered';
+import { discoverKubernetes } from '../../discovery/kubernetes';
+import { discoverMariadb, discoverPostgres, discoverRedis } from '../../discovery/live';
+import { type DiscoveredManifest, type Drift, buildManifest, driftAgainst } from '../../discovery/manifest';
+import { EXIT, action, json, printJson } from '../command-kit';
 
 type Sources = 'compose' | 'profile' | 'k8s' | 'postgres' | 'mariadb' | 'redis';
 
@@ -32,7 +32,7 @@ interface DiscoverOptions {
 const repeatable = (flags: string, description: string) =>
   new Option(flags, description).argParser((value: string, previous: string[] = []) => [...previous, value]);
 
-export function addDiscoverCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command('discover')
     .description(

@@ -1,0 +1,67 @@
+/**
+ * Which services a restore touches, computed once for the CLI (its checks and approval
+ * prompt) and for the restore workflow (its plan, and whether it waits for approval).
+ * Pure and deterministic: workflow code calls it.
+ */
+import { withDependencies } from './graph';
+
+/** What the selection needs of a service: its dependencies, and whether it keeps state. */
+export type SelectableServices = Record<string, { depends_on: readonly string[]; datastore?: unknown }>;
+
+export interface RestoreRequest {
+  /** The services asked for, already checked to be known; left out, every service. */
+  services?: readonly string[];
+  /** Also restore what the chosen services depend on. */
+  withDependencies?: boolean;
+}
+
+export interface RestoreSelection {
+  /** Every service the restore covers, sorted; stateless ones are nodes of the graph too. */
+  services: string[];
+  /** service -> the selected services it depends on: dependencies outside the selection are left as they are. */
+  dependsOn: Record<string, string[]>;
+  /** The stores it writes: the selected services that keep state. */
+  stateful: string[];
+}
+
+export function selectRestore(services: SelectableServices, request: RestoreRequest): RestoreSelection {
+  const chosen = request.services;
+  const selected = !chosen
+    ? Object.keys(services).sort()
+    : request.withDependencies
+      ? withDependencies(services, chosen)
+      : [...chosen].sort();
+  return {
+    services: selected,
+    dependsOn: dependenciesWithin(services, selected),
+    stateful: selected.filter((s) => services[s].datastore),
+  };
+}
+
+/** Where each written store goes: over its production original, or beside it into its --target. */
+export function storesWritten(
+  selection: RestoreSelection,
+  targets: Readonly<Record<string, string>>,
+): { inPlace: string[]; targeted: string[] } {
+  return {
+    inPlace: selection.stateful.filter((s) => !targets[s]),
+    targeted: selection.stateful.filter((s) => targets[s]),
+  };
+}
+
+/** Whether the restore overwrites any production store. */
+export function overwritesProduction(
+  selection: RestoreSelection,
+  targets: Readonly<Record<string, string>>,
+): boolean {
+  return storesWritten(selection, targets).inPlace.length > 0;
+}
+
+/** Each of `selected`'s dependencies that is selected too. */
+export function dependenciesWithin(
+  services: SelectableServices,
+  selected: readonly string[],
+): Record<string, string[]> {
+  const chosen = new Set(selected);
+  return Object.fromEntries(selected.map((s) => [s, services[s].depends_on.filter((d) => chosen.has(d))]));
+}
