@@ -64,7 +64,11 @@ export interface ValidateInput {
 }
 
 /** The sandbox copy of a production store; never the store itself. */
-export function sandboxStore({ adapterFor }: DrillTools, datastore: Datastore, target: string): Datastore {
+export function sandboxStore(
+  { adapterFor }: Pick<DrillTools, 'adapterFor'>,
+  datastore: Datastore,
+  target: string,
+): Datastore {
   const adapter = adapterFor(datastore);
   const copy = adapter.retarget(datastore, target);
   if (adapter.describe(copy) === adapter.describe(datastore)) {
