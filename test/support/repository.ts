@@ -7,7 +7,8 @@ import { catalogEntry } from '../../repository/testing';
 
 /**
  * The pack file holding the chunk in the middle of a snapshot, among the packs without
- * its tree: damage there hits data only, whichever way the (keyed, so random) chunking cut.
+ * its tree if there are any: damage there hits data only, whichever way the (keyed, so
+ * random) chunking cut.
  */
 export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<string> {
   const { index, backend, codec } = repo.engine;
@@ -17,8 +18,10 @@ export async function packFileOf(repo: Repository, ref: SnapshotRef): Promise<st
     length: treeAt.length,
   });
   const chunks = JSON.parse((await codec.decode(stored, ref.tree!)).toString()).chunks as string[];
-  const packs = chunks.map((id) => index.find(id)!.pack).filter((pack) => pack !== treeAt.pack);
-  return path.join(repo.root, packPath(packs[Math.floor(packs.length / 2)]));
+  const packs = chunks.map((id) => index.find(id)!.pack);
+  const apart = packs.filter((pack) => pack !== treeAt.pack);
+  const chosen = apart.length > 0 ? apart : packs; // a small snapshot: one pack holds it all
+  return path.join(repo.root, packPath(chosen[Math.floor(chosen.length / 2)]));
 }
 
 /** Every pack file of a local repository. */
