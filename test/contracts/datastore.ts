@@ -50,11 +50,14 @@ function cutOff(snapshot: Readable, bytes: number): Readable {
   return Readable.from(firstBytes(), { objectMode: false });
 }
 
+// The codec on the test's own thread: the unit tier runs the sources, with no built worker.
+const inlineCodec = { workers: 0 };
+
 export function datastoreContract<K extends DatastoreKind>(kind: K, fixture: DatastoreFixture<K>): void {
   describe(`${kind}: the datastore contract`, () => {
     async function backedUp() {
       const { source, target } = await fixture.stores();
-      const repo = await Repository.openLocal(path.join(tempDir(), 'repo'));
+      const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inlineCodec);
       const adapter = adapterFor<Datastore>(source);
       // A server keeps what an earlier, interrupted test run staged: start from none.
       for (const id of stagingIds) await adapter.discard(target, ctx(id));

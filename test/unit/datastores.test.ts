@@ -70,7 +70,7 @@ test('a restore cancelled half-way leaves the target as it was and no staging be
   await stores.directoryWithFiles(target, 3, 100);
   const adapter = adapterFor({ kind: 'directory', path: target } as const);
   const before = await adapter.fingerprint({ kind: 'directory', path: target });
-  const repo = await Repository.openLocal(path.join(dir, 'repo'));
+  const repo = await Repository.openLocal(path.join(dir, 'repo'), { workers: 0 });
   const ref = await repo.storeSnapshot(await adapter.snapshot({ kind: 'directory', path: source }, ctx()));
 
   const abort = new AbortController();
