@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { appSpec } from '../model/app-spec';
 import { startRun } from '../temporal/runs';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { RunResult } from '../workflows/types';
 import {
   CheckoutStores,

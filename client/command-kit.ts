@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import { isBackupId } from '../contracts/ids';
 import { UserError } from '../model/errors';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { isLocalLocation } from '../model/paths';
 import type { RunOptions } from '../workflows/types';

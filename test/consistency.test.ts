@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { runTrials } from '../bench/consistency-trials';
 import { startRun } from '../temporal/runs';
 import { appSpec } from '../model/app-spec';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import * as stores from './support/stores';
 import { startWorker, testClient, uniqueQueue } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';

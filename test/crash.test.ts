@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { startRun } from '../temporal/runs';
 import { appSpec } from '../model/app-spec';
 import { fingerprintServices } from '../datastores/adapters';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import * as stores from './support/stores';

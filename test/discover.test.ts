@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DiscoveredManifest, Drift } from '../discovery/manifest';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
 

@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../model/app-spec';
 import { startRun } from '../temporal/runs';
 import { fingerprintServices } from '../datastores/adapters';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Manifest } from '../model/manifest';
 import type { DrillReport } from '../workflows/drill-report';
 import * as stores from './support/stores';

@@ -12,7 +12,7 @@ import { Client as PgClient } from 'pg';
 import { appSpec } from '../model/app-spec';
 import { startRun } from '../temporal/runs';
 import { adapterFor } from '../datastores/adapters';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Datastore } from '../model/manifest';
 import { S3Backend } from '../repository/storage/s3';
 import { type S3Server, startS3Server } from '../tools/s3-server';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { appSpec } from '../model/app-spec';
 import { startRun } from '../temporal/runs';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import { approveSignal, rejectSignal } from '../workflows/approval';
 import { progressQuery } from '../workflows';
 import * as stores from './support/stores';

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { appSpec } from '../model/app-spec';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import * as stores from './support/stores';
 import { runToEnd, startWorker, testClient, uniqueQueue } from './support/temporal';
 

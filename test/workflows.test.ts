@@ -9,7 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { appSpec } from '../model/app-spec';
 import { adapterFor, fingerprintServices } from '../datastores/adapters';
 import { startRun } from '../temporal/runs';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Datastore, Manifest } from '../model/manifest';
 import { progressQuery } from '../workflows';
 import { rejectSignal } from '../workflows/approval';

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import Database from 'better-sqlite3';
-import { loadManifest } from '../model/load-manifest';
+import { loadManifest } from '../config/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { type RunRequest, startRun } from '../temporal/runs';
 import { appSpec } from '../model/app-spec';

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { packageRoot } from '../model/package-root';
+import { packageRoot } from '../config/package-root';
 
 /** Written by `npm run build`; found the same way from dist/ and from the TypeScript sources. */
 export const BUNDLE_PATH = path.join(packageRoot(), 'dist', 'workflow-bundle.js');

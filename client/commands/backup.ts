@@ -1,7 +1,7 @@
 /** `lazarus backup`: snapshots every datastore as one run. */
 import type { Command } from 'commander';
 import { appSpec } from '../../model/app-spec';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { action, concurrency, json, runOptions } from '../command-kit';
 import { execute, printRunResult } from '../execute';
 

@@ -1,7 +1,7 @@
 /** `lazarus cost`: what the repository stores and what it costs. */
 import type { Command } from 'commander';
 import { UserError } from '../../model/errors';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { costReport, type CostReport } from '../../repository/maintenance/cost';
 import { action, json, openRepositoryOf, printJson } from '../command-kit';
 import { formatBytes, table } from '../output';

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { UserError } from '../../model/errors';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { discoverCompose } from '../../discovery/compose';
 import type { Discovery } from '../../discovery/discovered';
 import { discoverKubernetes } from '../../discovery/kubernetes';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { appSpec } from '../../model/app-spec';
 import { UserError } from '../../model/errors';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';
 import type { DrillReport } from '../../workflows/drill-report';
 import { sandboxFor } from '../../workflows/sandbox';

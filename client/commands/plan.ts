@@ -1,6 +1,6 @@
 /** `lazarus plan`: the restore order, layer by layer. */
 import type { Command } from 'commander';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { restoreLayers } from '../../model/graph';
 import { action, json, printJson } from '../command-kit';
 

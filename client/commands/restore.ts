@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { appSpec } from '../../model/app-spec';
 import { parseDuration } from '../../model/duration';
 import { UserError } from '../../model/errors';
-import { loadManifest, manifestDir } from '../../model/load-manifest';
+import { loadManifest, manifestDir } from '../../config/load-manifest';
 import { selectRestore } from '../../model/restore-selection';
 import type { RestoreInput } from '../../workflows/types';
 import {

@@ -5,7 +5,7 @@ import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { describeWorkflow } from '../../temporal/lookups';
 import { UserError } from '../../model/errors';
 import { parseDuration } from '../../model/duration';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import type { Manifest } from '../../model/manifest';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';
 import { action, json, printJson } from '../command-kit';

@@ -1,7 +1,7 @@
 /** `lazarus verify`: the repository's structure and data checked, here or as a workflow (now, or on a schedule). */
 import type { Command } from 'commander';
 import { UserError } from '../../model/errors';
-import { loadManifest } from '../../model/load-manifest';
+import { loadManifest } from '../../config/load-manifest';
 import { MissingRepositoryError } from '../../repository/engine/format';
 import type { VerifyReport } from '../../repository/maintenance/verify';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';

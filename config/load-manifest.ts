@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml';
 import { z } from 'zod';
-import { FieldProblem, ManifestError, UserError } from './errors';
-import { findCycle } from './graph';
+import { FieldProblem, ManifestError, UserError } from '../model/errors';
+import { findCycle } from '../model/graph';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { datastoreSpecs, isPathStore, specFor } from '../datastores/registry';
-import { isLocalLocation, nested, within } from './paths';
-import { type ValidatorType, validatorType } from './validators';
-import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from './manifest';
+import { isLocalLocation, nested, within } from '../model/paths';
+import { type ValidatorType, validatorType } from '../model/validators';
+import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from '../model/manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
 export function loadManifest(file: string): Manifest {

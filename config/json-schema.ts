@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { manifestSchema } from './manifest';
+import { manifestSchema } from '../model/manifest';
 import { packageRoot } from './package-root';
 
 export function manifestJsonSchema(): string {
