@@ -1,5 +1,7 @@
-// Workflow files run in Temporal's deterministic sandbox: Node built-ins (and the
-// modules that pull them in) are banned there, as in Temporal's official samples.
+// Lint for the layer order in the README's Design section: a file may import its own
+// layer and those below it, never one above. Workflow code runs in Temporal's
+// deterministic sandbox, so it and everything it may import (the pure layers) are banned
+// from Node built-ins, as in Temporal's official samples.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
@@ -29,56 +31,108 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    // Workflow files, contracts and the pure datastore specs they read (through datastores/registry).
-    files: [
-      'workflows/**/*.ts',
-      'contracts/**/*.ts',
-      'datastores/registry.ts',
-      'datastores/kind.ts',
-      'datastores/*/spec.ts',
-    ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Workflow code is deterministic: no Node built-ins.',
-          })),
-          patterns: [
-            {
-              group: [
-                '**/activities/*',
-                '**/datastores/*',
-                '!**/datastores/registry',
-                '**/repository/*',
-                '**/temporal/*',
-                '**/client/*',
-              ],
-              allowTypeImports: true,
-              message: 'Workflows import only types from non-workflow code.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The top layer's helpers stay out of tools and benches: what they share lives lower down.
-    files: ['tools/**/*.ts', 'bench/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/client/*', '**/client/**'],
-              message: 'tools/ and bench/ do not import client/: use model/, contracts/ or temporal/.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerRules(),
 );
+
+/**
+ * A regex for relative imports that reach `path` (a folder or a file, without extension)
+ * from anywhere in the tree: `./path…`, `../path…`, `../../path…`. Package imports such
+ * as `@temporalio/client` never match.
+ */
+function reaching(path, { except = [] } = {}) {
+  const not = except.length ? `(?!(?:${except.join('|')})$)` : '';
+  return `^\\.{1,2}/(?:\\.\\./)*${path}(?:/${not}.*)?$`;
+}
+
+/**
+ * The layers, lowest first. `files` are a layer's own files; `imported` are regexes for
+ * the import paths that reach it.
+ */
+function layers() {
+  const datastoreSpecs = ['datastores/registry.ts', 'datastores/kind.ts', 'datastores/*/spec.ts'];
+  const entryScripts = ['tools/prerequisites.ts', 'tools/record-histories.ts'];
+  return [
+    { name: 'contracts/', pure: true, files: ['contracts/**/*.ts'], imported: [reaching('contracts')] },
+    {
+      name: 'the domain (model/ and the datastore specs)',
+      pure: true,
+      files: ['model/**/*.ts', ...datastoreSpecs],
+      imported: [reaching('model'), reaching('datastores/(?:registry|kind|[^/]+/spec)')],
+    },
+    { name: 'config/', files: ['config/**/*.ts'], imported: [reaching('config')] },
+    {
+      name: 'the I/O layer (datastore adapters, repository, discovery, temporal, tools)',
+      files: [
+        'datastores/**/*.ts',
+        'repository/**/*.ts',
+        'discovery/**/*.ts',
+        'temporal/**/*.ts',
+        'tools/**/*.ts',
+        'examples/**/*.ts',
+      ],
+      ignores: [...datastoreSpecs, ...entryScripts, 'temporal/runs.ts'],
+      imported: [
+        reaching('datastores', { except: ['registry', 'kind', '[^/]+/spec'] }),
+        reaching('(?:repository|discovery|examples)'),
+        reaching('temporal', { except: ['runs'] }),
+        reaching('tools', { except: ['prerequisites', 'record-histories'] }),
+      ],
+    },
+    // Workflows name their activities by type (proxyActivities<typeof activities>), as
+    // in the samples: only type imports may reach above them.
+    {
+      name: 'workflows/',
+      pure: true,
+      typesFromAbove: true,
+      files: ['workflows/**/*.ts'],
+      imported: [reaching('workflows')],
+    },
+    { name: 'activities/', files: ['activities/**/*.ts'], imported: [reaching('activities')] },
+    { name: 'worker/', files: ['worker/**/*.ts'], imported: [reaching('worker')] },
+    // Starting runs and following them: what the CLI, the benches and the history recorder share.
+    { name: 'temporal/runs.ts', files: ['temporal/runs.ts'], imported: [reaching('temporal/runs')] },
+    {
+      name: 'the entry points (client/, bench/, the tools scripts)',
+      files: ['client/**/*.ts', 'bench/**/*.ts', ...entryScripts],
+      imported: [reaching('(?:client|bench)'), reaching('tools/(?:prerequisites|record-histories)')],
+    },
+  ];
+}
+
+/** One no-restricted-imports block per layer: the layers above it, and for pure layers the built-ins. */
+function layerRules() {
+  const all = layers();
+  const testCode = { regex: reaching('test'), message: 'Only tests import test/.' };
+  return all.map((layer, i) => {
+    const above = all.slice(i + 1).flatMap((l) => l.imported);
+    const upward = {
+      regex: above.map((r) => `(?:${r})`).join('|'),
+      allowTypeImports: layer.typesFromAbove === true,
+      message: `${layer.name} may not import a layer above it (README, Design: layers call downward only).`,
+    };
+    const builtins = nodeBuiltins.map((name) => ({
+      name,
+      message: `${layer.name} is workflow-safe code (workflows import it): no Node built-ins.`,
+    }));
+    // Pure code may name the types of impure layers below it, never run them.
+    const impureBelow = all
+      .slice(0, i)
+      .filter((l) => !l.pure)
+      .flatMap((l) => l.imported);
+    const runtimeIo = {
+      regex: impureBelow.map((r) => `(?:${r})`).join('|'),
+      allowTypeImports: true,
+      message: `${layer.name} is workflow-safe code: it imports only types from code that does I/O.`,
+    };
+    const patterns = [
+      ...(above.length ? [upward] : []),
+      ...(layer.pure && impureBelow.length ? [runtimeIo] : []),
+      testCode,
+    ];
+    return {
+      files: layer.files,
+      ...(layer.ignores ? { ignores: layer.ignores } : {}),
+      rules: { 'no-restricted-imports': ['error', { paths: layer.pure ? builtins : [], patterns }] },
+    };
+  });
+}
