@@ -70,7 +70,10 @@ export async function runTrials(options: {
   try {
     for (let trial = 0; trial < options.trials; trial++) {
       const before = workload.completed.length;
-      const backup = await finished(options.client, options.taskQueue, { kind: 'backup', input: { spec } });
+      const backup = await finished(options.client, options.taskQueue, {
+        operation: 'backup',
+        input: { spec },
+      });
       movesDuringBackups += workload.completed.length - before;
       for (const group of backup.groups ?? []) {
         if (group.freezeMs === undefined) continue;
@@ -78,7 +81,7 @@ export async function runTrials(options: {
         windows.push({ from: Date.parse(group.frozenAt!), to: Date.parse(group.releasedAt!) });
       }
       await finished(options.client, options.taskQueue, {
-        kind: 'restore',
+        operation: 'restore',
         input: {
           spec,
           backupId: backup.backupId,
@@ -114,7 +117,7 @@ async function finished(client: Client, taskQueue: string, request: Parameters<t
     const why = Object.entries(result.services)
       .filter(([, o]) => o.status !== 'succeeded')
       .map(([s, o]) => `${s}: ${o.reason}`);
-    throw new Error(`${request.kind} ${result.outcome}: ${why.join('; ') || result.reason}`);
+    throw new Error(`${request.operation} ${result.outcome}: ${why.join('; ') || result.reason}`);
   }
   return result;
 }

@@ -62,7 +62,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
 
     say('\n2. Backing up every service');
     const backupRun = await startRun(client, settings.taskQueue, {
-      kind: 'backup',
+      operation: 'backup',
       input: { spec: appSpec(manifest) },
     });
     const backup = await followRun(client, backupRun, process.stderr.isTTY === true);
@@ -88,7 +88,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
 
     say('\n5. Restoring in dependency order (over the originals: approved up front, as --yes does)');
     const restoreRun = await startRun(client, settings.taskQueue, {
-      kind: 'restore',
+      operation: 'restore',
       input: { approved: true, spec: appSpec(manifest), backupId: backup.backupId },
     });
     const restore = await followRun(client, restoreRun, process.stderr.isTTY === true);
@@ -107,7 +107,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
 
     say('\n7. Drilling: the backup restored into a sandbox, validated, measured, torn down');
     const drillRun = await startRun(client, settings.taskQueue, {
-      kind: 'drill',
+      operation: 'drill',
       input: { spec: appSpec(manifest) },
     });
     const drill = (await followRun(

@@ -39,7 +39,7 @@ export async function execute<R extends { outcome: string }>(
   const run = await startRun(client, settings.taskQueue, request);
   onStarted?.(run, client);
   if (!opts.wait) return opts.json ? printJson({ workflowId: run.workflowId }) : console.log(run.workflowId);
-  if (!opts.json) console.error(`${request.kind} started: ${run.workflowId}`);
+  if (!opts.json) console.error(`${request.operation} started: ${run.workflowId}`);
   // A drill's result is its report: the workflow's type, not RunResult, says what comes back.
   const result = (await followRun(client, run, !opts.json && process.stderr.isTTY === true)) as unknown as R;
   await print(result, { request, workflowId: run.workflowId, json: opts.json });
@@ -51,6 +51,6 @@ export const printRunResult: ResultPrinter<RunResult> = (result, { request, work
   if (json) return printJson({ workflowId, ...result });
   console.log(runTable(result));
   console.log(
-    `${request.kind} ${result.backupId}: ${result.outcome} in ${formatDuration(result.durationMs)}`,
+    `${request.operation} ${result.backupId}: ${result.outcome} in ${formatDuration(result.durationMs)}`,
   );
 };

@@ -17,7 +17,7 @@ export type RunOperation = Exclude<Operation, 'adapt'>;
 export type InputOf<O extends Operation> = Parameters<(typeof workflows)[(typeof workflowTypes)[O]]>[0];
 
 /** A run to start: one operation and its workflow's input. */
-export type RunRequest = { [O in RunOperation]: { kind: O; input: InputOf<O> } }[RunOperation];
+export type RunRequest = { [O in RunOperation]: { operation: O; input: InputOf<O> } }[RunOperation];
 
 export interface RunHandle {
   workflowId: string;
@@ -35,20 +35,20 @@ export function runAttributes(operation: Operation, app: string) {
 /** The line the Temporal UI shows for a run: what it does to which services. */
 function runSummary(request: RunRequest): string {
   const spec = request.input.spec;
-  if (!('services' in spec)) return `${request.kind} of ${spec.app}'s repository`;
+  if (!('services' in spec)) return `${request.operation} of ${spec.app}'s repository`;
   const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
-  return `${request.kind} of ${spec.app}: ${stateful.join(', ')}`;
+  return `${request.operation} of ${spec.app}: ${stateful.join(', ')}`;
 }
 
 export async function startRun(client: Client, taskQueue: string, request: RunRequest): Promise<RunHandle> {
   const app = request.input.spec.app;
-  const workflowId = workflowIdFor(request.kind, app);
-  const handle = await client.workflow.start(workflowTypes[request.kind], {
+  const workflowId = workflowIdFor(request.operation, app);
+  const handle = await client.workflow.start(workflowTypes[request.operation], {
     taskQueue,
     workflowId,
     args: [request.input],
-    typedSearchAttributes: runAttributes(request.kind, app),
-    memo: { summary: `${request.kind} of ${app}` },
+    typedSearchAttributes: runAttributes(request.operation, app),
+    memo: { summary: `${request.operation} of ${app}` },
     staticSummary: runSummary(request),
   });
   // Asked for only when wanted: a pending long poll would keep a --no-wait command from exiting.

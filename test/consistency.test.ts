@@ -70,7 +70,7 @@ test('a freeze is released when the worker holding it is killed: writes resume w
   const queue = uniqueQueue('freezekill');
   const worker = await spawnWorker(queue);
   const run = await startRun(client, queue, {
-    kind: 'backup',
+    operation: 'backup',
     input: { spec: appSpec(manifest), options: { heartbeatTimeoutSeconds: 3, maxAttempts: 1 } },
   });
   run.result.catch(() => {}); // ended by the test

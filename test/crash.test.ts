@@ -72,7 +72,7 @@ async function runThroughCrash(request: Parameters<typeof startRun>[2]) {
 
 test('a backup survives its worker being killed mid-snapshot', async () => {
   const { result, interrupted, retried } = await runThroughCrash({
-    kind: 'backup',
+    operation: 'backup',
     input: { spec: appSpec(manifest), options },
   });
   expect(interrupted).toMatch(/^snapshot\//);
@@ -95,7 +95,7 @@ test('a restore survives its worker being killed mid-restore, and the data comes
   expect(await fingerprints()).not.toEqual(original);
 
   const { result, interrupted, retried } = await runThroughCrash({
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), options },
   });
   expect(interrupted).toMatch(/^restore\//);

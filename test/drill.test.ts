@@ -84,13 +84,16 @@ async function expectNoSandboxLeft(manifest: Manifest): Promise<void> {
 }
 
 async function backupOf(manifest: Manifest, queue: string): Promise<string> {
-  const backup = await runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+  const backup = await runToEnd(client, queue, { operation: 'backup', input: { spec: appSpec(manifest) } });
   expect(backup.outcome).toBe('succeeded');
   return backup.backupId;
 }
 
 async function drill(queue: string, manifest: Manifest, backupId?: string): Promise<DrillReport> {
-  const run = await startRun(client, queue, { kind: 'drill', input: { spec: appSpec(manifest), backupId } });
+  const run = await startRun(client, queue, {
+    operation: 'drill',
+    input: { spec: appSpec(manifest), backupId },
+  });
   return (await run.result) as unknown as DrillReport;
 }
 
@@ -154,7 +157,7 @@ test('a drill whose worker is killed mid-restore is finished by another, and lea
 
   const doomed = await spawnWorker(queue, ['--rate-limit', String(256 * 1024)]);
   const run = await startRun(client, queue, {
-    kind: 'drill',
+    operation: 'drill',
     input: { spec: appSpec(manifest), backupId, options: { heartbeatTimeoutSeconds: 3 } },
   });
   const handle = client.workflow.getHandle(run.workflowId);
@@ -178,7 +181,7 @@ test('a drill of a graph split into child workflows validates and tears down the
     const manifest = await drillManifest();
     const backupId = await backupOf(manifest, queue);
     const run = await startRun(client, queue, {
-      kind: 'drill',
+      operation: 'drill',
       input: { spec: appSpec(manifest), backupId, options: { partitionSize: 2 } },
     });
     const report = (await run.result) as unknown as DrillReport;
@@ -203,7 +206,7 @@ test('a drill that could touch production does not start', async () => {
     const manifest = await drillManifest();
     const sessions = manifest.services.sessions.datastore as { sandbox_db?: number };
     sessions.sandbox_db = 9; // the production index itself
-    const run = await startRun(client, queue, { kind: 'drill', input: { spec: appSpec(manifest) } });
+    const run = await startRun(client, queue, { operation: 'drill', input: { spec: appSpec(manifest) } });
     const error = await run.result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(String((error as WorkflowFailedError).cause?.message)).toMatch(

@@ -114,7 +114,7 @@ test('defect 1 and 10: backups against a refused database fail with its address,
       Array.from({ length: 10 }, async (_, i) => {
         const spec = { ...appSpec(manifest), app: `refused${i}` };
         const run = await startRun(client, queue, {
-          kind: 'backup',
+          operation: 'backup',
           input: { spec, options: { maxAttempts: 1 } },
         });
         return run.result;
@@ -149,7 +149,7 @@ test('defect 2 and 10: when S3 resets as the snapshot starts, pg_dump is stopped
   const removeToxic = () => fetch(`${toxiproxy.apiUrl}/proxies/s3/toxics/reset-s3`, { method: 'DELETE' });
   try {
     const run = await startRun(client, queue, {
-      kind: 'backup',
+      operation: 'backup',
       input: { spec: appSpec(manifest), options: { maxAttempts: 1 } },
     });
     const handle = client.workflow.getHandle(run.workflowId);
@@ -178,7 +178,7 @@ test('defect 3: a stalled database connection fails its attempt within the stall
   let removeToxic: (() => Promise<void>) | undefined;
   try {
     const run = await startRun(client, queue, {
-      kind: 'backup',
+      operation: 'backup',
       input: { spec: appSpec(manifest), options: { maxAttempts: 1 } },
     });
     await waitFor(async () => (await dumpSessions()) > 0);
@@ -229,7 +229,7 @@ test('defect 10: a backup rides out a minute of S3 outage in the middle of its s
     }),
   );
   try {
-    const run = await startRun(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+    const run = await startRun(client, queue, { operation: 'backup', input: { spec: appSpec(manifest) } });
     await waitForStepInProgress(client.workflow.getHandle(run.workflowId));
     await s3Proxy.setEnabled(false);
     await new Promise((r) => setTimeout(r, 60_000));

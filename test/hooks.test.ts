@@ -76,7 +76,7 @@ test('hooks run in order around each service and the whole run, as the history s
     },
     { before_backup: note('cmd'), after_backup: note('cmd') },
   );
-  const result = await runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+  const result = await runToEnd(client, queue, { operation: 'backup', input: { spec: appSpec(manifest) } });
   expect(result.outcome).toBe('succeeded');
   expect(await logLines()).toEqual(['cmd before_backup app', 'cmd pre_backup a', 'cmd after_backup app']);
   expect(httpCalls).toEqual([
@@ -114,7 +114,7 @@ test('a failing pre_backup hook fails its service unless on_error is continue; p
       hooks: { pre_backup: { http: { url: url('/refuse') }, on_error: 'continue' } },
     },
   });
-  const result = await runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+  const result = await runToEnd(client, queue, { operation: 'backup', input: { spec: appSpec(manifest) } });
   expect(result.outcome).toBe('partial');
   expect(result.services.a).toMatchObject({
     status: 'failed',
@@ -139,7 +139,7 @@ test('a blocking before_backup hook fails the run before any snapshot; a slow ho
     { a: { datastore: { kind: 'sqlite', path: 'a.db' } } },
     { before_backup: { command: 'sleep 5', timeout: '500ms' }, after_backup: note('cmd') },
   );
-  const result = await runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+  const result = await runToEnd(client, queue, { operation: 'backup', input: { spec: appSpec(manifest) } });
   expect(result.outcome).toBe('failed');
   expect(result.reason).toMatch(/^before_backup hook failed: timed out after 500 ms/);
   expect(result.services.a.status).toBe('failed');
@@ -152,10 +152,13 @@ test('post_restore runs after the restore, told the target it restored into', as
   const manifest = await manifestWith({
     a: { datastore: { kind: 'sqlite', path: 'a.db' }, hooks: { post_restore: note('cmd') } },
   });
-  const { backupId } = await runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest) } });
+  const { backupId } = await runToEnd(client, queue, {
+    operation: 'backup',
+    input: { spec: appSpec(manifest) },
+  });
   const copy = path.join(dir, 'a-copy.db');
   const result = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), backupId, targets: { a: copy } },
   });
   expect(result.outcome).toBe('succeeded');
@@ -168,14 +171,14 @@ describe('a restore over the original targets waits for approval', () => {
   async function restoreAwaitingApproval(approvalTimeoutSeconds = 600) {
     const manifest = await manifestWith({ a: { datastore: { kind: 'sqlite', path: 'a.db' } } });
     const { backupId } = await runToEnd(client, queue, {
-      kind: 'backup',
+      operation: 'backup',
       input: { spec: appSpec(manifest) },
     });
     await fs.rm(path.join(dir, 'a.db'));
     changeA();
     const changed = await stores.fingerprint(manifest.services.a.datastore!);
     const run = await startRun(client, queue, {
-      kind: 'restore',
+      operation: 'restore',
       input: { spec: appSpec(manifest), backupId, approvalTimeoutSeconds },
     });
     const handle = client.workflow.getHandle(run.workflowId);

@@ -50,7 +50,7 @@ test('a 500-service graph is backed up and restored in order through child workf
   const options = { concurrency: 8, partitionSize: 100 };
 
   const backup = await runToEnd(client, queue, {
-    kind: 'backup',
+    operation: 'backup',
     input: { spec: appSpec(manifest), options },
   });
   expect(backup.outcome).toBe('succeeded');
@@ -59,7 +59,7 @@ test('a 500-service graph is backed up and restored in order through child workf
 
   await fs.rm(path.join(dir, 'data'), { recursive: true });
   const restore = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), options },
   });
   expect(restore.outcome).toBe('succeeded');

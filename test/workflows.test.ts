@@ -67,7 +67,10 @@ afterAll(async () => {
 
 const storeOf = (service: string) => manifest.services[service].datastore as Datastore;
 const backup = (concurrency = 4) =>
-  runToEnd(client, queue, { kind: 'backup', input: { spec: appSpec(manifest), options: { concurrency } } });
+  runToEnd(client, queue, {
+    operation: 'backup',
+    input: { spec: appSpec(manifest), options: { concurrency } },
+  });
 
 const fingerprints = () => fingerprintServices(manifest.services);
 /** A regular file that is no service's store. */
@@ -122,7 +125,7 @@ test('restore runs dependencies first (read from history) and independent branch
   await stores.postgresQuery('lz_wf_ledger', 'DELETE FROM accounts WHERE id > 10');
 
   const result = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest) },
   });
   expect(result.outcome).toBe('succeeded');
@@ -150,7 +153,7 @@ test('a subset restore touches only the chosen services; --with-dependencies add
   const changed = await fingerprints();
 
   const only = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), backupId, services: ['api'] },
   });
   expect(Object.keys(only.services)).toEqual(['api']);
@@ -160,7 +163,7 @@ test('a subset restore touches only the chosen services; --with-dependencies add
     expect(afterOnly[other]).toBe(changed[other]);
 
   const withDeps = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), backupId, services: ['web'], withDependencies: true },
   });
   expect(Object.keys(withDeps.services).sort()).toEqual(['api', 'cache', 'db', 'web']);
@@ -172,7 +175,7 @@ test('a subset restore touches only the chosen services; --with-dependencies add
 test('an empty service list is refused, never taken for every service', async () => {
   const before = await fingerprints();
   const run = runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), services: [] },
   });
   await expect(run).rejects.toThrow(WorkflowFailedError);
@@ -189,7 +192,7 @@ test('a target mapping restores into another path and database, leaving the orig
   // A target must not hold data yet: one of its own per run.
   const copyDb = `lz_wf_ledger_copy_${process.pid}`;
   const result = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: {
       approved: true,
       spec: appSpec(manifest),
@@ -210,7 +213,7 @@ test('the workflow checks targets itself: a relative or production one is refuse
   const { backupId } = await backup();
   const restore = (targets: Record<string, string>, approved: boolean) =>
     startRun(client, queue, {
-      kind: 'restore',
+      operation: 'restore',
       input: { approved, spec: appSpec(manifest), backupId, services: ['db'], targets },
     });
   // A worker would resolve a relative path against its own directory: never guessed at.
@@ -237,7 +240,7 @@ test('the workflow checks targets itself: a relative or production one is refuse
 async function restoreCacheBelowAFile(input: Partial<RestoreInput>) {
   const { backupId } = await backup();
   return runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: {
       approved: true,
       spec: appSpec(manifest),
@@ -268,7 +271,7 @@ test('a failing service is retried, then skips its dependents while independent 
 test('every activity of a backup and a restore heartbeats: a worker lost in any of them costs seconds', async () => {
   const b = await backup();
   const r = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), services: ['ledger'] },
   });
   for (const id of [b.workflowId, r.workflowId]) {
@@ -300,7 +303,7 @@ test('a failure that is not an outage stops after 3 attempts, whatever the outag
 test('connection secrets never appear in a workflow history', async () => {
   const b = await backup();
   const r = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec: appSpec(manifest), services: ['ledger'] },
   });
   expect(r.outcome).toBe('succeeded');
@@ -330,12 +333,12 @@ test('progress is queryable, and a cancelled restore ends cancelled with the tar
       },
     },
   };
-  const b = await runToEnd(client, queue, { kind: 'backup', input: { spec } });
+  const b = await runToEnd(client, queue, { operation: 'backup', input: { spec } });
   await fs.rm(path.join(bigDir, 'part-0'), { recursive: true });
   const damaged = await stores.fingerprint({ kind: 'directory', path: bigDir });
 
   const run = await startRun(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec, backupId: b.backupId, options: { heartbeatTimeoutSeconds: 5 } },
   });
   const handle = client.workflow.getHandle(run.workflowId);
@@ -367,9 +370,9 @@ test('a restore the datastore must refuse fails at once, without retries', async
       },
     },
   };
-  const b = await runToEnd(client, queue, { kind: 'backup', input: { spec } });
+  const b = await runToEnd(client, queue, { operation: 'backup', input: { spec } });
   const r = await runToEnd(client, queue, {
-    kind: 'restore',
+    operation: 'restore',
     input: { approved: true, spec, backupId: b.backupId },
   });
   expect(r.services.shop).toMatchObject({

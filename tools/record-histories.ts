@@ -101,10 +101,10 @@ async function runEveryType(client: Client, taskQueue: string, manifest: Manifes
   const spec = appSpec(manifest);
   const options = { partitionSize: 2 };
   const requests: RunRequest[] = [
-    { kind: 'backup', input: { spec, options } },
+    { operation: 'backup', input: { spec, options } },
     // One service beside the original: a --target restore's checks (issue 11) are in the history too.
     {
-      kind: 'restore',
+      operation: 'restore',
       input: {
         spec,
         options,
@@ -113,10 +113,10 @@ async function runEveryType(client: Client, taskQueue: string, manifest: Manifes
         targets: { files: path.resolve(manifest.sandbox, '..', '..', 'files-restored') },
       },
     },
-    { kind: 'drill', input: { spec } },
-    { kind: 'verify', input: { spec: { app: spec.app, repository: spec.repository }, readData: true } },
+    { operation: 'drill', input: { spec } },
+    { operation: 'verify', input: { spec: { app: spec.app, repository: spec.repository }, readData: true } },
     // A second backup records change rates, which the adaptive scheduler then acts on.
-    { kind: 'backup', input: { spec, options } },
+    { operation: 'backup', input: { spec, options } },
   ];
   const ids: string[] = [];
   for (const request of requests) {

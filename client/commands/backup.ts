@@ -15,7 +15,11 @@ export function register(program: Command): void {
     .action(
       action(async (file: string, opts) => {
         const spec = appSpec(loadManifest(file));
-        await execute(opts, { kind: 'backup', input: { spec, options: runOptions(opts) } }, printRunResult);
+        await execute(
+          opts,
+          { operation: 'backup', input: { spec, options: runOptions(opts) } },
+          printRunResult,
+        );
       }),
     );
 }

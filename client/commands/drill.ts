@@ -60,7 +60,7 @@ async function drill(file: string, opts: DrillFlags) {
     return opts.json ? printJson(outcome) : console.log(outcome.message);
   }
   await checkBackup(file, manifest, opts.backup, Object.keys(manifest.services));
-  await execute(opts, { kind: 'drill', input }, printDrillReport(opts.report), { settings });
+  await execute(opts, { operation: 'drill', input }, printDrillReport(opts.report), { settings });
 }
 
 /** The drill's summary and where its report is; with --report, the report's files too. */

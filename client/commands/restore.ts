@@ -73,7 +73,7 @@ async function restore(file: string, opts: RestoreFlags) {
     approvalTimeoutSeconds: Math.ceil(approvalTimeout / 1000),
   };
   const writes = restoreWrites(selection, targets);
-  await execute(opts, { kind: 'restore', input }, printRunResult, {
+  await execute(opts, { operation: 'restore', input }, printRunResult, {
     onStarted: (run, client) => {
       if (opts.yes || writes.length === 0) return;
       const notice = approvalNotice(run.workflowId, writes, opts.approvalTimeout);

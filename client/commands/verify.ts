@@ -91,7 +91,7 @@ async function verifyOnWorkers(
     else console.log(outcome.message);
     return undefined;
   }
-  const run = await startRun(client, settings.taskQueue, { kind: 'verify', input });
+  const run = await startRun(client, settings.taskQueue, { operation: 'verify', input });
   if (!opts.json) console.error(`verify started: ${run.workflowId}`);
   return (await run.result) as unknown as VerifyReport;
 }
