@@ -8,6 +8,7 @@ import { targetProblems } from '../workflows/sandbox';
 import type { AppSpec } from '../workflows/types';
 import type { RestoreSelection } from '../model/restore-selection';
 import { listed } from './command-kit';
+import { isPathStore } from '../datastores/registry';
 
 /**
  * `--target service=target` pairs. A relative path is resolved against the manifest's
@@ -27,8 +28,8 @@ export function parseTargets(
     if (targets[service]) throw new UserError(`--target ${pair}: ${service} is given a target twice`);
     if (!selected.includes(service))
       throw new UserError(`--target ${pair}: ${service} is not restored by this command (see --services)`);
-    const kind = spec.services[service].datastore?.kind;
-    targets[service] = kind === 'sqlite' || kind === 'directory' ? path.resolve(baseDir, target) : target;
+    const store = spec.services[service].datastore;
+    targets[service] = store && isPathStore(store) ? path.resolve(baseDir, target) : target;
   }
   const problems = targetProblems(spec, targets);
   if (problems.length > 0)
