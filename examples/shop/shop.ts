@@ -59,7 +59,14 @@ export async function seedService(name: string, store: Datastore): Promise<void>
       return seedInventory(store);
     case 'redis':
       return seedSessions(store);
+    default:
+      throw notInTheShop(store);
   }
+}
+
+/** The shop seeds and breaks the kinds it uses; a new kind need not join the example. */
+function notInTheShop(store: Datastore): Error {
+  return new Error(`the shop example has no ${store.kind} service`);
 }
 
 async function seedSqlite(name: string, store: Store<'sqlite'>): Promise<void> {
@@ -175,5 +182,7 @@ export async function breakService(name: string, store: Datastore): Promise<stri
       redis.disconnect();
       return 'flushed every session';
     }
+    default:
+      throw notInTheShop(store);
   }
 }
