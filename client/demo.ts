@@ -22,7 +22,7 @@ import { formatDuration, runTable, formatBytes } from './output';
 import { followRun } from './run-workflow';
 import { startRun } from '../temporal/runs';
 import { appSpec } from '../model/app-spec';
-import { drillSummary } from './drill-commands';
+import { drillSummary } from './drill-summary';
 import { writeDrillReport } from './drill-html';
 import type { DrillReport } from '../workflows/drill-report';
 

@@ -7,7 +7,7 @@ import { connectClient, settingsFromEnv } from '../../temporal/settings';
 import type { DrillReport } from '../../workflows/drill-report';
 import { sandboxFor } from '../../workflows/sandbox';
 import { action, backupIdArgument, checkBackup, json, printJson } from '../command-kit';
-import { drillSummary } from '../drill-commands';
+import { drillSummary } from '../drill-summary';
 import { writeDrillReport } from '../drill-html';
 import { type ResultPrinter, execute } from '../execute';
 import { editsSchedule, scheduleRun, withScheduleOptions } from '../schedules';

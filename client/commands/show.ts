@@ -6,7 +6,7 @@ import type { DrillReport } from '../../workflows/drill-report';
 import { progressQuery } from '../../workflows/run-state';
 import type { RunResult } from '../../workflows/types';
 import { action, json, printJson } from '../command-kit';
-import { drillSummary } from '../drill-commands';
+import { drillSummary } from '../drill-summary';
 import { runTable } from '../output';
 
 export function register(program: Command): void {
