@@ -58,6 +58,8 @@ function layers() {
       pure: true,
       files: ['model/**/*.ts', ...datastoreSpecs],
       imported: [reaching('model'), reaching('datastores/(?:registry|kind|[^/]+/spec)')],
+      // Inside datastores/ a spec reaches its adapter without naming the folder: ./adapter, ../shared.
+      nearbyIo: '^\\.{1,2}/(?:\\.\\./)*(?:adapters?|shared|[^/]+/adapter)(?:/.*)?$',
     },
     { name: 'config/', files: ['config/**/*.ts'], imported: [reaching('config')] },
     {
@@ -124,7 +126,12 @@ function layerRules() {
       allowTypeImports: true,
       message: `${layer.name} is workflow-safe code: it imports only types from code that does I/O.`,
     };
+    const nearby = layer.nearbyIo && {
+      regex: layer.nearbyIo,
+      message: `${layer.name} is pure: a spec never imports an adapter or datastores/shared.`,
+    };
     const patterns = [
+      ...(nearby ? [nearby] : []),
       ...(above.length ? [upward] : []),
       ...(layer.pure && impureBelow.length ? [runtimeIo] : []),
       testCode,
