@@ -18,7 +18,7 @@ export interface Prices {
   perGbTransfer: number;
 }
 
-export interface Usage {
+export interface ByteTally {
   logicalBytes: number;
   /** Bytes of the chunks first stored here, before compression. */
   uniqueBytes: number;
@@ -28,14 +28,14 @@ export interface Usage {
 
 export interface CostReport {
   app: string;
-  repository: Usage & {
+  repository: ByteTally & {
     /** Everything under data/: packs with their headers, and what prune has yet to remove. */
     packBytes: number;
     dedupRatio: number;
     compressionRatio: number;
   };
-  services: Record<string, Usage & { dedupRatio: number }>;
-  backups: (Usage & { id: string; startedAt: string })[];
+  services: Record<string, ByteTally & { dedupRatio: number }>;
+  backups: (ByteTally & { id: string; startedAt: string })[];
   month: {
     /** Stored bytes written by backups in the last 30 days. */
     uploadedBytes: number;
@@ -68,13 +68,13 @@ export async function costReport(
   const seen = new Set<string>();
   const services: CostReport['services'] = {};
   const backups: CostReport['backups'] = [];
-  const total: Usage = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
+  const total: ByteTally = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
 
   for (const backup of (await repo.catalog.list()).sort(byTime)) {
-    const charged: Usage = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
+    const charged: ByteTally = { logicalBytes: 0, uniqueBytes: 0, storedBytes: 0 };
     for (const [service, { snapshot }] of Object.entries(backup.services)) {
       const blobs = snapshot.tree ? [snapshot.tree, ...(await readTree(parts, snapshot.tree))] : [];
-      const fresh: Usage = { logicalBytes: snapshot.size, uniqueBytes: 0, storedBytes: 0 };
+      const fresh: ByteTally = { logicalBytes: snapshot.size, uniqueBytes: 0, storedBytes: 0 };
       for (const id of blobs) {
         const at = repo.engine.index.find(id);
         if (!at || seen.has(id)) continue;
@@ -137,7 +137,7 @@ export async function costReport(
 function byTime(a: BackupEntry, b: BackupEntry): number {
   return a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id);
 }
-function add(into: Usage, usage: Usage): void {
+function add(into: ByteTally, usage: ByteTally): void {
   into.logicalBytes += usage.logicalBytes;
   into.uniqueBytes += usage.uniqueBytes;
   into.storedBytes += usage.storedBytes;

@@ -57,7 +57,7 @@ export interface VerifyReport {
 }
 
 /** Which backups and services use each blob, and each snapshot. */
-class Usage {
+class BlobUsers {
   private readonly byBlob = new Map<string, AffectedService[]>();
 
   add(id: string, user: AffectedService): void {
@@ -87,7 +87,7 @@ export async function checkRepository(
     structural.push({ subject: 'index', problem: (err as Error).message, affects: [] });
   }
   const backups = await repo.catalog.list();
-  const usage = new Usage();
+  const usage = new BlobUsers();
   const snapshots = await collectUsage(repo, backups, usage, structural);
   const indexed = repo.engine.index.packs();
   const stored = new Map<string, number>();
@@ -131,7 +131,7 @@ export async function checkRepository(
 async function collectUsage(
   repo: CheckedRepository,
   backups: BackupEntry[],
-  usage: Usage,
+  usage: BlobUsers,
   problems: VerifyProblem[],
 ): Promise<number> {
   const parts = repo.engine;
@@ -177,7 +177,7 @@ async function checkPacks(
   repo: CheckedRepository,
   indexed: Map<string, IndexedPack>,
   stored: Map<string, number>,
-  usage: Usage,
+  usage: BlobUsers,
   problems: VerifyProblem[],
 ): Promise<void> {
   for (const pack of indexed.values()) {
@@ -224,7 +224,11 @@ function compareEntries(pack: IndexedPack, header: IndexedPack['blobs']): string
 }
 
 /** Reads a whole pack: its name must be its SHA-256, and each blob must open to its id. */
-async function readPack(repo: CheckedRepository, pack: IndexedPack, usage: Usage): Promise<VerifyProblem[]> {
+async function readPack(
+  repo: CheckedRepository,
+  pack: IndexedPack,
+  usage: BlobUsers,
+): Promise<VerifyProblem[]> {
   const data = await repo.engine.backend.read(packKey(pack.id));
   const problems: VerifyProblem[] = [];
   const results = await Promise.allSettled(
