@@ -14,7 +14,7 @@ import {
 import type { ChangeSinceLast } from '../repository/records/catalog';
 import { MissingRepositoryError } from '../repository/engine/format';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import type { Repository } from '../repository/repository';
+import type { CatalogReader } from '../repository/repository';
 import type { FeatureDeps } from './deps';
 
 export interface AdaptiveSchedule {
@@ -88,7 +88,7 @@ export function adaptiveActivities({
 
 /** Each service's rate from its latest recorded changes, reading the catalog back only that far. */
 async function latestChanges(
-  repo: Repository,
+  repo: Pick<CatalogReader, 'backupsNewestFirst'>,
   app: string,
   services: string[],
 ): Promise<Map<string, ChangeObservation>> {

@@ -8,7 +8,7 @@ import type { Datastore } from '../model/manifest';
 import { type Validator, describeValidator } from '../model/validators';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import type { Repository } from '../repository/repository';
+import type { SnapshotChecker } from '../repository/repository';
 import type { FeatureDeps } from './deps';
 import type { HookContext } from './hooks';
 import { type StepTiming, timing, withHeartbeats } from './support';
@@ -80,7 +80,7 @@ export function sandboxStore(
 export async function runValidators(
   tools: DrillTools,
   input: ValidateInput,
-  repo: Repository,
+  repo: SnapshotChecker,
   signal: AbortSignal,
 ): Promise<ValidationResult[]> {
   const store =
@@ -103,7 +103,7 @@ async function validate(
   validator: Validator,
   store: Datastore | undefined,
   input: ValidateInput,
-  repo: Repository,
+  repo: SnapshotChecker,
   signal: AbortSignal,
 ): Promise<{ ok: boolean; detail: string }> {
   const adapter = store && adapterFor(store);

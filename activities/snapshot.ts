@@ -10,8 +10,8 @@ import { pipeline as chain } from 'node:stream';
 import type { Datastore } from '../model/manifest';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
-import { whileLocked } from '../repository/records/locks';
-import type { Repository } from '../repository/repository';
+import { type Lockable, whileLocked } from '../repository/records/locks';
+import type { SnapshotStore } from '../repository/repository';
 import { DEFAULT_STALL_TIMEOUT_MS, stallGuard } from '../repository/engine/streams';
 import type { FeatureDeps } from './deps';
 import { establishPoints, type FreezePlan, type FreezeTimes } from './group-snapshot';
@@ -57,7 +57,7 @@ export function snapshotActivities(deps: FeatureDeps) {
 
   /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
   const storeVerified = async (
-    repo: Repository,
+    repo: SnapshotStore & Lockable,
     lockOwner: string,
     service: string,
     source: Readable,

@@ -35,6 +35,26 @@ export type { LegalHold } from './records/holds';
 
 const DEFAULT_PACK_SIZE = 16 << 20;
 
+/**
+ * The parts of a repository a consumer names, so that it depends on no more than it uses
+ * (restic's Lister, BlobLoader).
+ */
+export type SnapshotStore = Pick<
+  Repository,
+  'storeSnapshot' | 'storeSnapshotWithStats' | 'openSnapshot' | 'checkSnapshot' | 'hasSnapshot'
+>;
+export type SnapshotChecker = Pick<Repository, 'checkSnapshot'>;
+export type CatalogReader = Pick<
+  Repository,
+  | 'listBackups'
+  | 'backupsNewestFirst'
+  | 'findBackup'
+  | 'hasBackup'
+  | 'listHolds'
+  | 'findDrillReport'
+  | 'listDrillReports'
+>;
+
 export interface OpenOptions extends Omit<FormatOptions, 'password'>, Omit<StorageOptions, 'create'> {
   /** Overrides the spec's password sources (tests, the bench). */
   password?: string;
