@@ -5,14 +5,14 @@ import type { Datastore } from '../model/manifest';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { RepositoryError } from '../repository/storage/retry';
-import { DEFAULT_STALL_TIMEOUT_MS, byteCounter, stallGuard } from '../repository/engine/streams';
+import { byteCounter } from '../repository/engine/streams';
 import type { FeatureDeps } from './deps';
 import {
   type StepTiming,
   adapterContext,
   consuming,
   fromStore,
-  stalled,
+  stallGuardOf,
   throttled,
   timing,
   withHeartbeats,
@@ -33,7 +33,6 @@ export interface RestoreServiceOutput extends StepTiming {
 }
 
 export function restoreActivities(deps: FeatureDeps) {
-  const stallMs = deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   return {
     /** Restores one service's snapshot into its datastore (or the mapped target). */
     async restoreService(input: RestoreServiceInput): Promise<RestoreServiceOutput> {
@@ -52,10 +51,9 @@ export function restoreActivities(deps: FeatureDeps) {
         await withOutageRetries(() =>
           withHeartbeats(async (progress) => {
             const stored = repo.openSnapshot(input.snapshot);
-            const guard = stallGuard(
-              stallMs,
-              () =>
-                new RepositoryError(repo.backend.location, 'read', 'snapshot', new Error(stalled(stallMs))),
+            const guard = stallGuardOf(
+              deps,
+              (message) => new RepositoryError(repo.backend.location, 'read', 'snapshot', new Error(message)),
             );
             const source = throttled(
               chain(stored, guard, () => {}),

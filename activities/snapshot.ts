@@ -12,7 +12,6 @@ import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { type Lockable, whileLocked } from '../repository/records/locks';
 import type { SnapshotStore } from '../repository/repository';
-import { DEFAULT_STALL_TIMEOUT_MS, stallGuard } from '../repository/engine/streams';
 import type { FeatureDeps } from './deps';
 import { establishPoints, type FreezePlan, type FreezeTimes } from './group-snapshot';
 import {
@@ -21,7 +20,7 @@ import {
   adapterContext,
   consuming,
   fromStore,
-  stalled,
+  stallGuardOf,
   throttled,
   timing,
   withHeartbeats,
@@ -53,8 +52,6 @@ export interface GroupSnapshotOutput {
 }
 
 export function snapshotActivities(deps: FeatureDeps) {
-  const stallMs = deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-
   /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
   const storeVerified = async (
     repo: SnapshotStore & Lockable,
@@ -64,11 +61,7 @@ export function snapshotActivities(deps: FeatureDeps) {
     progress: ProgressFn,
   ) => {
     const signal = Context.current().cancellationSignal;
-    const guarded = chain(
-      source,
-      stallGuard(stallMs, () => new Error(stalled(stallMs))),
-      () => {},
-    );
+    const guarded = chain(source, stallGuardOf(deps), () => {});
     // Renewing the run's shared lock keeps a prune from deleting what this step deduplicates against.
     const ref = await consuming(source, () =>
       whileLocked(repo, 'shared', lockOwner, () =>

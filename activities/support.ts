@@ -8,7 +8,8 @@ import { pipeline as chain } from 'node:stream';
 import { UserError } from '../model/errors';
 import { MissingRepositoryError } from '../repository/engine/format';
 import { RepositoryError } from '../repository/storage/retry';
-import { rateLimiter } from '../repository/engine/streams';
+import { DEFAULT_STALL_TIMEOUT_MS, rateLimiter, stallGuard } from '../repository/engine/streams';
+import type { ActivitySettings } from './deps';
 
 /** When a step ran, by the worker's clock. */
 export interface StepTiming {
@@ -81,6 +82,18 @@ export async function consuming<T>(stream: Readable, work: () => Promise<T>): Pr
 
 export function stalled(ms: number): string {
   return `no data for ${Math.round(ms / 1000)} s: the connection stalled`;
+}
+
+/**
+ * A pass-through that fails its stream when the source sends nothing for the worker's
+ * stall timeout (default 2 min); `failure` turns the message into the error to raise.
+ */
+export function stallGuardOf(
+  settings: Pick<ActivitySettings, 'stallTimeoutMs'>,
+  failure: (message: string) => Error = (message) => new Error(message),
+) {
+  const ms = settings.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  return stallGuard(ms, () => failure(stalled(ms)));
 }
 
 /**
