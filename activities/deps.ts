@@ -4,6 +4,7 @@
  * feature's factory takes only the part it uses.
  */
 import type { ScheduleClient } from '@temporalio/client';
+import type { Cache } from '../datastores/caches/spec';
 import type { DatastoreAdapter } from '../datastores/adapter';
 import type { Datastore } from '../model/manifest';
 import type { RepositorySpec } from '../contracts/repository-spec';
@@ -28,6 +29,8 @@ export interface ActivityDeps extends ActivitySettings {
   adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D>;
   /** Opens a repository (`create`: initialises a missing one); called once per repository and worker. */
   openRepository(spec: RepositorySpec, options: OpenOptions): Promise<Repository>;
+  /** Empties a cache (memcached, Redis) after the stores it fronts were restored. */
+  flushCache(cache: Cache): Promise<void>;
   /** Runs a user's command or HTTP hook once; its failure is a result. */
   runHookOnce: typeof runHookOnce;
   /** The schedules of the Temporal cluster, as seen from the activity running now. */

@@ -8,6 +8,7 @@
  * are registered names, kept in run histories: they never change.
  */
 import { adaptiveActivities } from './adaptive';
+import { cacheActivities } from './cache';
 import { catalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 import { drillActivities } from './drill';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...catalogActivities(features),
     ...verifyActivities(features),
     ...adaptiveActivities(features),
+    ...cacheActivities(features),
   };
 }
 

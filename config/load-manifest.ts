@@ -28,7 +28,12 @@ export function parseManifest(text: string, file: string): Manifest {
   if (!parsed.success) throw new ManifestError(file, parsed.error.issues.flatMap(describeUnion));
   const manifest = parsed.data;
   checkGraph(file, manifest.services);
-  const problems = [...groupProblems(manifest), ...validatorProblems(manifest), ...tierProblems(manifest)];
+  const problems = [
+    ...groupProblems(manifest),
+    ...validatorProblems(manifest),
+    ...tierProblems(manifest),
+    ...cacheProblems(manifest),
+  ];
   if (problems.length > 0) throw new ManifestError(file, problems);
   const resolved = resolvePaths(manifest, manifestDir(file));
   const unsafe = storePathProblems(resolved);
@@ -133,6 +138,33 @@ function groupProblems(manifest: ParsedManifest): FieldProblem[] {
       }
       groupOf.set(member, groupOf.get(member) ?? group);
     });
+  }
+  return problems;
+}
+
+/**
+ * A cache holds no state of its own, so it is never also a datastore, and it fronts
+ * stateful services: what it depends_on is what it is flushed after.
+ */
+function cacheProblems(manifest: ParsedManifest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const [name, service] of Object.entries(manifest.services)) {
+    if (!service.cache) continue;
+    const at = `services.${name}`;
+    if (service.datastore)
+      problems.push({
+        path: `${at}.cache`,
+        message: 'a service is a datastore or a cache, not both: a cache holds nothing to back up',
+      });
+    const fronted = service.depends_on.filter(
+      (d) => manifest.services[d]?.datastore || manifest.services[d]?.unprotected,
+    );
+    if (fronted.length === 0)
+      problems.push({
+        path: `${at}.depends_on`,
+        message:
+          'a cache is flushed after the stores it fronts are restored: list them under depends_on (services with a datastore, or unprotected ones)',
+      });
   }
   return problems;
 }

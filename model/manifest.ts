@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { RepositorySpec } from '../contracts/repository-spec';
+import { cacheSchema } from '../datastores/caches/spec';
 import { datastoreSchema } from '../datastores/registry';
 import { durationSchema } from './duration';
 import { validatorSchema } from './validators';
@@ -84,6 +85,11 @@ export const serviceSchema = z.strictObject({
   datastore: datastoreSchema
     .optional()
     .describe('Where this service keeps its state; omit for a stateless service'),
+  cache: cacheSchema
+    .optional()
+    .describe(
+      'A cache (memcached, or Redis used as one): nothing is backed up; it is flushed after the services it depends_on are restored in place',
+    ),
   hooks: serviceHooks.optional(),
   validate: z
     .array(validatorSchema)

@@ -6,7 +6,10 @@
 import { withDependencies } from './graph';
 
 /** What the selection needs of a service: its dependencies, and whether it keeps state. */
-export type SelectableServices = Record<string, { depends_on: readonly string[]; datastore?: unknown }>;
+export type SelectableServices = Record<
+  string,
+  { depends_on: readonly string[]; datastore?: unknown; cache?: unknown }
+>;
 
 export interface RestoreRequest {
   /** The services asked for, already checked to be known; left out, every service. */
@@ -31,11 +34,20 @@ export function selectRestore(services: SelectableServices, request: RestoreRequ
     : request.withDependencies
       ? withDependencies(services, chosen)
       : [...chosen].sort();
+  const withCaches = [...new Set([...selected, ...cachesFronting(services, selected)])].sort();
   return {
-    services: selected,
-    dependsOn: dependenciesWithin(services, selected),
-    stateful: selected.filter((s) => services[s].datastore),
+    services: withCaches,
+    dependsOn: dependenciesWithin(services, withCaches),
+    stateful: withCaches.filter((s) => services[s].datastore),
   };
+}
+
+/** The caches in front of any selected store: a restore of the store flushes them. */
+function cachesFronting(services: SelectableServices, selected: readonly string[]): string[] {
+  const stores = new Set(selected.filter((s) => services[s].datastore));
+  return Object.keys(services).filter(
+    (s) => services[s].cache && services[s].depends_on.some((d) => stores.has(d)),
+  );
 }
 
 /** Where each written store goes: over its production original, or beside it into its --target. */

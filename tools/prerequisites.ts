@@ -4,7 +4,8 @@
  * everything is there it only looks for files.
  *
  * Debian packages (apt-get when we are root, else the command to run): chromium, the Web UI
- * test's browser; postgresql-client and mariadb-client, the dump tools the adapters run.
+ * test's browser; postgresql-client and mariadb-client, the dump tools the adapters run;
+ * memcached, a cache the tests start.
  * Go tools, built once with `go install`: the Temporal CLI, versitygw and toxiproxy.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,6 +32,8 @@ function debianPackages(): DebianPackage[] {
     ...(process.env.LAZARUS_CHROMIUM ? [] : [{ name: 'chromium', provides: [chromiumPath()] }]),
     { name: 'postgresql-client', provides: ['pg_dump', 'pg_restore', 'psql'] },
     { name: 'mariadb-client', provides: ['mariadb-dump', 'mariadb'] },
+    // A cache the tests and the demo start: flushed after the store it fronts is restored.
+    { name: 'memcached', provides: ['memcached'] },
   ];
 }
 

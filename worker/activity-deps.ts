@@ -8,12 +8,14 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps, ActivitySettings } from '../activities';
 import { runHookOnce } from '../activities/hooks';
 import { adapterFor } from '../datastores/adapters';
+import { flushCache } from '../datastores/caches/flush';
 import { Repository } from '../repository/repository';
 
 export function workerActivityDeps(settings: ActivitySettings = {}): ActivityDeps {
   return {
     ...settings,
     adapterFor,
+    flushCache,
     openRepository: (spec, options) => Repository.open(spec, options),
     runHookOnce,
     // The client of the worker running the activity: known only inside the activity.

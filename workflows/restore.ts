@@ -124,6 +124,7 @@ export function restorePlan(
         s,
         {
           datastore: spec.services[s].datastore,
+          ...cacheToFlush(spec, s, selected, targets),
           snapshot: backup.services[s]?.snapshot,
           target: targets[s],
           hooks: spec.services[s].hooks,
@@ -136,6 +137,16 @@ export function restorePlan(
     runKey: workflowInfo().workflowId,
     context: { app: spec.app, runId: workflowInfo().workflowId, backupId: backup.id },
   };
+}
+
+/**
+ * A cache is flushed when a store it fronts is restored over its original; a store
+ * restored beside it (a --target, a drill's sandbox) leaves the cache's entries true.
+ */
+function cacheToFlush(spec: AppSpec, service: string, selected: string[], targets: Record<string, string>) {
+  const { cache, depends_on } = spec.services[service];
+  const inPlace = depends_on.some((d) => selected.includes(d) && spec.services[d].datastore && !targets[d]);
+  return cache && inPlace ? { cache } : {};
 }
 
 /** A child of a large restore: restores one slice of services whose dependencies are done. */

@@ -2,7 +2,7 @@
  * One service's step of a run, `snapshot/<service>` or `restore/<service>`: an activity
  * between the service's hooks, whose failure after its retries is the service's outcome.
  */
-import { ActivityFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { stagingId, stepId } from '../contracts/ids';
 import { rootMessage } from '../model/errors';
@@ -19,12 +19,25 @@ export async function runStep(
   service: string,
 ): Promise<NodeOutcome> {
   const member = plan.members[service];
+  // Runs from before caches were known replay as they ran.
+  if (step === 'restore' && member.cache && patched(CACHES_FLUSHED)) return flushCache(plan, service);
   // A stateless service has nothing to restore, but it is still a node of the graph.
   if (!member.datastore) return { status: 'stateless' };
   const hook = serviceHook(plan, service);
   return step === 'snapshot'
     ? withHooks(hook('pre_backup'), () => runDataStep(plan, step, service), hook('post_backup'), true)
     : withHooks(undefined, () => runDataStep(plan, step, service), hook('post_restore'), false);
+}
+
+const CACHES_FLUSHED = 'caches-flushed-after-restore';
+
+/** A cache's restore step: emptied, since what it holds came from the stores just restored. */
+async function flushCache(plan: PartitionPlan, service: string): Promise<NodeOutcome> {
+  const activities = stepActivities(plan, stepId('flush', service));
+  return failedStepAsOutcome(async () => {
+    await activities.flushCache({ service, cache: plan.members[service].cache! });
+    return { status: 'succeeded', flushed: true };
+  });
 }
 
 /** The activities of one data step, under its own activity ID. */

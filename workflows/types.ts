@@ -1,5 +1,6 @@
 /** Inputs, outputs and progress of the workflows: plain data (IDs, refs, checksums), never payloads. */
 import type { Datastore, Hook, ServiceHookName } from '../model/manifest';
+import type { Cache } from '../datastores/caches/spec';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { GroupResult } from './group';
@@ -77,6 +78,8 @@ export interface NodeOutcome {
   group?: string;
   /** Where the store stood at the snapshot point: an LSN, a GTID or binlog position, an offset. */
   position?: string;
+  /** A cache's step: flushed after the stores it fronts were restored. */
+  flushed?: boolean;
   hooks?: HookRecord[];
 }
 
@@ -113,6 +116,8 @@ export interface PartitionPlan {
     string,
     {
       datastore?: Datastore;
+      /** A cache to flush in this restore: set only when a store it fronts is restored in place. */
+      cache?: Cache;
       snapshot?: SnapshotRef;
       target?: string;
       hooks?: Partial<Record<ServiceHookName, Hook>>;

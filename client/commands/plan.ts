@@ -2,7 +2,24 @@
 import type { Command } from 'commander';
 import { loadManifest } from '../../config/load-manifest';
 import { restoreLayers } from '../../model/graph';
+import { describeCache } from '../../datastores/caches/spec';
+import type { Manifest } from '../../model/manifest';
 import { action, json, printJson } from '../command-kit';
+
+/** The manifest's caches, with the stores each one is flushed after. */
+function cachesOf(manifest: Manifest) {
+  return Object.entries(manifest.services).flatMap(([name, service]) =>
+    service.cache
+      ? [
+          {
+            name,
+            cache: service.cache,
+            fronts: service.depends_on.filter((d) => manifest.services[d].datastore),
+          },
+        ]
+      : [],
+  );
+}
 
 export function register(program: Command): void {
   program
@@ -19,6 +36,9 @@ export function register(program: Command): void {
             services: Object.keys(manifest.services).length,
             layers,
             unprotected: Object.keys(manifest.services).filter((s) => manifest.services[s].unprotected),
+            caches: Object.fromEntries(
+              cachesOf(manifest).map(({ name, cache, fronts }) => [name, { engine: cache.engine, fronts }]),
+            ),
           });
         console.log(`Restore order of ${manifest.app} (${Object.keys(manifest.services).length} services):`);
         layers.forEach((layer, i) => console.log(`  ${i + 1}. ${layer.join(', ')}`));
@@ -27,6 +47,10 @@ export function register(program: Command): void {
             console.log(
               `  not protected: ${name} keeps state in ${service.unprotected.engine}, which Lazarus cannot back up yet`,
             );
+        for (const { name, cache, fronts } of cachesOf(manifest))
+          console.log(
+            `  cache: ${name} (${describeCache(cache)}) holds nothing to back up; flushed after ${fronts.join(', ')} is restored`,
+          );
       }),
     );
 }

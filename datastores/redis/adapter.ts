@@ -113,7 +113,10 @@ export const redisAdapter: AdapterFor<'redis'> = {
   describe: (store) => `redis://${store.host}:${store.port}/${store.db}`,
 };
 
-function connect(store: RedisStore, db: number): Redis {
+/** What reaching a Redis server takes: a cache entry (datastores/caches) has it too. */
+type RedisServer = Pick<RedisStore, 'host' | 'port' | 'password'>;
+
+function connect(store: RedisServer, db: number): Redis {
   return new Redis({
     host: store.host,
     port: store.port,
@@ -127,7 +130,11 @@ function connect(store: RedisStore, db: number): Redis {
   });
 }
 
-async function withRedis<T>(store: RedisStore, db: number, work: (redis: Redis) => Promise<T>): Promise<T> {
+export async function withRedis<T>(
+  store: RedisServer,
+  db: number,
+  work: (redis: Redis) => Promise<T>,
+): Promise<T> {
   const redis = connect(store, db);
   await redis.connect();
   try {

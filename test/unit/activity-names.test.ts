@@ -9,6 +9,7 @@ import { createActivities } from '../../activities';
 import { workerActivityDeps } from '../../worker/activity-deps';
 
 const REGISTERED = [
+  'flushCache',
   'lockRepository',
   'proposeIntervals',
   'removeSandboxRoot',

@@ -5,7 +5,7 @@
 import * as workflows from '../../workflows';
 import { approveSignal, rejectSignal } from '../../workflows/approval';
 import { progressQuery } from '../../workflows/run-state';
-import type { RestoreInput, RunResult } from '../../workflows/types';
+import type { AppSpec, RestoreInput, RunResult } from '../../workflows/types';
 import {
   type Layout,
   type StepBehaviour,
@@ -26,8 +26,11 @@ const shop: Layout = {
   search: 'redis',
 };
 
-function startRestore(input: Partial<RestoreInput> & { layout?: Layout }, steps: StepBehaviour = {}) {
-  const spec = appSpec(input.layout ?? shop);
+function startRestore(
+  input: Partial<RestoreInput> & { layout?: Layout; spec?: AppSpec },
+  steps: StepBehaviour = {},
+) {
+  const spec = input.spec ?? appSpec(input.layout ?? shop);
   let run: WorkflowRun<RunResult> | undefined = undefined;
   run = startWorkflow(workflows.restoreApplication, [{ spec, ...input }], {
     workflowId: 'restore/shop/1',
@@ -36,6 +39,7 @@ function startRestore(input: Partial<RestoreInput> & { layout?: Layout }, steps:
       resolveBackup: async () => backupOf(spec),
       targetsHoldingData: async () => [],
       restoreService: stepMock(() => run!, steps, restored),
+      flushCache: async () => {},
     },
   });
   return run;
@@ -162,4 +166,48 @@ test('a failure inside a partition skips the dependents in later partitions', as
   const result = await run.result();
   expect(statuses(result)).toEqual({ a: 'failed', b: 'succeeded', c: 'skipped', d: 'succeeded' });
   expect(run.children.map((c) => c.workflowId.split('/').pop())).toEqual(['L0-0', 'L0-1', 'L1-1']);
+});
+
+/** The shop with a memcached in front of db: it depends on what it fronts. */
+function shopWithCache(): AppSpec {
+  const spec = appSpec(shop);
+  spec.services['db-cache'] = {
+    tier: 'standard',
+    depends_on: ['db'],
+    cache: { engine: 'memcached', host: '127.0.0.1', port: 11211 },
+  };
+  return spec;
+}
+
+test('a cache is flushed once the store it fronts is restored in place', async () => {
+  const run = startRestore({ spec: shopWithCache(), approved: true });
+  const result = await run.result();
+  expect(result.services['db-cache']).toMatchObject({ status: 'succeeded', flushed: true });
+  const flush = run.activityCalls.find((c) => c.type === 'flushCache')!;
+  const db = run.activityCalls.find((c) => c.activityId === 'restore/db')!;
+  expect(flush.activityId).toBe('flush/db-cache');
+  expect(flush.startedAt).toBeGreaterThanOrEqual(db.finishedAt!);
+});
+
+test('a restore of only the store still flushes its cache; one into a --target does not', async () => {
+  const only = await startRestore({ spec: shopWithCache(), services: ['db'], approved: true }).result();
+  expect(Object.keys(only.services).sort()).toEqual(['db', 'db-cache']);
+  expect(only.services['db-cache']).toMatchObject({ flushed: true });
+
+  const beside = startRestore({
+    spec: shopWithCache(),
+    services: ['db'],
+    targets: { db: 'db_copy' },
+    approved: true,
+  });
+  const result = await beside.result();
+  expect(result.services['db-cache']).toEqual({ status: 'stateless' });
+  expect(beside.activityCalls.filter((c) => c.type === 'flushCache')).toEqual([]);
+});
+
+test('when the store fails to restore, its cache is left alone', async () => {
+  const run = startRestore({ spec: shopWithCache(), approved: true }, { fails: { db: 'disk full' } });
+  const result = await run.result();
+  expect(result.services['db-cache'].status).toBe('skipped');
+  expect(run.activityCalls.filter((c) => c.type === 'flushCache')).toEqual([]);
 });
