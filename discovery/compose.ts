@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../model/errors';
-import { type DiscoveredService, type Discovery, referencedServices } from './discovered';
+import { type DiscoveredService, type Discovery, reachOf, referencedServices } from './discovered';
 import { recognize } from './recognize';
 
 export interface ComposeOptions {
@@ -48,6 +48,10 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
       if (typeof host === 'string' && host) hosts.set(host.toLowerCase(), name);
 
   const activeNames = new Set(active.map(([name]) => name));
+  const reach = reachOf(
+    active.flatMap(([, service]) => Object.values(environmentOf(service?.environment))),
+    hosts,
+  );
   const services = active.map(([name, service]): DiscoveredService => {
     const environment = environmentOf(service?.environment);
     const dependsOn = [...declaredDependencies(service)].filter((d) => {
@@ -60,8 +64,11 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
       name,
       image,
       baseImages: buildArgImages(service?.build),
+      buildContext: buildContextOf(service?.build),
       ports: containerPorts(service),
       env: environment,
+      reachedOn: reach.get(name)?.ports,
+      reachedAs: reach.get(name)?.engines,
     });
     return {
       name,
@@ -72,6 +79,7 @@ export function discoverCompose(file: string, options: ComposeOptions = {}): Dis
       dependsOn,
       references: referencedServices(Object.values(environment), hosts, name),
       datastore: engine?.fromCompose?.(name, environment),
+      command: commandOf(service),
     };
   });
   const project =
@@ -299,6 +307,21 @@ function containerPorts(service: Dict | undefined): number[] {
     if (Number.isInteger(port) && port > 0) ports.push(port);
   }
   return ports;
+}
+
+/** `build: ./mongo` or `build: {context: mongo}`: the directory a custom image is built from. */
+function buildContextOf(build: unknown): string | undefined {
+  if (typeof build === 'string') return build;
+  return isDict(build) && typeof build.context === 'string' ? build.context : undefined;
+}
+
+/** The command a container runs with, as one string (`redis-server --save ""`). */
+function commandOf(service: Dict | undefined): string | undefined {
+  const command = service?.command;
+  if (typeof command === 'string') return command;
+  return Array.isArray(command)
+    ? command.map((c) => (String(c) === '' ? '""' : String(c))).join(' ')
+    : undefined;
 }
 
 /** Build args that name images (BASE_IMAGE: "altinity/clickhouse-server:23.8"). */

@@ -18,6 +18,8 @@ export interface DiscoveredService {
   references: string[];
   /** A datastore entry ready for the manifest, when the source knows how to reach it. */
   datastore?: Record<string, unknown>;
+  /** The command the container runs with, when the source says (a cache is told by it). */
+  command?: string;
 }
 
 export interface Discovery {
@@ -48,4 +50,48 @@ export function referencedServices(values: string[], hosts: Map<string, string>,
     if (bareHost.test(value.trim())) consider(value.trim());
   }
   return [...found].sort();
+}
+
+const schemeEngines: Record<string, string> = {
+  mongodb: 'mongodb',
+  'mongodb+srv': 'mongodb',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  mysql: 'mariadb',
+  mariadb: 'mariadb',
+  redis: 'redis',
+  rediss: 'redis',
+  amqp: 'rabbitmq',
+  amqps: 'rabbitmq',
+  nats: 'nats',
+  memcached: 'memcached',
+};
+
+/** How clients reach a service: the ports they dial it on and the engines their URLs name. */
+export interface Reach {
+  ports: number[];
+  engines: string[];
+}
+
+/**
+ * What `values` (every client's environment) say of how each service is reached:
+ * `MONGO_HOST=user-db:27017` reaches user-db on 27017, `mongodb://user-db/app` as MongoDB.
+ */
+export function reachOf(values: string[], hosts: Map<string, string>): Map<string, Reach> {
+  const reach = new Map<string, Reach>();
+  const entry = (host: string) => {
+    const key = host.toLowerCase();
+    const service = hosts.get(key) ?? (key.includes('.') ? hosts.get(key.split('.')[0]) : undefined);
+    if (!service) return undefined;
+    if (!reach.has(service)) reach.set(service, { ports: [], engines: [] });
+    return reach.get(service)!;
+  };
+  for (const value of values) {
+    for (const match of value.matchAll(/([a-z][a-z0-9+.-]*):\/\/(?:[^@/\s]*@)?([a-z0-9_.-]+)/gi)) {
+      const engine = schemeEngines[match[1].toLowerCase()];
+      if (engine) entry(match[2])?.engines.push(engine);
+    }
+    for (const match of value.matchAll(hostPort)) entry(match[1])?.ports.push(Number(match[2]));
+  }
+  return reach;
 }

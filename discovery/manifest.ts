@@ -5,6 +5,7 @@
  * datastore's default tier. Drift compares it with a manifest already in use.
  */
 import { storeIdentity } from '../datastores/registry';
+import { type CacheEngine, cacheFromCompose, redisRunsAsCache } from '../datastores/caches/spec';
 import { findCycle } from '../model/graph';
 import type { Manifest } from '../model/manifest';
 import type { DiscoveredService, Discovery } from './discovered';
@@ -14,6 +15,7 @@ export interface ManifestService {
   tier: string;
   depends_on: string[];
   datastore?: Record<string, unknown>;
+  cache?: Record<string, unknown>;
   unprotected?: { engine: string; reason: string };
 }
 export interface DiscoveredManifest {
@@ -31,28 +33,84 @@ export function buildManifest(
   const services: Record<string, ManifestService> = {};
   for (const service of found) {
     const name = names.get(service)!;
-    const engine = service.engine;
-    services[name] = {
-      description: [service.source, service.image, engine && `(${engine.engine})`].filter(Boolean).join(' '),
-      tier: engine?.tier ?? 'standard',
-      depends_on: [],
-      ...(service.datastore ? { datastore: service.datastore } : {}),
-      ...(engine && !service.datastore
-        ? {
-            unprotected: {
-              engine: engine.engine,
-              reason:
-                engine.engine === 'unknown'
-                  ? 'named like a datastore, but its engine was not recognised'
-                  : `Lazarus cannot back up ${engine.engine} yet`,
-            },
-          }
-        : {}),
-    };
+    services[name] = manifestService(service);
   }
   notes.push(...addDependencies(found, names, services));
+  notes.push(...pairCaches(services));
   const appName = sanitize(app ?? discoveries.find((d) => d.app)?.app ?? 'app');
   return { manifest: { app: appName, services }, notes };
+}
+
+/** One discovered container as a manifest service: a datastore, a cache, unprotected state, or stateless. */
+function manifestService(service: DiscoveredService): ManifestService {
+  const engine = service.engine;
+  const description = [service.source, service.image, engine && `(${engine.engine})`]
+    .filter(Boolean)
+    .join(' ');
+  const base = { description, tier: engine?.tier ?? 'standard', depends_on: [] as string[] };
+  const cache = cacheEngineOf(service);
+  if (cache)
+    return { ...base, description: `${description} cache`, cache: cacheFromCompose(cache, service.name) };
+  if (service.datastore) return { ...base, datastore: service.datastore };
+  if (!engine) return base;
+  return {
+    ...base,
+    unprotected: {
+      engine: engine.engine,
+      reason:
+        engine.engine === 'unknown'
+          ? 'named like a datastore, but its engine was not recognised'
+          : `Lazarus cannot back up ${engine.engine} yet`,
+    },
+  };
+}
+
+/** memcached always; Redis when it runs as a cache (evicting, keeping nothing on disk, or named so). */
+function cacheEngineOf(service: DiscoveredService): CacheEngine | undefined {
+  if (service.engine?.cache) return service.engine.cache;
+  if (service.engine?.kind === 'redis' && redisRunsAsCache(service.name, service.command ?? ''))
+    return 'redis';
+  return undefined;
+}
+
+/**
+ * What each cache fronts, as its depends_on: the store named like it (memcached-profile
+ * fronts mongodb-profile), else the stores of the services that use it.
+ */
+function pairCaches(services: Record<string, ManifestService>): string[] {
+  const notes: string[] = [];
+  // Caches front databases of record: the stores Lazarus backs up, and critical ones it cannot yet.
+  const stores = Object.keys(services).filter(
+    (s) => services[s].datastore || (services[s].unprotected && services[s].tier === 'critical'),
+  );
+  for (const [cache, service] of Object.entries(services)) {
+    if (!service.cache) continue;
+    const stem = stemOf(cache);
+    const named = stores.filter((s) => stem !== '' && stemOf(s) === stem);
+    const users = Object.keys(services).filter((s) => services[s].depends_on.includes(cache));
+    const used = stores.filter((s) => users.some((u) => services[u].depends_on.includes(s)));
+    const fronted = named.length > 0 ? named : used;
+    service.depends_on = [...new Set([...service.depends_on, ...fronted])].sort();
+    if (findCycle(services)) {
+      service.depends_on = service.depends_on.filter((d) => !fronted.includes(d));
+      notes.push(`${cache}: the stores it fronts depend on it; list what it fronts under depends_on by hand`);
+    } else if (fronted.length === 0)
+      notes.push(`${cache}: a cache whose stores were not found; list what it fronts under depends_on`);
+  }
+  return notes;
+}
+
+/** A name without its engine words: memcached-profile and mongodb-profile are both "profile". */
+function stemOf(name: string): string {
+  return name
+    .split(/[-_]+/)
+    .filter(
+      (token) =>
+        !/^(memcached|memcache|redis|cache|mongo|mongodb|mysql|mariadb|postgres|postgresql|db|pg)$/.test(
+          token,
+        ),
+    )
+    .join('-');
 }
 
 /**

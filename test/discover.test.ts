@@ -25,6 +25,7 @@ function summary(manifest: DiscoveredManifest) {
   for (const [name, service] of Object.entries(manifest.services)) {
     if (service.datastore) stores[name] = `${String(service.datastore.kind)} (${service.tier})`;
     if (service.unprotected) stores[name] = `unprotected ${service.unprotected.engine} (${service.tier})`;
+    if (service.cache) stores[name] = `cache ${String(service.cache.engine)}`;
     if (service.depends_on.length > 0) dependencies[name] = service.depends_on;
   }
   return { services: Object.keys(manifest.services).length, stores, dependencies };
@@ -84,7 +85,8 @@ test('Sock Shop: no depends_on, so dependencies come from connection references;
       'cart-db': 'unprotected mongodb (critical)',
       'orders-db': 'unprotected mongodb (critical)',
       rabbitmq: 'unprotected rabbitmq (standard)',
-      'user-db': 'unprotected unknown (standard)', // a custom image named like a datastore
+      // A custom image named like a datastore, which user reaches as MONGO_HOST=user-db:27017.
+      'user-db': 'unprotected mongodb (critical)',
     },
     dependencies: {
       catalogue: ['zipkin'],
@@ -119,7 +121,7 @@ const sentryBase = [
   'zookeeper',
 ];
 const sentryStores = {
-  memcached: 'unprotected memcached (standard)',
+  memcached: 'cache memcached', // flushed after the stores of the services that use it
   redis: 'redis (standard)',
   postgres: 'postgres (critical)',
   zookeeper: 'unprotected zookeeper (standard)',
@@ -146,6 +148,7 @@ test('Sentry self-hosted: anchors, merge keys, x- extensions and profiles', () =
     stores: sentryStores,
     dependencies: {
       kafka: ['zookeeper'],
+      memcached: ['postgres', 'redis'], // the stores of the services that use the cache
       ...Object.fromEntries(snubaDefaults.map((s) => [s, snuba])),
       ...Object.fromEntries([...sentryDefaults, ...consumers].map((s) => [s, sentryBase])),
     },
@@ -257,10 +260,11 @@ services:
     services: 6,
     stores: {
       'orders-db': 'postgres (critical)',
-      cache: 'redis (standard)',
+      cache: 'cache redis', // named as one
       events: 'unprotected nats (standard)',
     },
     dependencies: {
+      cache: ['orders-db'], // the database of the services that use it
       api: ['cache', 'orders-db'],
       worker: ['cache', 'events', 'orders-db'],
       admin: ['cache', 'orders-db'],
@@ -499,7 +503,7 @@ test('a discovered Compose manifest plans, and flags what it cannot protect', ()
   const plan = lazarus(['plan', file]);
   expect(plan.code).toBe(0);
   expect(plan.stdout).toContain('not protected: cart-db keeps state in mongodb');
-  expect(plan.stdout).toContain('not protected: user-db keeps state in unknown');
+  expect(plan.stdout).toContain('not protected: user-db keeps state in mongodb');
 });
 
 test('bad input is refused with the file and the fix, and no stack trace', () => {

@@ -133,6 +133,9 @@ function header(manifest: DiscoveredManifest, notes: string[]): string {
     ...unprotectedOf(manifest).map(
       ([name, engine]) => `# NOT PROTECTED: ${name} (${engine}): Lazarus cannot back it up yet`,
     ),
+    ...Object.entries(manifest.services).flatMap(([name, s]) =>
+      s.cache ? [`# cache: ${name} holds nothing to back up; flushed after ${s.depends_on.join(', ')}`] : [],
+    ),
     ...notes.map((n) => `# note: ${n}`),
   ];
   return lines.join('\n') + '\n';
@@ -149,8 +152,10 @@ function printSummary(manifest: DiscoveredManifest, notes: string[], output?: st
   const services = Object.values(manifest.services);
   const stores = services.filter((s) => s.datastore).length;
   const flagged = unprotectedOf(manifest);
+  const caches = Object.entries(manifest.services).filter(([, s]) => s.cache);
   console.error(
     `discovered ${services.length} services of ${manifest.app}: ${stores} datastores Lazarus backs up, ` +
+      `${caches.length} caches (nothing to back up; flushed after the stores they front are restored), ` +
       `${flagged.length} it cannot yet${flagged.length ? ` (${flagged.map(([n, e]) => `${n}: ${e}`).join(', ')})` : ''}` +
       (output ? `; written to ${output}` : ''),
   );
