@@ -231,6 +231,21 @@ test('users: true carries the users with permissions on the vhost, and their per
   );
 });
 
+test("a restore into a vhost that does not exist (a drill's sandbox) creates it, open to the store's user", async () => {
+  await freshVhost(sourceVhost, (channel) => topology(channel, 3));
+  const { repo, ref } = await backup(store(sourceVhost));
+  const sandbox = store('lz_rabbitmq_src_lzd_drill001');
+  if (vhosts().includes(sandbox.vhost)) ctl('delete_vhost', sandbox.vhost);
+  expect(await adapterFor(sandbox).holdsData(sandbox)).toBe(false);
+  await adapterFor(sandbox).restore(sandbox, repo.openSnapshot(ref), ctx());
+  expect(await adapterFor(sandbox).fingerprint(sandbox)).toBe(
+    await adapterFor(sandbox).fingerprint(store(sourceVhost)),
+  );
+  expect((await withChannel(sandbox.vhost, (c) => c.checkQueue('q-2'))).queue).toBe('q-2');
+  await adapterFor(sandbox).drop(sandbox);
+  expect(vhosts()).not.toContain(sandbox.vhost);
+});
+
 describe('drain mode', () => {
   const freeze = (): FreezeContext => ({
     ...ctx(),

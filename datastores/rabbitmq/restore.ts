@@ -47,9 +47,9 @@ export async function restoreVhost(store: RabbitmqStore, data: Readable, ctx: Ad
   await stage(ctl, store, wanted, ctx);
 
   if (live) await deleteAll(store, ctl, redeclared(conflicts));
+  else await createVhost(ctl, store, !wanted.users);
   await ctl.importFile(importFile(wanted, store.vhost, 'all'), ctx.signal);
-  if (live) await deleteAll(store, ctl, extras(live, wanted));
-  else if (!wanted.users) await grantStoreUser(ctl, store);
+  if (live) await deleteAll(store, ctl, withoutBindingsOf(extras(live, wanted), conflicts));
   await untilEqual(ctl, store, store.vhost, wanted, ctx.signal);
 }
 
@@ -173,9 +173,25 @@ async function deleteAll(store: RabbitmqStore, ctl: Rabbitmqctl, gone: Extras): 
     await ctl.run(['clear_topic_permissions', '-p', vhost, user, exchange]);
 }
 
-/** A vhost the restore created would be closed to everyone: the store's own user may open it. */
-async function grantStoreUser(ctl: Rabbitmqctl, store: RabbitmqStore): Promise<void> {
-  await ctl.run(['set_permissions', '-p', store.vhost, store.user, '.*', '.*', '.*']);
+/**
+ * Created before the import, which is asynchronous: what follows must find it. Without
+ * users in the snapshot it would be closed to everyone, so the store's own user may open it.
+ */
+async function createVhost(ctl: Rabbitmqctl, store: RabbitmqStore, grant: boolean): Promise<void> {
+  await ctl.run(['add_vhost', store.vhost]);
+  if (grant) await ctl.run(['set_permissions', '-p', store.vhost, store.user, '.*', '.*', '.*']);
+}
+
+/**
+ * A recreated queue or exchange lost its bindings with the delete; unbinding them again
+ * could meet it not yet declared by the asynchronous import (404 NOT_FOUND).
+ */
+function withoutBindingsOf(gone: Extras, conflicts: Mismatch[]): Extras {
+  const recreated = new Set(conflicts.map((c) => `${c.what}:${c.name}`));
+  const touches = (b: Record<string, unknown>) =>
+    recreated.has(`${String(b.destination_type)}:${String(b.destination)}`) ||
+    recreated.has(`exchange:${String(b.source)}`);
+  return { ...gone, bindings: gone.bindings.filter((b) => !touches(b)) };
 }
 
 export async function deleteVhost(ctl: Rabbitmqctl, vhost: string, signal?: AbortSignal): Promise<void> {
