@@ -5,8 +5,10 @@
  * figures for a vhost of 200 queues, exchanges and bindings. Every vhost is lz_rabbitmq_*.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Channel, connect } from 'amqplib';
+import { establishPoints } from '../activities/group-snapshot';
 import { adapterFor } from '../datastores/adapters';
 import { listRabbitmqStores } from '../datastores/rabbitmq/live';
 import { datastoreSchema } from '../datastores/registry';
@@ -16,6 +18,7 @@ import type { Datastore } from '../model/manifest';
 import { Repository } from '../repository/repository';
 import { ctx, datastoreContract } from './contracts/datastore';
 import { tempDir } from './support/stores';
+import { workerActivityDeps } from '../worker/activity-deps';
 
 type RabbitmqStore = Extract<Datastore, { kind: 'rabbitmq' }>;
 
@@ -290,6 +293,57 @@ describe('drain mode', () => {
       /1 queue\(s\) did not drain within 3.0 s: "stuck" \(3 ready, 0 unacknowledged\); check that their consumers run/,
     );
   });
+});
+
+test("in a consistency group, the pause hook stops the producer and the group's point waits for the queue to drain", async () => {
+  await freshVhost(sourceVhost, (c) => c.assertQueue('orders', { durable: true }).then(() => {}));
+  const dir = tempDir();
+  const stopFile = path.join(dir, 'producers-paused');
+  const connection = await connect(`amqp://guest:guest@127.0.0.1:5672/${sourceVhost}`);
+  const channel = await connection.createChannel();
+  await channel.prefetch(5);
+  await channel.consume('orders', (m) => void setTimeout(() => m && channel.ack(m), 20));
+  // The application's producer: publishes until its pause flag appears.
+  let published = 0;
+  const producer = setInterval(() => {
+    if (existsSync(stopFile)) return;
+    for (let i = 0; i < 20; i++) channel.sendToQueue('orders', Buffer.from(`order ${published++}`));
+  }, 10);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const held = await establishPoints(
+      {
+        group: 'shop',
+        members: [
+          {
+            service: 'broker',
+            datastore: store(sourceVhost, { drain: { timeout: 60 } }),
+            stagingId: 'group001',
+          },
+        ],
+        maxFreezeMs: 90_000,
+        leaseMs: 30_000,
+        pause: { command: `touch ${stopFile}`, timeout: 10_000, on_error: 'fail' },
+        resume: { command: `rm -f ${stopFile}`, timeout: 10_000, on_error: 'fail' },
+        context: { app: 'shop' },
+        scratchDir: path.join(dir, 'scratch'),
+      },
+      new AbortController().signal,
+      workerActivityDeps(),
+    );
+    const point = held.points.get('broker')!;
+    expect(point.position).toMatch(/^queues empty at /);
+    expect(published).toBeGreaterThan(100);
+    expect(existsSync(stopFile)).toBe(false); // resumed
+    const chunks: Buffer[] = [];
+    for await (const chunk of await point.open()) chunks.push(chunk as Buffer);
+    expect(JSON.parse(Buffer.concat(chunks).toString()).definitions.queues).toEqual([
+      expect.objectContaining({ name: 'orders' }),
+    ]);
+  } finally {
+    clearInterval(producer);
+    await connection.close();
+  }
 });
 
 test('live discovery lists one store per vhost, the password masked in errors', async () => {
