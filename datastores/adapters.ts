@@ -3,6 +3,7 @@ import type { AdapterFor, DatastoreAdapter } from './adapter';
 import { directoryAdapter } from './directory/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
 import { postgresAdapter } from './postgres/adapter';
+import { rabbitmqAdapter } from './rabbitmq/adapter';
 import { redisAdapter } from './redis/adapter';
 import { sqliteAdapter } from './sqlite/adapter';
 
@@ -12,6 +13,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   postgres: postgresAdapter,
   mariadb: mariadbAdapter,
   redis: redisAdapter,
+  rabbitmq: rabbitmqAdapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

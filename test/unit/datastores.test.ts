@@ -24,6 +24,16 @@ sandboxTargetContract({
   postgres: { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: 'payments' },
   mariadb: { kind: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'inventory' },
   redis: { kind: 'redis', host: '127.0.0.1', port: 6379, db: 0, staging_db: 15, sandbox_db: 14 },
+  rabbitmq: {
+    kind: 'rabbitmq',
+    host: '127.0.0.1',
+    port: 5672,
+    vhost: 'orders',
+    user: 'guest',
+    users: false,
+    on_mismatch: 'report',
+    import_timeout: 60_000,
+  },
 });
 
 validatorsContract();
