@@ -24,6 +24,7 @@ sandboxTargetContract({
   postgres: { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: 'payments' },
   mariadb: { kind: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'inventory' },
   redis: { kind: 'redis', host: '127.0.0.1', port: 6379, db: 0, staging_db: 15, sandbox_db: 14 },
+  mongodb: { kind: 'mongodb', host: '127.0.0.1', port: 27017, database: 'catalogue', tls: false },
 });
 
 validatorsContract();
