@@ -56,12 +56,16 @@ export function collectionFingerprint(
   shape: CollectionShape,
   digest: { count: number; hex(): string },
 ): string {
-  return new ContentHash()
-    .add(shape.name, shape.type)
-    .add(BSON.EJSON.stringify(normalOptions(shape.options), { relaxed: false }))
-    .add(BSON.EJSON.stringify(normalIndexes(shape.indexes), { relaxed: false }))
-    .add(digest.count, digest.hex())
-    .hex();
+  return (
+    new ContentHash()
+      .add(shape.name, shape.type)
+      // Relaxed: an archive's options keep their BSON number types (Int32, Long) while a live
+      // listing's are promoted to numbers; the value is what must match, not the type.
+      .add(BSON.EJSON.stringify(normalOptions(shape.options), { relaxed: true }))
+      .add(BSON.EJSON.stringify(normalIndexes(shape.indexes), { relaxed: true }))
+      .add(digest.count, digest.hex())
+      .hex()
+  );
 }
 
 /** The database's fingerprint from its collections' (in name order). */

@@ -1,18 +1,18 @@
 //go:build tools
 
-// FerretDB v1.24.2 for the MongoDB tests, built by tools/go-tool.ts with
+// FerretDB v1.24.2, the MongoDB tests' server, built by tools/go-tool.ts (FERRETDB in
+// tools/ferretdb-server.ts): this module is copied to a scratch directory, its dependencies
+// vendored (`go mod vendor`), vendor/github.com/FerretDB/FerretDB/build/version/version.txt
+// written, and `go build -mod=vendor github.com/FerretDB/FerretDB/cmd/ferretdb` run.
 //
-//	go build -o <bin> github.com/FerretDB/FerretDB/cmd/ferretdb
+// Why not `go install .../cmd/ferretdb@v1.24.2`: FerretDB's build/version panics at start
+// ("Invalid build/version/version.txt") when its main module is FerretDB and that generated
+// file is absent, which it is from the module proxy's copy. Why not a launcher around the
+// embeddable package github.com/FerretDB/FerretDB/ferretdb: its Config has no SCRAM users
+// (--test-enable-new-auth --setup-username), which the wrong-credentials test needs.
 //
-// in this directory. Built under this module (not FerretDB's own), FerretDB's
-// build/version skips the check that makes a plain `go install` panic ("Invalid
-// build/version/version.txt"): that check only runs when the main module is FerretDB.
-// Unlike the embeddable package (github.com/FerretDB/FerretDB/ferretdb), the command
-// keeps every flag the tests need: --debug-addr, --telemetry, and the SCRAM users of
-// --test-enable-new-auth --setup-username --setup-password.
-//
-// This file only pins the dependency for `go mod tidy` (the tools build tag keeps it out
-// of every build).
+// This file only pins the dependency for `go mod tidy`; the tools build tag keeps it out of
+// every build.
 package main
 
 import _ "github.com/FerretDB/FerretDB/cmd/ferretdb"
