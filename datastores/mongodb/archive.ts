@@ -73,15 +73,21 @@ export async function* readFrames(data: Readable, what: string): AsyncGenerator<
     chunks = [head];
     return head.readInt32LE(1);
   };
+  // The next frame's size once known: chunks are only joined when the whole frame is there.
+  let need = 0;
   for await (const chunk of data) {
     chunks.push(chunk as Buffer);
     buffered += (chunk as Buffer).length;
-    while (buffered >= 5) {
-      const length = peekLength();
-      if (length < 5 || length > MAX_FRAME)
-        throw new Error(`${what}: the archive is damaged (frame of ${length} bytes)`);
-      if (buffered < length + 1) break;
-      const bytes = take(length + 1);
+    while (buffered >= 5 && buffered >= need) {
+      if (need === 0) {
+        const length = peekLength();
+        if (length < 5 || length > MAX_FRAME)
+          throw new Error(`${what}: the archive is damaged (frame of ${length} bytes)`);
+        need = length + 1;
+        if (buffered < need) break;
+      }
+      const bytes = take(need);
+      need = 0;
       const tag = bytes[0] as TagValue;
       if (sawTrailer) throw new Error(`${what}: the archive has data after its trailer`);
       if (tag === Tag.trailer) {
