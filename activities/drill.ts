@@ -114,11 +114,24 @@ async function validate(
     const value = row?.[0];
     return { ok: String(value) === String(validator.expect), detail: `got ${String(value)}` };
   }
-  if ('row_count' in validator || 'key_count' in validator) {
-    const bounds = 'row_count' in validator ? validator.row_count : validator.key_count;
-    const n = await adapter!.count!(store!, 'table' in bounds ? bounds.table : bounds.pattern);
+  if ('row_count' in validator || 'key_count' in validator || 'document_count' in validator) {
+    const bounds =
+      'row_count' in validator
+        ? { ...validator.row_count, what: validator.row_count.table }
+        : 'key_count' in validator
+          ? { ...validator.key_count, what: validator.key_count.pattern }
+          : { ...validator.document_count, what: validator.document_count.collection };
+    const n = await adapter!.count!(store!, bounds.what);
     const ok = n >= bounds.min && (bounds.max === undefined || n <= bounds.max);
     return { ok, detail: `${n}` };
+  }
+  if ('mongo_query' in validator) {
+    const { collection, filter, field, expect } = validator.mongo_query;
+    const doc = await adapter!.firstDocument!(store!, { collection, filter });
+    if (!doc) return { ok: false, detail: 'no document matched' };
+    if (field === undefined) return { ok: true, detail: 'a document matched' };
+    const value = field.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown>)?.[key], doc);
+    return { ok: String(value) === String(expect), detail: `got ${String(value)}` };
   }
   if ('checksum' in validator) {
     if (!input.snapshot) return { ok: false, detail: 'the backup holds no snapshot of this service' };

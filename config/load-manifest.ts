@@ -202,6 +202,8 @@ const validatorNeeds: Partial<Record<ValidatorType, string>> = {
   sql: 'sql and row_count need an SQL datastore',
   row_count: 'sql and row_count need an SQL datastore',
   key_count: `key_count needs a ${kindsAccepting('key_count').join(' or ')} datastore`,
+  document_count: `document_count needs a ${kindsAccepting('document_count').join(' or ')} datastore`,
+  mongo_query: `mongo_query needs a ${kindsAccepting('mongo_query').join(' or ')} datastore`,
 };
 
 function kindsAccepting(type: ValidatorType): string[] {

@@ -73,10 +73,18 @@ export interface DatastoreAdapter<D extends Datastore = Datastore> {
   holdsData(store: D): Promise<boolean>;
   /** Removes the store entirely: only ever called on a drill's sandbox copy. */
   drop(store: D): Promise<void>;
-  /** Rows in a table (SQL stores) or keys matching a pattern (Redis): for drill validators. */
+  /** Rows in a table (SQL stores), keys matching a pattern (Redis), documents in a collection (MongoDB): for drill validators. */
   count?(store: D, what: string): Promise<number>;
   /** The first row a query returns, for drill validators (SQL stores). */
   firstRow?(store: D, sql: string): Promise<unknown[] | undefined>;
+  /**
+   * The first document a find filter (MongoDB Extended JSON) matches in a collection, as
+   * relaxed Extended JSON, for drill validators (document stores).
+   */
+  firstDocument?(
+    store: D,
+    query: { collection: string; filter: Record<string, unknown> },
+  ): Promise<Record<string, unknown> | undefined>;
   /** Removes the staging area a failed or cancelled restore left; the target is not touched. */
   discard(store: D, ctx: AdapterContext): Promise<void>;
   /** The same store pointed at another target (a path, database name or index), for a mapped restore. */

@@ -2,6 +2,7 @@ import type { Datastore, DatastoreKind, Service } from '../model/manifest';
 import type { AdapterFor, DatastoreAdapter } from './adapter';
 import { directoryAdapter } from './directory/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
+import { mongodbAdapter } from './mongodb/adapter';
 import { postgresAdapter } from './postgres/adapter';
 import { rabbitmqAdapter } from './rabbitmq/adapter';
 import { redisAdapter } from './redis/adapter';
@@ -14,6 +15,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   mariadb: mariadbAdapter,
   redis: redisAdapter,
   rabbitmq: rabbitmqAdapter,
+  mongodb: mongodbAdapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

@@ -30,6 +30,31 @@ export const validatorSchema = z.union(
       }),
     }),
     z.strictObject({
+      document_count: z.strictObject({
+        collection: z.string().min(1),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      mongo_query: z.strictObject({
+        collection: z.string().min(1),
+        filter: z
+          .record(z.string(), z.unknown())
+          .default({})
+          .describe('A find filter, in MongoDB Extended JSON ({"_id": {"$oid": "..."}})'),
+        field: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('A dotted path in the first matching document, compared with expect'),
+        expect: z
+          .union([z.string(), z.number(), z.boolean()])
+          .optional()
+          .describe('The value expected at field; without it a document must match'),
+      }),
+    }),
+    z.strictObject({
       checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
     }),
     z.strictObject({
@@ -41,12 +66,24 @@ export const validatorSchema = z.union(
       timeout: durationSchema().default(30_000),
     }),
   ],
-  { error: 'a validator is one of: sql, row_count, key_count, checksum, command, http' },
+  {
+    error:
+      'a validator is one of: sql, row_count, key_count, document_count, mongo_query, checksum, command, http',
+  },
 );
 export type Validator = z.infer<typeof validatorSchema>;
 
 /** A validator's type: the field that names it (`sql`, `row_count`, ...). */
-export const validatorTypes = ['sql', 'row_count', 'key_count', 'checksum', 'command', 'http'] as const;
+export const validatorTypes = [
+  'sql',
+  'row_count',
+  'key_count',
+  'document_count',
+  'mongo_query',
+  'checksum',
+  'command',
+  'http',
+] as const;
 export type ValidatorType = (typeof validatorTypes)[number];
 
 /** What every stateful kind accepts, and all a stateless service can have. */
@@ -63,6 +100,13 @@ export function describeValidator(validator: Validator): string {
   if ('row_count' in validator) return `row_count ${validator.row_count.table} >= ${validator.row_count.min}`;
   if ('key_count' in validator)
     return `key_count ${validator.key_count.pattern} >= ${validator.key_count.min}`;
+  if ('document_count' in validator)
+    return `document_count ${validator.document_count.collection} >= ${validator.document_count.min}`;
+  if ('mongo_query' in validator) {
+    const { collection, filter, field, expect } = validator.mongo_query;
+    const result = field ? ` ${field} = ${String(expect)}` : '';
+    return `mongo_query ${collection} ${JSON.stringify(filter)}${result}`;
+  }
   if ('checksum' in validator) return 'checksum against the catalog';
   if ('command' in validator) return `command ${validator.command}`;
   return `http ${validator.http.url} -> ${validator.http.expect_status}`;

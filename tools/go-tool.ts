@@ -1,7 +1,8 @@
 /**
  * Finds a program that installs with `go install` (the Temporal CLI, the servers the
  * tests start) or builds it once. Order: an environment variable naming the executable,
- * PATH, Go's bin directory, then `go install`. Go itself is found on PATH or where the
+ * PATH, Go's bin directory, then `go install` (or a build of a module directory of ours,
+ * `source`). Go itself is found on PATH or where the
  * official archive puts it, /usr/local/go, whose bin directory only a login shell's
  * profile adds to PATH.
  */
@@ -22,6 +23,21 @@ export interface GoTool {
    * `name`; the build is renamed to `name`, since a `server` on PATH says nothing.
    */
   builds?: string;
+  /**
+   * Built from a module directory of ours instead of `go install module`: for a program
+   * whose own build needs files its module does not ship (FerretDB's version.txt).
+   */
+  source?: GoSource;
+}
+
+/** A module directory whose dependencies are vendored, patched with `vendorFiles`, then built. */
+export interface GoSource {
+  /** The directory holding go.mod and go.sum. */
+  dir: string;
+  /** The main package to build. */
+  package: string;
+  /** Files written under vendor/ before the build (path relative to vendor/ -> content). */
+  vendorFiles?: Record<string, string>;
 }
 
 export type Log = (message: string) => void;
@@ -74,17 +90,35 @@ async function goInstall(go: string, tool: GoTool, log: Log): Promise<void> {
   await fs.mkdir(binDir, { recursive: true });
   const staging = await fs.mkdtemp(path.join(binDir, `.${tool.name}-`));
   try {
-    await runGoInstall(go, tool, staging, log);
+    if (tool.source) await buildFromSource(go, tool.source, staging, tool.name, log);
+    else await runGo(go, ['install', tool.module], { env: { GOBIN: staging } }, log);
     await fs.rename(path.join(staging, tool.builds ?? tool.name), path.join(binDir, tool.name));
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
 }
 
-function runGoInstall(go: string, tool: GoTool, gobin: string, log: Log): Promise<void> {
+/** A copy of the source directory, its modules vendored and patched, built into `outDir/name`. */
+async function buildFromSource(go: string, source: GoSource, outDir: string, name: string, log: Log) {
+  const work = path.join(outDir, 'src');
+  await fs.cp(source.dir, work, { recursive: true });
+  await runGo(go, ['mod', 'vendor'], { cwd: work }, log);
+  for (const [file, content] of Object.entries(source.vendorFiles ?? {}))
+    await fs.writeFile(path.join(work, 'vendor', file), content);
+  const output = path.join(outDir, name);
+  await runGo(go, ['build', '-mod=vendor', '-o', output, source.package], { cwd: work }, log);
+}
+
+function runGo(
+  go: string,
+  args: string[],
+  { env, cwd }: { env?: Record<string, string>; cwd?: string },
+  log: Log,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(go, ['install', tool.module], {
-      env: { ...process.env, GOBIN: gobin },
+    const child = spawn(go, args, {
+      env: { ...process.env, ...env },
+      cwd,
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     let errors = '';
@@ -95,7 +129,7 @@ function runGoInstall(go: string, tool: GoTool, gobin: string, log: Log): Promis
     });
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`go install ${tool.module} failed (${code}):\n${errors}`)),
+      code === 0 ? resolve() : reject(new Error(`go ${args.join(' ')} failed (${code}):\n${errors}`)),
     );
   });
 }

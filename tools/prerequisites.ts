@@ -6,12 +6,14 @@
  * Debian packages (apt-get when we are root, else the command to run): chromium, the Web UI
  * test's browser; postgresql-client and mariadb-client, the dump tools the adapters run;
  * memcached, a cache the tests start.
- * Go tools, built once with `go install`: the Temporal CLI, versitygw and toxiproxy.
+ * Go tools, built once with `go install`: the Temporal CLI, versitygw and toxiproxy; FerretDB
+ * (the MongoDB tests' server), built once from tools/ferretdb.
  */
 import { execFileSync } from 'node:child_process';
 import { ensureTemporalCli } from '../temporal/cli-binary';
 import { isExecutable, isInstalled } from './executables';
 import { type Log, ensureGoTool } from './go-tool';
+import { FERRETDB } from './ferretdb-server';
 import { VERSITYGW } from './s3-server';
 import { ensureToxiproxy } from './toxiproxy';
 
@@ -49,6 +51,7 @@ export async function ensurePrerequisites(log: Log): Promise<void> {
   await ensureTemporalCli(log);
   await ensureGoTool(VERSITYGW, log);
   await ensureToxiproxy(log);
+  await ensureGoTool(FERRETDB, log);
 }
 
 function installDebianPackages(names: string[], log: Log): void {

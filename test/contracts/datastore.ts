@@ -151,15 +151,16 @@ export function sandboxTargetContract(examples: ProductionExamples): void {
   });
 }
 
-/** A kind that accepts a validator has what the drill runs it with: `firstRow` for sql, `count` for the counts. */
+/** A kind that accepts a validator has what the drill runs it with: `firstRow` for sql, `count` for the counts, `firstDocument` for mongo_query. */
 export function validatorsContract(): void {
   test.each(datastoreSpecs.map((spec) => [spec.kind, spec] as const))(
     '%s: the validators its spec accepts have an adapter method to run on',
     (_, spec) => {
       const adapter = adapterFor({ kind: spec.kind } as Datastore);
       if (spec.validators.includes('sql')) expect(adapter.firstRow).toBeInstanceOf(Function);
-      if (spec.validators.some((v) => v === 'row_count' || v === 'key_count'))
+      if (spec.validators.some((v) => v === 'row_count' || v === 'key_count' || v === 'document_count'))
         expect(adapter.count).toBeInstanceOf(Function);
+      if (spec.validators.includes('mongo_query')) expect(adapter.firstDocument).toBeInstanceOf(Function);
     },
   );
 }

@@ -34,6 +34,7 @@ sandboxTargetContract({
     on_mismatch: 'report',
     import_timeout: 60_000,
   },
+  mongodb: { kind: 'mongodb', host: '127.0.0.1', port: 27017, database: 'catalogue', tls: false },
 });
 
 validatorsContract();
