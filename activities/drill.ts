@@ -114,10 +114,10 @@ async function validate(
     const value = row?.[0];
     return { ok: String(value) === String(validator.expect), detail: `got ${String(value)}` };
   }
-  if ('row_count' in validator || 'key_count' in validator) {
-    const bounds = 'row_count' in validator ? validator.row_count : validator.key_count;
-    const n = await adapter!.count!(store!, 'table' in bounds ? bounds.table : bounds.pattern);
-    const ok = n >= bounds.min && (bounds.max === undefined || n <= bounds.max);
+  if ('row_count' in validator || 'key_count' in validator || 'message_count' in validator) {
+    const { what, min, max } = countedBy(validator);
+    const n = await adapter!.count!(store!, what);
+    const ok = n >= min && (max === undefined || n <= max);
     return { ok, detail: `${n}` };
   }
   if ('checksum' in validator) {
@@ -147,6 +147,15 @@ async function validate(
     signal,
   );
   return { ok: result.status === validator.http.expect_status, detail: result.detail };
+}
+
+/** What a counting validator counts (a table, a key pattern, a stream's messages) and its bounds. */
+function countedBy(
+  validator: Extract<Validator, { row_count: unknown } | { key_count: unknown } | { message_count: unknown }>,
+): { what: string; min: number; max?: number } {
+  if ('row_count' in validator) return { ...validator.row_count, what: validator.row_count.table };
+  if ('key_count' in validator) return { ...validator.key_count, what: validator.key_count.pattern };
+  return { ...validator.message_count, what: validator.message_count.stream };
 }
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */

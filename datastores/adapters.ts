@@ -2,6 +2,7 @@ import type { Datastore, DatastoreKind, Service } from '../model/manifest';
 import type { AdapterFor, DatastoreAdapter } from './adapter';
 import { directoryAdapter } from './directory/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
+import { natsAdapter } from './nats/adapter';
 import { postgresAdapter } from './postgres/adapter';
 import { redisAdapter } from './redis/adapter';
 import { sqliteAdapter } from './sqlite/adapter';
@@ -12,6 +13,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   postgres: postgresAdapter,
   mariadb: mariadbAdapter,
   redis: redisAdapter,
+  nats: natsAdapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

@@ -24,6 +24,15 @@ sandboxTargetContract({
   postgres: { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: 'payments' },
   mariadb: { kind: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'inventory' },
   redis: { kind: 'redis', host: '127.0.0.1', port: 6379, db: 0, staging_db: 15, sandbox_db: 14 },
+  nats: {
+    kind: 'nats',
+    host: '127.0.0.1',
+    port: 4222,
+    streams: ['ORDERS'],
+    kv: ['sessions'],
+    object_stores: [],
+    sandbox: { host: '127.0.0.1', port: 4223 },
+  },
 });
 
 validatorsContract();
