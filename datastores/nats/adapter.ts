@@ -3,7 +3,9 @@ import type { AdapterFor } from '../adapter';
 import { spoolFile, spooledPoint } from '../shared/spooled-point';
 import { ArchiveWriter, FORMAT } from './archive';
 import { natsFingerprint } from './fingerprint';
+import { resolveSecret } from '../shared/secrets';
 import {
+  type Credentials,
   type Server,
   deleteStream,
   existingStream,
@@ -100,12 +102,17 @@ function describe(store: NatsStore): string {
 
 function open(store: NatsStore): Promise<Server> {
   const { host, port } = natsServer(store);
-  return openServer(`${host}:${port}`, store, describe(store));
+  return openServer(`${host}:${port}`, credentials(store), describe(store));
 }
 
 function withStore<T>(store: NatsStore, work: (server: Server) => Promise<T>): Promise<T> {
   const { host, port } = natsServer(store);
-  return withServer(`${host}:${port}`, store, describe(store), work);
+  return withServer(`${host}:${port}`, credentials(store), describe(store), work);
+}
+
+/** Secrets are read here, on the worker, so their values never enter a workflow's history. */
+function credentials(store: NatsStore): Credentials {
+  return { user: store.user, pass: resolveSecret(store.password), token: resolveSecret(store.token) };
 }
 
 function closing(server: Server): (err: unknown) => Promise<never> {

@@ -15,7 +15,6 @@ import {
   type StreamState,
 } from 'nats';
 import { UserError } from '../../model/errors';
-import { resolveSecret } from '../shared/secrets';
 
 /** A connection, with what the messages that name the store need. */
 export interface Server {
@@ -25,10 +24,11 @@ export interface Server {
   label: string;
 }
 
+/** Credentials as the client takes them: secrets already resolved, on the worker. */
 export interface Credentials {
   user?: string;
-  password?: { env: string } | { file: string };
-  token?: { env: string } | { file: string };
+  pass?: string;
+  token?: string;
 }
 
 /** What a snapshot response says: the stream's configuration and its state at the snapshot. */
@@ -48,9 +48,7 @@ const IDLE_MS = 30_000;
 export async function openServer(servers: string, creds: Credentials, label: string): Promise<Server> {
   const nc = await connect({
     servers,
-    user: creds.user,
-    pass: resolveSecret(creds.password),
-    token: resolveSecret(creds.token),
+    ...creds,
     timeout: 5000,
     reconnect: false,
     name: 'lazarus',
