@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, stopProcess, waitForPort } from '../../tools/local-server';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, waitForPort } from '../../tools/local-server';
 
 export interface ScratchServer {
   url: string;
@@ -58,7 +59,7 @@ export async function startScratchServer(stagingId: string): Promise<ScratchServ
   });
   await spawned;
   const stop = async () => {
-    await stopProcess(child);
+    await kill(child);
     await fs.rm(dir, { recursive: true, force: true });
   };
   try {
@@ -99,4 +100,16 @@ async function waitGone(pid: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * SIGKILL: everything the server holds is thrown away, and a graceful stop waits for a
+ * cut-off restore to time out on the server's side (seconds).
+ */
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }
