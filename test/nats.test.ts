@@ -267,3 +267,27 @@ test('NATS figures: a stream of 10,000 messages and a KV bucket of 1,000 keys, r
       `two fingerprints ${Date.now() - fpStarted} ms`,
   );
 });
+
+test('NATS: a live stream taking the same subjects is found before the live stream is deleted', async () => {
+  await fill(4222, 20, 'src', 2);
+  await fill(target.port, 5, 'old', 2);
+  const copy = store(target.port);
+  await withNats(target.port, async (nc) => {
+    await (await nc.jetstreamManager()).streams.add({ name: 'LZ_NATS_SQUAT', subjects: ['lz_nats.squat'] });
+  });
+  const repo = await Repository.openLocal(path.join(tempDir(), 'repo'), inlineCodec);
+  const ref = await repo.storeSnapshot(await adapterFor(store(4222)).snapshot(store(4222), ctx()));
+  // The squatter takes lz_nats.orders.* once the target's own stream is gone: made so here with its subjects.
+  await withNats(target.port, async (nc) => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(STREAM);
+    await jsm.streams.update('LZ_NATS_SQUAT', { subjects: ['lz_nats.squat', 'lz_nats.orders.3'] });
+  });
+  const before = await adapterFor(copy).fingerprint(copy);
+  await expect(adapterFor(copy).restore(copy, repo.openSnapshot(ref), ctx('nats0001'))).rejects.toThrow(
+    `nats: stream LZ_NATS_SQUAT on nats://127.0.0.1:${target.port}/KV_${BUCKET},${STREAM} takes subject lz_nats.orders.3`,
+  );
+  expect(await adapterFor(copy).fingerprint(copy)).toBe(before);
+  expect(await leftovers()).toEqual([]);
+  await withNats(target.port, async (nc) => (await nc.jetstreamManager()).streams.delete('LZ_NATS_SQUAT'));
+});

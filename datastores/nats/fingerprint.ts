@@ -29,9 +29,9 @@ async function streamDigest(server: Server, info: StreamInfo): Promise<string> {
 /** Durable consumers only: ephemeral ones belong to a client's session, not to the stream's data. */
 async function consumersDigest(server: Server, stream: string): Promise<string> {
   const sum = new ContentHash();
-  const consumers = (await server.jsm.consumers.list(stream).next())
-    .filter((c) => c.config.durable_name)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const consumers = [];
+  for await (const c of server.jsm.consumers.list(stream)) if (c.config.durable_name) consumers.push(c);
+  consumers.sort((a, b) => a.name.localeCompare(b.name));
   for (const c of consumers)
     sum.add(
       c.name,

@@ -13,7 +13,9 @@ export async function listNatsStores(
   // Credentials in the URL serve the listing only: a manifest names secrets by reference.
   const label = `nats://${host}:${port}`;
   return withServer(`${host}:${port}`, { user, pass }, label, async (server) => {
-    const names = (await server.jsm.streams.names().next()).sort();
+    const names: string[] = [];
+    for await (const name of server.jsm.streams.names()) names.push(name);
+    names.sort();
     return names.map((stream) => ({
       name: serviceName(stream),
       datastore: { kind: 'nats', host, port, ...held(stream) },

@@ -11,6 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { StreamState } from 'nats';
+import { UserError } from '../../model/errors';
 import type { AdapterContext } from '../adapter';
 import { type ArchiveEvent, FORMAT, readArchive } from './archive';
 import {
@@ -36,6 +37,7 @@ export async function restoreArchive(live: Server, data: Readable, ctx: AdapterC
       const staged = await stageArchive(stage, data, ctx.signal);
       for (const { name, header } of staged)
         checkState(name, (await streamInfo(stage, name))?.state, header, 'staged');
+      await checkSubjectsFree(live, staged);
       ctx.signal.throwIfAborted();
       // Past this point the live server changes: the swap runs to its end, whatever the signal says.
       for (const { name, header } of staged) await swapIn(stage, live, name, header);
@@ -109,4 +111,35 @@ function checkState(name: string, state: StreamState | undefined, header: Stream
   throw new Error(
     `nats: the ${where} ${describeStream(name)} holds ${got}; its snapshot recorded ${expected}`,
   );
+}
+
+/**
+ * The live server's other streams must not take a subject a restored stream takes: the
+ * server would refuse the restore, but only after the live stream had been deleted.
+ */
+async function checkSubjectsFree(live: Server, staged: Staged[]): Promise<void> {
+  const ours = new Set(staged.map((s) => s.name));
+  for await (const other of live.jsm.streams.list()) {
+    if (ours.has(other.config.name)) continue;
+    for (const { name, header } of staged)
+      for (const subject of header.config.subjects ?? [])
+        for (const taken of other.config.subjects ?? [])
+          if (subjectsOverlap(subject, taken))
+            throw new UserError(
+              `nats: stream ${other.config.name} on ${live.label} takes subject ${taken}, which the snapshot's ` +
+                `${describeStream(name)} takes (${subject}); change or remove ${other.config.name} before restoring`,
+            );
+  }
+}
+
+/** Could one subject match both patterns? `*` is one token, `>` the rest. */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] === '>' || y[i] === '>') return x[i] !== undefined && y[i] !== undefined;
+    if (x[i] === undefined || y[i] === undefined) return false;
+    if (x[i] !== '*' && y[i] !== '*' && x[i] !== y[i]) return false;
+  }
+  return true;
 }

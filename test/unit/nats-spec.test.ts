@@ -1,4 +1,5 @@
 /** The NATS kind's spec (datastores/nats/spec.ts): where a drill's copy goes, overlaps, the manifest's shape. */
+import { subjectsOverlap } from '../../datastores/nats/restore';
 import { nats, natsStreams } from '../../datastores/nats/spec';
 
 const production = nats.schema.parse({ kind: 'nats', streams: ['ORDERS'], kv: ['sessions'] });
@@ -41,4 +42,12 @@ test('a store names at least one stream, bucket or object store, and each name i
   expect(nats.schema.safeParse({ kind: 'nats', streams: ['S'], url: 'nats://u:p@h:4222' }).success).toBe(
     false,
   );
+});
+
+test('subjects overlap as NATS matches them: * one token, > the rest', () => {
+  expect(subjectsOverlap('orders.>', 'orders.eu.new')).toBe(true);
+  expect(subjectsOverlap('orders.*', 'orders.eu.new')).toBe(false);
+  expect(subjectsOverlap('orders.*.new', 'orders.eu.*')).toBe(true);
+  expect(subjectsOverlap('orders', 'orders.>')).toBe(false);
+  expect(subjectsOverlap('a.b', 'a.c')).toBe(false);
 });
