@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, headers, type NatsConnection } from 'nats';
+import { runValidators } from '../activities/drill';
 import { adapterFor } from '../datastores/adapters';
 import { listNatsStores } from '../datastores/nats/live';
 import { scratchDir } from '../datastores/nats/scratch';
@@ -290,4 +291,39 @@ test('NATS: a live stream taking the same subjects is found before the live stre
   expect(await adapterFor(copy).fingerprint(copy)).toBe(before);
   expect(await leftovers()).toEqual([]);
   await withNats(target.port, async (nc) => (await nc.jetstreamManager()).streams.delete('LZ_NATS_SQUAT'));
+});
+
+test('NATS drills: message_count counts a stream of the sandbox copy; a missing stream fails the check by name', async () => {
+  await fill(target.port, 12, 'copy', 1);
+  const production: NatsStore = { ...store(4222), sandbox: { host: '127.0.0.1', port: target.port } };
+  const input = {
+    repository: { location: tempDir() },
+    service: 'bus',
+    datastore: production,
+    target: `127.0.0.1:${target.port}`,
+    validators: [
+      { message_count: { stream: STREAM, min: 10, max: 12 } },
+      { message_count: { stream: `KV_${BUCKET}`, min: 5 } },
+      { message_count: { stream: 'LZ_NATS_NONE', min: 1 } },
+    ],
+    context: {},
+  };
+  const tools = { adapterFor, runHookOnce: () => Promise.reject(new Error('no hooks here')) };
+  const results = await runValidators(
+    tools as never,
+    input as never,
+    {} as never,
+    new AbortController().signal,
+  );
+  expect(results).toEqual([
+    { check: `message_count ${STREAM} >= 10`, ok: true, detail: '12' },
+    { check: `message_count KV_${BUCKET} >= 5`, ok: false, detail: '2' },
+    {
+      check: 'message_count LZ_NATS_NONE >= 1',
+      ok: false,
+      detail: expect.stringContaining(
+        `stream LZ_NATS_NONE does not exist on nats://127.0.0.1:${target.port}/`,
+      ),
+    },
+  ]);
 });
