@@ -114,15 +114,15 @@ async function validate(
     const value = row?.[0];
     return { ok: String(value) === String(validator.expect), detail: `got ${String(value)}` };
   }
-  if ('row_count' in validator || 'key_count' in validator || 'document_count' in validator) {
-    const bounds =
-      'row_count' in validator
-        ? { ...validator.row_count, what: validator.row_count.table }
-        : 'key_count' in validator
-          ? { ...validator.key_count, what: validator.key_count.pattern }
-          : { ...validator.document_count, what: validator.document_count.collection };
-    const n = await adapter!.count!(store!, bounds.what);
-    const ok = n >= bounds.min && (bounds.max === undefined || n <= bounds.max);
+  if (
+    'row_count' in validator ||
+    'key_count' in validator ||
+    'document_count' in validator ||
+    'message_count' in validator
+  ) {
+    const { what, min, max } = countedBy(validator);
+    const n = await adapter!.count!(store!, what);
+    const ok = n >= min && (max === undefined || n <= max);
     return { ok, detail: `${n}` };
   }
   if ('mongo_query' in validator) {
@@ -160,6 +160,20 @@ async function validate(
     signal,
   );
   return { ok: result.status === validator.http.expect_status, detail: result.detail };
+}
+
+/** What a counting validator counts (a table, a key pattern, a collection, a stream's messages) and its bounds. */
+function countedBy(
+  validator: Extract<
+    Validator,
+    { row_count: unknown } | { key_count: unknown } | { document_count: unknown } | { message_count: unknown }
+  >,
+): { what: string; min: number; max?: number } {
+  if ('row_count' in validator) return { ...validator.row_count, what: validator.row_count.table };
+  if ('key_count' in validator) return { ...validator.key_count, what: validator.key_count.pattern };
+  if ('document_count' in validator)
+    return { ...validator.document_count, what: validator.document_count.collection };
+  return { ...validator.message_count, what: validator.message_count.stream };
 }
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */

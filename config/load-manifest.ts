@@ -204,6 +204,7 @@ const validatorNeeds: Partial<Record<ValidatorType, string>> = {
   key_count: `key_count needs a ${kindsAccepting('key_count').join(' or ')} datastore`,
   document_count: `document_count needs a ${kindsAccepting('document_count').join(' or ')} datastore`,
   mongo_query: `mongo_query needs a ${kindsAccepting('mongo_query').join(' or ')} datastore`,
+  message_count: `message_count needs a ${kindsAccepting('message_count').join(' or ')} datastore`,
 };
 
 function kindsAccepting(type: ValidatorType): string[] {

@@ -3,6 +3,7 @@ import type { AdapterFor, DatastoreAdapter } from './adapter';
 import { directoryAdapter } from './directory/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
 import { mongodbAdapter } from './mongodb/adapter';
+import { natsAdapter } from './nats/adapter';
 import { postgresAdapter } from './postgres/adapter';
 import { rabbitmqAdapter } from './rabbitmq/adapter';
 import { redisAdapter } from './redis/adapter';
@@ -16,6 +17,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   redis: redisAdapter,
   rabbitmq: rabbitmqAdapter,
   mongodb: mongodbAdapter,
+  nats: natsAdapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

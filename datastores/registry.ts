@@ -9,12 +9,13 @@ import type { DatastoreSpec, KindSchema } from './kind';
 import { directory } from './directory/spec';
 import { mongodb } from './mongodb/spec';
 import { mariadb } from './mariadb/spec';
+import { nats } from './nats/spec';
 import { postgres } from './postgres/spec';
 import { rabbitmq } from './rabbitmq/spec';
 import { redis } from './redis/spec';
 import { sqlite } from './sqlite/spec';
 
-export const datastoreSpecs = [sqlite, directory, postgres, mariadb, redis, rabbitmq, mongodb] as const;
+export const datastoreSpecs = [sqlite, directory, postgres, mariadb, redis, rabbitmq, mongodb, nats] as const;
 
 type SchemasOf<T extends readonly DatastoreSpec<KindSchema>[]> = {
   -readonly [I in keyof T]: T[I] extends DatastoreSpec<infer S> ? S : never;

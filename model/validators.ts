@@ -37,6 +37,13 @@ export const validatorSchema = z.union(
       }),
     }),
     z.strictObject({
+      message_count: z.strictObject({
+        stream: z.string().min(1).describe('A JetStream stream (KV_<bucket> for a KV bucket)'),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
       mongo_query: z.strictObject({
         collection: z.string().min(1),
         filter: z
@@ -68,7 +75,7 @@ export const validatorSchema = z.union(
   ],
   {
     error:
-      'a validator is one of: sql, row_count, key_count, document_count, mongo_query, checksum, command, http',
+      'a validator is one of: sql, row_count, key_count, document_count, mongo_query, message_count, checksum, command, http',
   },
 );
 export type Validator = z.infer<typeof validatorSchema>;
@@ -80,6 +87,7 @@ export const validatorTypes = [
   'key_count',
   'document_count',
   'mongo_query',
+  'message_count',
   'checksum',
   'command',
   'http',
@@ -107,6 +115,8 @@ export function describeValidator(validator: Validator): string {
     const result = field ? ` ${field} = ${String(expect)}` : '';
     return `mongo_query ${collection} ${JSON.stringify(filter)}${result}`;
   }
+  if ('message_count' in validator)
+    return `message_count ${validator.message_count.stream} >= ${validator.message_count.min}`;
   if ('checksum' in validator) return 'checksum against the catalog';
   if ('command' in validator) return `command ${validator.command}`;
   return `http ${validator.http.url} -> ${validator.http.expect_status}`;

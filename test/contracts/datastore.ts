@@ -158,8 +158,8 @@ export function validatorsContract(): void {
     (_, spec) => {
       const adapter = adapterFor({ kind: spec.kind } as Datastore);
       if (spec.validators.includes('sql')) expect(adapter.firstRow).toBeInstanceOf(Function);
-      if (spec.validators.some((v) => v === 'row_count' || v === 'key_count' || v === 'document_count'))
-        expect(adapter.count).toBeInstanceOf(Function);
+      const counting = ['row_count', 'key_count', 'document_count', 'message_count'];
+      if (spec.validators.some((v) => counting.includes(v))) expect(adapter.count).toBeInstanceOf(Function);
       if (spec.validators.includes('mongo_query')) expect(adapter.firstDocument).toBeInstanceOf(Function);
     },
   );

@@ -35,6 +35,15 @@ sandboxTargetContract({
     import_timeout: 60_000,
   },
   mongodb: { kind: 'mongodb', host: '127.0.0.1', port: 27017, database: 'catalogue', tls: false },
+  nats: {
+    kind: 'nats',
+    host: '127.0.0.1',
+    port: 4222,
+    streams: ['ORDERS'],
+    kv: ['sessions'],
+    object_stores: [],
+    sandbox: { host: '127.0.0.1', port: 4223 },
+  },
 });
 
 validatorsContract();
