@@ -1,7 +1,9 @@
 /**
- * Datastores on running servers: the databases of a PostgreSQL or MariaDB server, the
- * keyspaces (numbered databases holding keys) of a Redis server. Each becomes a service
- * whose datastore entry reaches it as the URL did.
+ * Datastores on running servers: the databases of a PostgreSQL, MariaDB or MongoDB
+ * server, the keyspaces (numbered databases holding keys) of a Redis server, the vhosts
+ * of a RabbitMQ broker, the streams of a NATS server. Each becomes a service whose
+ * datastore entry reaches it as the URL did. `liveSources` lists them, one per flag of
+ * `lazarus discover`.
  */
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -12,6 +14,71 @@ import { mariadbDefaults } from '../datastores/mariadb/spec';
 import { postgresDefaults } from '../datastores/postgres/spec';
 import { redisDefaults } from '../datastores/redis/spec';
 import { engines } from './recognize';
+import { listMongoStores } from '../datastores/mongodb/live';
+import { listNatsStores } from '../datastores/nats/live';
+import { listRabbitmqStores } from '../datastores/rabbitmq/live';
+
+export interface LiveSource {
+  /** The `lazarus discover` flag: --postgres, --mongodb... */
+  flag: string;
+  /** What one URL yields, for --help. */
+  description: string;
+  discover(url: string): Promise<Discovery>;
+}
+
+/** A store lister of a kind's own (datastores/<kind>/live.ts) as a discovery source. */
+function listed(
+  engineName: string,
+  list: (url: string) => Promise<{ name: string; datastore: Record<string, unknown> }[]>,
+) {
+  return async (url: string): Promise<Discovery> => {
+    const stores = await list(url);
+    const where = new URL(url);
+    const source = `${engineName} ${where.hostname}:${where.port || 'default port'}`;
+    const services = stores.map(({ name, datastore }): DiscoveredService => ({
+      name,
+      source,
+      engine: engine(engineName),
+      dependsOn: [],
+      references: [],
+      datastore,
+    }));
+    return { services, notes: services.length === 0 ? [`${source}: nothing found to back up`] : [] };
+  };
+}
+
+export const liveSources: LiveSource[] = [
+  {
+    flag: 'postgres',
+    description: 'a PostgreSQL server: each database becomes a service',
+    discover: (url) => discoverPostgres(url),
+  },
+  {
+    flag: 'mariadb',
+    description: 'a MariaDB/MySQL server: each database becomes a service',
+    discover: (url) => discoverMariadb(url),
+  },
+  {
+    flag: 'redis',
+    description: 'a Redis server: each keyspace (db0, db1...) becomes a service',
+    discover: (url) => discoverRedis(url),
+  },
+  {
+    flag: 'mongodb',
+    description: 'a MongoDB server (mongodb://user:password@host:27017): each database becomes a service',
+    discover: listed('mongodb', listMongoStores),
+  },
+  {
+    flag: 'rabbitmq',
+    description: 'a RabbitMQ broker (amqp://user:password@host:5672): each vhost becomes a service',
+    discover: listed('rabbitmq', listRabbitmqStores),
+  },
+  {
+    flag: 'nats',
+    description: 'a NATS server (nats://host:4222): each JetStream stream, KV bucket and object store',
+    discover: listed('nats', listNatsStores),
+  },
+];
 
 const engine = (name: string) => engines.find((e) => e.engine === name)!;
 

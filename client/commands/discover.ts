@@ -7,20 +7,19 @@ import { loadManifest } from '../../config/load-manifest';
 import { discoverCompose } from '../../discovery/compose';
 import type { Discovery } from '../../discovery/discovered';
 import { discoverKubernetes } from '../../discovery/kubernetes';
-import { discoverMariadb, discoverPostgres, discoverRedis } from '../../discovery/live';
+import { liveSources } from '../../discovery/live';
 import { type DiscoveredManifest, type Drift, buildManifest, driftAgainst } from '../../discovery/manifest';
 import { EXIT, action, json, printJson } from '../command-kit';
 
-type Sources = 'compose' | 'profile' | 'k8s' | 'postgres' | 'mariadb' | 'redis';
+type Sources = 'compose' | 'profile' | 'k8s';
 
 interface DiscoverOptions {
   compose?: string[];
   profile?: string[];
   allProfiles?: boolean;
   k8s?: string[];
-  postgres?: string[];
-  mariadb?: string[];
-  redis?: string[];
+  /** The URLs given to each live source's flag (--postgres, --mongodb...). */
+  [live: string]: unknown;
   app?: string;
   output?: string;
   force?: boolean;
@@ -33,10 +32,10 @@ const repeatable = (flags: string, description: string) =>
   new Option(flags, description).argParser((value: string, previous: string[] = []) => [...previous, value]);
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('discover')
     .description(
-      'write a manifest from what runs: Compose files, Kubernetes manifests, live PostgreSQL, MariaDB and Redis servers',
+      'write a manifest from what runs: Compose files, Kubernetes manifests, live PostgreSQL, MariaDB, Redis, MongoDB, RabbitMQ and NATS servers',
     )
     .addOption(repeatable('--compose <file>', 'a Docker Compose file (repeatable)'))
     .addOption(
@@ -50,18 +49,6 @@ export function register(program: Command): void {
       repeatable(
         '--k8s <path>',
         'a Kubernetes manifest file, a directory of them, or - for rendered ones on stdin (repeatable)',
-      ),
-    )
-    .addOption(
-      repeatable('--postgres <url>', 'a PostgreSQL server: each database becomes a service (repeatable)'),
-    )
-    .addOption(
-      repeatable('--mariadb <url>', 'a MariaDB/MySQL server: each database becomes a service (repeatable)'),
-    )
-    .addOption(
-      repeatable(
-        '--redis <url>',
-        'a Redis server: each keyspace (db0, db1...) becomes a service (repeatable)',
       ),
     )
     .option('--app <name>', 'the application name (default: the Compose project or directory name)')
@@ -80,19 +67,22 @@ export function register(program: Command): void {
           compose: opts.compose ?? [],
           profile: opts.profile ?? [],
           k8s: opts.k8s ?? [],
-          postgres: opts.postgres ?? [],
-          mariadb: opts.mariadb ?? [],
-          redis: opts.redis ?? [],
         }),
       ),
     );
+  for (const source of liveSources)
+    command.addOption(repeatable(`--${source.flag} <url>`, `${source.description} (repeatable)`));
 }
 
+/** The URLs given to a live source's flag. */
+const urlsOf = (opts: DiscoverOptions, flag: string) => (opts[flag] as string[] | undefined) ?? [];
+
 async function runDiscover(opts: Required<Pick<DiscoverOptions, Sources>> & DiscoverOptions): Promise<void> {
-  const sources =
-    opts.compose.length + opts.k8s.length + opts.postgres.length + opts.mariadb.length + opts.redis.length;
-  if (sources === 0)
-    throw new UserError('name at least one source: --compose, --k8s, --postgres, --mariadb or --redis');
+  const live = liveSources.flatMap((source) => urlsOf(opts, source.flag).map((url) => ({ source, url })));
+  if (opts.compose.length + opts.k8s.length + live.length === 0)
+    throw new UserError(
+      `name at least one source: --compose, --k8s, ${liveSources.map((s) => `--${s.flag}`).join(', ')}`,
+    );
   if (opts.output && existsSync(opts.output) && !opts.force)
     throw new UserError(`${opts.output} exists: pass --force to replace it, or choose another --output`);
   const existing = opts.against ? loadManifest(opts.against) : undefined; // a bad manifest fails before any server is asked
@@ -105,9 +95,7 @@ async function runDiscover(opts: Required<Pick<DiscoverOptions, Sources>> & Disc
       }),
     ),
     ...opts.k8s.map((location) => discoverKubernetes(location)),
-    ...(await Promise.all(opts.postgres.map(discoverPostgres))),
-    ...(await Promise.all(opts.mariadb.map(discoverMariadb))),
-    ...(await Promise.all(opts.redis.map(discoverRedis))),
+    ...(await Promise.all(live.map(({ source, url }) => source.discover(url)))),
   ];
   const { manifest, notes } = buildManifest(discoveries, opts.app ?? existing?.app);
 
