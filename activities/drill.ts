@@ -114,9 +114,9 @@ async function validate(
     const value = row?.[0];
     return { ok: String(value) === String(validator.expect), detail: `got ${String(value)}` };
   }
-  if ('row_count' in validator || 'key_count' in validator) {
-    const bounds = 'row_count' in validator ? validator.row_count : validator.key_count;
-    const n = await adapter!.count!(store!, 'table' in bounds ? bounds.table : bounds.pattern);
+  if ('row_count' in validator || 'key_count' in validator || 'object_count' in validator) {
+    const bounds = countBounds(validator);
+    const n = await adapter!.count!(store!, bounds.what);
     const ok = n >= bounds.min && (bounds.max === undefined || n <= bounds.max);
     return { ok, detail: `${n}` };
   }
@@ -147,6 +147,14 @@ async function validate(
     signal,
   );
   return { ok: result.status === validator.http.expect_status, detail: result.detail };
+}
+
+/** What a count validator counts (a table, a key pattern, a key prefix) and its bounds. */
+function countBounds(validator: Validator): { what: string; min: number; max?: number } {
+  if ('row_count' in validator) return { ...validator.row_count, what: validator.row_count.table };
+  if ('key_count' in validator) return { ...validator.key_count, what: validator.key_count.pattern };
+  if ('object_count' in validator) return { ...validator.object_count, what: validator.object_count.prefix };
+  throw new Error(`${describeValidator(validator)} counts nothing`);
 }
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */

@@ -170,6 +170,7 @@ const validatorNeeds: Partial<Record<ValidatorType, string>> = {
   sql: 'sql and row_count need an SQL datastore',
   row_count: 'sql and row_count need an SQL datastore',
   key_count: `key_count needs a ${kindsAccepting('key_count').join(' or ')} datastore`,
+  object_count: `object_count needs an ${kindsAccepting('object_count').join(' or ')} datastore`,
 };
 
 function kindsAccepting(type: ValidatorType): string[] {

@@ -4,6 +4,7 @@ import { directoryAdapter } from './directory/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
 import { postgresAdapter } from './postgres/adapter';
 import { redisAdapter } from './redis/adapter';
+import { s3Adapter } from './s3/adapter';
 import { sqliteAdapter } from './sqlite/adapter';
 
 const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
@@ -12,6 +13,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   postgres: postgresAdapter,
   mariadb: mariadbAdapter,
   redis: redisAdapter,
+  s3: s3Adapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

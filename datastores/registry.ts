@@ -10,9 +10,10 @@ import { directory } from './directory/spec';
 import { mariadb } from './mariadb/spec';
 import { postgres } from './postgres/spec';
 import { redis } from './redis/spec';
+import { s3 } from './s3/spec';
 import { sqlite } from './sqlite/spec';
 
-export const datastoreSpecs = [sqlite, directory, postgres, mariadb, redis] as const;
+export const datastoreSpecs = [sqlite, directory, postgres, mariadb, redis, s3] as const;
 
 type SchemasOf<T extends readonly DatastoreSpec<KindSchema>[]> = {
   -readonly [I in keyof T]: T[I] extends DatastoreSpec<infer S> ? S : never;

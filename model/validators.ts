@@ -30,6 +30,16 @@ export const validatorSchema = z.union(
       }),
     }),
     z.strictObject({
+      object_count: z.strictObject({
+        prefix: z
+          .string()
+          .default('')
+          .describe("Objects whose key, below the store's prefix, starts with this"),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
       checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
     }),
     z.strictObject({
@@ -41,12 +51,20 @@ export const validatorSchema = z.union(
       timeout: durationSchema().default(30_000),
     }),
   ],
-  { error: 'a validator is one of: sql, row_count, key_count, checksum, command, http' },
+  { error: 'a validator is one of: sql, row_count, key_count, object_count, checksum, command, http' },
 );
 export type Validator = z.infer<typeof validatorSchema>;
 
 /** A validator's type: the field that names it (`sql`, `row_count`, ...). */
-export const validatorTypes = ['sql', 'row_count', 'key_count', 'checksum', 'command', 'http'] as const;
+export const validatorTypes = [
+  'sql',
+  'row_count',
+  'key_count',
+  'object_count',
+  'checksum',
+  'command',
+  'http',
+] as const;
 export type ValidatorType = (typeof validatorTypes)[number];
 
 /** What every stateful kind accepts, and all a stateless service can have. */
@@ -63,6 +81,8 @@ export function describeValidator(validator: Validator): string {
   if ('row_count' in validator) return `row_count ${validator.row_count.table} >= ${validator.row_count.min}`;
   if ('key_count' in validator)
     return `key_count ${validator.key_count.pattern} >= ${validator.key_count.min}`;
+  if ('object_count' in validator)
+    return `object_count ${validator.object_count.prefix || '(all)'} >= ${validator.object_count.min}`;
   if ('checksum' in validator) return 'checksum against the catalog';
   if ('command' in validator) return `command ${validator.command}`;
   return `http ${validator.http.url} -> ${validator.http.expect_status}`;

@@ -158,7 +158,7 @@ export function validatorsContract(): void {
     (_, spec) => {
       const adapter = adapterFor({ kind: spec.kind } as Datastore);
       if (spec.validators.includes('sql')) expect(adapter.firstRow).toBeInstanceOf(Function);
-      if (spec.validators.some((v) => v === 'row_count' || v === 'key_count'))
+      if (spec.validators.some((v) => v === 'row_count' || v === 'key_count' || v === 'object_count'))
         expect(adapter.count).toBeInstanceOf(Function);
     },
   );

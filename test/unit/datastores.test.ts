@@ -24,6 +24,17 @@ sandboxTargetContract({
   postgres: { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: 'payments' },
   mariadb: { kind: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'inventory' },
   redis: { kind: 'redis', host: '127.0.0.1', port: 6379, db: 0, staging_db: 15, sandbox_db: 14 },
+  s3: {
+    kind: 's3',
+    endpoint: 'http://minio:9000',
+    region: 'us-east-1',
+    bucket: 'shop-media',
+    prefix: 'uploads',
+    force_path_style: true,
+    access_key_id: { env: 'MINIO_ROOT_USER' },
+    secret_access_key: { env: 'MINIO_ROOT_PASSWORD' },
+    sandbox_bucket: 'shop-media-drill',
+  },
 });
 
 validatorsContract();
