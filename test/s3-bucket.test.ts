@@ -22,6 +22,7 @@ import { freePort } from '../tools/local-server';
 import { type S3Server, startS3Server } from '../tools/s3-server';
 import { runValidators, sandboxStore } from '../activities/drill';
 import { sandboxFor } from '../workflows/sandbox';
+import { listS3Stores } from '../datastores/s3/live';
 import { ctx, datastoreContract } from './contracts/datastore';
 import { tempDir } from './support/stores';
 
@@ -290,4 +291,25 @@ describe('bad input: a clear error naming the store and the fix, before anything
     expect(await adapter.fingerprint(live)).toBe(before);
     expect(await allKeys(live.bucket)).toEqual(['keep.txt']);
   });
+});
+
+test('live discovery lists one store per bucket, reached as the URL did, its keys never written down', async () => {
+  const url = server.endpoint.replace('//', `//${server.accessKey}:${server.secretKey}@`);
+  const found = await listS3Stores(url);
+  expect(found).toContainEqual({
+    name: 'lz-s3-src',
+    datastore: {
+      kind: 's3',
+      endpoint: server.endpoint,
+      force_path_style: true,
+      region: 'us-east-1',
+      bucket: 'lz-s3-src',
+    },
+  });
+  expect(JSON.stringify(found)).not.toContain(server.secretKey);
+  const wrong = server.endpoint.replace('//', `//${server.accessKey}:nope@`);
+  await expect(listS3Stores(wrong)).rejects.toThrow(
+    `--s3 ${server.endpoint.replace('//', `//${server.accessKey}:***@`)}: ${server.endpoint} refused the credentials`,
+  );
+  await expect(listS3Stores('minio:9000')).rejects.toThrow('--s3 minio:9000: write the server');
 });

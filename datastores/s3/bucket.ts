@@ -164,7 +164,7 @@ export async function probeBucket(
   try {
     await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
   } catch (err) {
-    throw explained(err, store, bucket, field);
+    throw probeError(err, describeS3(store), store, bucket, field);
   }
 }
 
@@ -175,8 +175,14 @@ const refusedCredentials = new Set([
   'ExpiredToken',
 ]);
 
-function explained(err: unknown, store: S3Store, bucket: string, field: string): Error {
-  const where = describeS3(store);
+/** A failed request to `store`'s server as an error saying what to fix; `where` opens its message. */
+export function probeError(
+  err: unknown,
+  where: string,
+  store: Pick<S3Store, 'endpoint' | 'region'>,
+  bucket: string,
+  field: string,
+): Error {
   const server = store.endpoint ?? `AWS S3 (${store.region})`;
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;

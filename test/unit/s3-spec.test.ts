@@ -91,7 +91,7 @@ test('discovery: a MinIO service becomes a store with its endpoint and credentia
   });
   const hints = s3.discovery!.engines;
   const images = (image: string) => hints.some((h) => h.images.test(image));
-  expect(['minio/minio', 'bitnami/minio', 'minio/minio', 'versity/versitygw'].every(images)).toBe(true);
+  expect(['minio/minio', 'bitnami/minio', 'versity/versitygw'].every(images)).toBe(true);
   expect(['minio/mc', 'bitnami/minio-client'].some(images)).toBe(false);
   // A client given the root user to connect with is not the server.
   expect(hints.some((h) => h.env?.test('MINIO_ROOT_USER'))).toBe(false);
