@@ -130,19 +130,38 @@ async function upload(
   signal: AbortSignal,
 ): Promise<void> {
   const { key, size, metadata, tags } = object.header;
-  await client.send(
-    new PutObjectCommand({
-      Bucket: staging.bucket,
-      Key: keyIn(staging, key),
-      Body: size === 0 ? await drained(object.body) : Readable.from(object.body, { objectMode: false }),
-      ContentLength: size,
-      ...metadata,
-      ...(tags.length ? { Tagging: new URLSearchParams(tags).toString() } : {}),
-    }),
-    { abortSignal: signal },
-  );
+  // The SDK pipes a body without watching it: a snapshot that breaks mid-object must abort
+  // the PUT (and fail with its own error), not leave it waiting for bytes that never come.
+  const abort = new AbortController();
+  const stop = () => abort.abort(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
+  let broken: unknown;
+  const body = size === 0 ? await drained(object.body) : Readable.from(object.body, { objectMode: false });
+  if (body instanceof Readable)
+    body.on('error', (err) => {
+      broken = err;
+      abort.abort(err);
+    });
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: staging.bucket,
+        Key: keyIn(staging, key),
+        Body: body,
+        ContentLength: size,
+        ...metadata,
+        ...(tags.length ? { Tagging: new URLSearchParams(tags).toString() } : {}),
+      }),
+      { abortSignal: abort.signal },
+    );
+  } catch (err) {
+    throw broken ?? err;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
   // The body stream ends, verified, only once it is read through; a PUT may stop short of its end.
   await drained(object.body);
+  if (broken) throw broken;
 }
 
 /** Reads a body to its (verified) end; an empty one is then the PUT's whole body. */

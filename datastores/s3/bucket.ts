@@ -34,6 +34,8 @@ export function clientFor(store: S3Store): S3Client {
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
     // No retry wrapper around a datastore's requests: a blip on one of thousands must not fail the step.
     maxAttempts: 3,
+    // Objects are uploaded as streams: their Content-Encoding must stay the snapshot's.
+    checksums: 'WHEN_REQUIRED',
   });
 }
 
@@ -200,14 +202,19 @@ export function probeError(
       );
     return err;
   }
-  const e = err as Error & { code?: string };
+  const e = err as Error & { code?: string; cause?: Error & { code?: string } };
   if (e.name === 'CredentialsProviderError')
     return new UserError(
       `${where}: no credentials: set datastore.access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on the worker`,
     );
   // Not a user error: a server that is down may be up for the next attempt.
   return new Error(
-    `${where}: cannot reach ${server} (${e.code ?? e.name}: ${e.message}): check datastore.endpoint and that the server is running`,
+    `${where}: cannot reach ${server} (${networkReason(e)}): check datastore.endpoint and that the server is running`,
     { cause: err },
   );
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:9000", from under the SDK's wrapper. */
+function networkReason(err: Error & { code?: string }): string {
+  return err.message.replace(/^AWS SDK error wrapper for (?:\w*Error: )?/, '') || err.code || err.name;
 }

@@ -37,6 +37,12 @@ export interface S3ClientOptions {
   idleTimeoutMs?: number;
   /** The SDK's own attempts per request; 1 where a retry wrapper retries (the repository). */
   maxAttempts?: number;
+  /**
+   * When the SDK adds a checksum to a request: "when_required" sends a streamed body as it
+   * is, where the default wraps it in aws-chunked encoding, which some servers (versitygw)
+   * then keep in the object's Content-Encoding.
+   */
+  checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 }
 
 /** The client the repository backend and the S3 datastore share: no SDK retries, bounded stalls. */
@@ -47,6 +53,7 @@ export function s3Client(options: S3ClientOptions): S3Client {
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 1,
+    ...(options.checksums ? { requestChecksumCalculation: options.checksums } : {}),
     // A half-open connection must fail the request (and so be retried) instead of hanging
     // it: 10 s to connect, and 30 s without a byte moving on the socket. (The handler's
     // requestTimeout bounds the whole request and only warns unless told to throw; a slow
