@@ -3,8 +3,17 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AdapterFor } from '../adapter';
 import { spooledPoint, spoolFile } from '../shared/spooled-point';
-import { ArchiveWriter, type ArchivedObject, StoreDigest, readArchive } from './archive';
-import { clientFor, deleteObjects, fetchObject, keyIn, listPlace, probeBucket } from './bucket';
+import { ArchiveWriter, type ArchivedObject, type ObjectHeader, StoreDigest, readArchive } from './archive';
+import {
+  type FetchedObject,
+  type ListedObject,
+  clientFor,
+  deleteObjects,
+  fetchObject,
+  keyIn,
+  listPlace,
+  probeBucket,
+} from './bucket';
 import { type S3Place, type S3Store, describeS3, s3 as s3Spec, stagingPlace } from './spec';
 
 /** Requests in flight at once where order does not matter (copies, reads for a fingerprint). */
@@ -78,13 +87,15 @@ export const s3Adapter: AdapterFor<'s3'> = {
   describe: describeS3,
 };
 
+/** Objects up to this size are read whole, PARALLEL at a time; larger ones are streamed at their turn. */
+const SMALL = 1 << 20;
+
 /** The archive of a place: each object's header, its bytes as they arrive, their SHA-256. */
 async function* archive(client: S3Client, store: S3Store, signal: AbortSignal): AsyncGenerator<Buffer> {
   const out = new ArchiveWriter();
   yield out.start(store.bucket, store.prefix);
-  for await (const listed of listPlace(client, store)) {
+  for await (const { listed, object } of fetchedInOrder(client, store)) {
     signal.throwIfAborted();
-    const object = await fetchObject(client, store.bucket, listed.key);
     if (!object) continue; // deleted since it was listed: not in the snapshot
     const { body, ...header } = object;
     yield out.object({ key: listed.relative, ...header });
@@ -102,7 +113,45 @@ async function* archive(client: S3Client, store: S3Store, signal: AbortSignal): 
   yield out.end();
 }
 
-/** Uploads every archived object into the staging place; returns the fingerprint the archive promises. */
+/**
+ * The place's objects in key order, the small ones fetched ahead (at most PARALLEL, so at
+ * most PARALLEL MiB held): one request at a time would leave a server of many small files idle.
+ */
+async function* fetchedInOrder(
+  client: S3Client,
+  store: S3Store,
+): AsyncGenerator<{ listed: ListedObject; object?: FetchedObject }> {
+  const queue: { listed: ListedObject; ahead?: Promise<FetchedObject | undefined> }[] = [];
+  const next = async () => {
+    const { listed, ahead } = queue.shift()!;
+    return { listed, object: await (ahead ?? fetchObject(client, store.bucket, listed.key)) };
+  };
+  for await (const listed of listPlace(client, store)) {
+    const ahead = listed.size <= SMALL ? fetchWhole(client, store.bucket, listed.key) : undefined;
+    ahead?.catch(() => {}); // awaited in turn
+    queue.push({ listed, ahead });
+    if (queue.length >= PARALLEL) yield await next();
+  }
+  while (queue.length > 0) yield await next();
+}
+
+async function fetchWhole(client: S3Client, bucket: string, key: string): Promise<FetchedObject | undefined> {
+  const object = await fetchObject(client, bucket, key);
+  if (!object || object.size > SMALL) return object; // grown since it was listed: streamed
+  return { ...object, body: Readable.from([await collect(object.body)]) };
+}
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Uploads every archived object into the staging place; returns the fingerprint the archive
+ * promises. Small objects are read whole (verified) and uploaded PARALLEL at a time; every
+ * upload has ended before this returns or throws, so none lands after a discard.
+ */
 async function stage(
   client: S3Client,
   staging: S3Place,
@@ -110,18 +159,49 @@ async function stage(
   signal: AbortSignal,
 ): Promise<string> {
   const expected = new StoreDigest();
-  for await (const object of readArchive(data)) {
-    signal.throwIfAborted();
-    await upload(client, staging, object, signal);
-    const { key, metadata, tags } = object.header;
-    expected.add(key, object.sha256(), metadata, tags);
+  const pool = new Pool(PARALLEL);
+  try {
+    for await (const object of readArchive(data)) {
+      signal.throwIfAborted();
+      const { header } = object;
+      if (header.size <= SMALL) {
+        const bytes = await collect(object.body);
+        await pool.room();
+        pool.add(() => put(client, staging, header, bytes, signal));
+      } else await upload(client, staging, object, signal);
+      expected.add(header.key, object.sha256(), header.metadata, header.tags);
+    }
+  } finally {
+    await pool.drain().catch(() => {});
   }
+  await pool.drain();
   return expected.hex();
 }
 
+/** One PUT into the staging place, with the object's metadata and tags. */
+async function put(
+  client: S3Client,
+  staging: S3Place,
+  { key, size, metadata, tags }: ObjectHeader,
+  body: Buffer | Readable,
+  signal: AbortSignal,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({
+      Bucket: staging.bucket,
+      Key: keyIn(staging, key),
+      Body: body,
+      ContentLength: size,
+      ...metadata,
+      ...(tags.length ? { Tagging: new URLSearchParams(tags).toString() } : {}),
+    }),
+    { abortSignal: signal },
+  );
+}
+
 /**
- * One object, streamed from the archive into a single PUT of known length (up to S3's 5 GiB
- * limit for one PUT: larger objects would need a multipart upload, not done here).
+ * A large object, streamed from the archive into a single PUT of known length (up to S3's
+ * 5 GiB limit for one PUT: larger objects would need a multipart upload, not done here).
  */
 async function upload(
   client: S3Client,
@@ -129,31 +209,19 @@ async function upload(
   object: ArchivedObject,
   signal: AbortSignal,
 ): Promise<void> {
-  const { key, size, metadata, tags } = object.header;
   // The SDK pipes a body without watching it: a snapshot that breaks mid-object must abort
   // the PUT (and fail with its own error), not leave it waiting for bytes that never come.
   const abort = new AbortController();
   const stop = () => abort.abort(signal.reason);
   signal.addEventListener('abort', stop, { once: true });
   let broken: unknown;
-  const body = size === 0 ? await drained(object.body) : Readable.from(object.body, { objectMode: false });
-  if (body instanceof Readable)
-    body.on('error', (err) => {
-      broken = err;
-      abort.abort(err);
-    });
+  const body = Readable.from(object.body, { objectMode: false });
+  body.on('error', (err) => {
+    broken = err;
+    abort.abort(err);
+  });
   try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: staging.bucket,
-        Key: keyIn(staging, key),
-        Body: body,
-        ContentLength: size,
-        ...metadata,
-        ...(tags.length ? { Tagging: new URLSearchParams(tags).toString() } : {}),
-      }),
-      { abortSignal: abort.signal },
-    );
+    await put(client, staging, object.header, body, abort.signal);
   } catch (err) {
     throw broken ?? err;
   } finally {
@@ -164,11 +232,10 @@ async function upload(
   if (broken) throw broken;
 }
 
-/** Reads a body to its (verified) end; an empty one is then the PUT's whole body. */
-async function drained(body: AsyncIterable<Buffer>): Promise<Buffer> {
+/** Reads a body to its (verified) end. */
+async function drained(body: AsyncIterable<Buffer>): Promise<void> {
   const iterator = body[Symbol.asyncIterator]();
   while (!(await iterator.next()).done);
-  return Buffer.alloc(0);
 }
 
 /**
@@ -212,26 +279,50 @@ async function swapIn(client: S3Client, staging: S3Place, live: S3Store, signal:
   await deleteObjects(client, live, (relative) => restored.has(relative));
 }
 
+/** At most `limit` tasks at once; the first failure is thrown by the next `room` or `drain`. */
+class Pool {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  add(task: () => Promise<void>): void {
+    const run: Promise<void> = task().then(
+      () => void this.running.delete(run),
+      (err) => {
+        this.failure ??= { err };
+        this.running.delete(run);
+      },
+    );
+    this.running.add(run);
+  }
+
+  /** Waits until another task may start. */
+  async room(): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.failure) throw this.failure.err;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.err;
+  }
+}
+
 /** Runs `work` on each item, at most `limit` at once; the first failure stops it. */
 async function inParallel<T>(
   items: AsyncIterable<T>,
   limit: number,
   work: (item: T) => Promise<void>,
 ): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: unknown;
-  for await (const item of items) {
-    if (failure) break;
-    const task: Promise<void> = work(item).then(
-      () => void running.delete(task),
-      (err) => {
-        failure ??= err;
-        running.delete(task);
-      },
-    );
-    running.add(task);
-    if (running.size >= limit) await Promise.race(running);
+  const pool = new Pool(limit);
+  try {
+    for await (const item of items) {
+      await pool.room();
+      pool.add(() => work(item));
+    }
+  } finally {
+    await pool.drain().catch(() => {});
   }
-  await Promise.all(running);
-  if (failure) throw failure;
+  await pool.drain();
 }
