@@ -118,7 +118,8 @@ async function validate(
     'row_count' in validator ||
     'key_count' in validator ||
     'document_count' in validator ||
-    'message_count' in validator
+    'message_count' in validator ||
+    'object_count' in validator
   ) {
     const { what, min, max } = countedBy(validator);
     const n = await adapter!.count!(store!, what);
@@ -162,18 +163,24 @@ async function validate(
   return { ok: result.status === validator.http.expect_status, detail: result.detail };
 }
 
-/** What a counting validator counts (a table, a key pattern, a collection, a stream's messages) and its bounds. */
+/** What a counting validator counts (a table, a key pattern, a collection, a stream's messages, a key prefix) and its bounds. */
 function countedBy(
   validator: Extract<
     Validator,
-    { row_count: unknown } | { key_count: unknown } | { document_count: unknown } | { message_count: unknown }
+    | { row_count: unknown }
+    | { key_count: unknown }
+    | { document_count: unknown }
+    | { message_count: unknown }
+    | { object_count: unknown }
   >,
 ): { what: string; min: number; max?: number } {
   if ('row_count' in validator) return { ...validator.row_count, what: validator.row_count.table };
   if ('key_count' in validator) return { ...validator.key_count, what: validator.key_count.pattern };
   if ('document_count' in validator)
     return { ...validator.document_count, what: validator.document_count.collection };
-  return { ...validator.message_count, what: validator.message_count.stream };
+  if ('message_count' in validator)
+    return { ...validator.message_count, what: validator.message_count.stream };
+  return { ...validator.object_count, what: validator.object_count.prefix };
 }
 
 /** Removes a service's sandbox copy and whatever staging its restore left. */

@@ -205,6 +205,7 @@ const validatorNeeds: Partial<Record<ValidatorType, string>> = {
   document_count: `document_count needs a ${kindsAccepting('document_count').join(' or ')} datastore`,
   mongo_query: `mongo_query needs a ${kindsAccepting('mongo_query').join(' or ')} datastore`,
   message_count: `message_count needs a ${kindsAccepting('message_count').join(' or ')} datastore`,
+  object_count: `object_count needs an ${kindsAccepting('object_count').join(' or ')} datastore`,
 };
 
 function kindsAccepting(type: ValidatorType): string[] {

@@ -73,7 +73,10 @@ export interface DatastoreAdapter<D extends Datastore = Datastore> {
   holdsData(store: D): Promise<boolean>;
   /** Removes the store entirely: only ever called on a drill's sandbox copy. */
   drop(store: D): Promise<void>;
-  /** Rows in a table (SQL stores), keys matching a pattern (Redis), documents in a collection (MongoDB): for drill validators. */
+  /**
+   * Rows in a table (SQL), keys matching a pattern (Redis), documents in a collection
+   * (MongoDB), messages in a stream (NATS), objects under a key prefix (S3): for drill validators.
+   */
   count?(store: D, what: string): Promise<number>;
   /** The first row a query returns, for drill validators (SQL stores). */
   firstRow?(store: D, sql: string): Promise<unknown[] | undefined>;

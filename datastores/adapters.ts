@@ -7,6 +7,7 @@ import { natsAdapter } from './nats/adapter';
 import { postgresAdapter } from './postgres/adapter';
 import { rabbitmqAdapter } from './rabbitmq/adapter';
 import { redisAdapter } from './redis/adapter';
+import { s3Adapter } from './s3/adapter';
 import { sqliteAdapter } from './sqlite/adapter';
 
 const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
@@ -18,6 +19,7 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   rabbitmq: rabbitmqAdapter,
   mongodb: mongodbAdapter,
   nats: natsAdapter,
+  s3: s3Adapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

@@ -13,9 +13,20 @@ import { nats } from './nats/spec';
 import { postgres } from './postgres/spec';
 import { rabbitmq } from './rabbitmq/spec';
 import { redis } from './redis/spec';
+import { s3 } from './s3/spec';
 import { sqlite } from './sqlite/spec';
 
-export const datastoreSpecs = [sqlite, directory, postgres, mariadb, redis, rabbitmq, mongodb, nats] as const;
+export const datastoreSpecs = [
+  sqlite,
+  directory,
+  postgres,
+  mariadb,
+  redis,
+  rabbitmq,
+  mongodb,
+  nats,
+  s3,
+] as const;
 
 type SchemasOf<T extends readonly DatastoreSpec<KindSchema>[]> = {
   -readonly [I in keyof T]: T[I] extends DatastoreSpec<infer S> ? S : never;

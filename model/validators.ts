@@ -62,6 +62,16 @@ export const validatorSchema = z.union(
       }),
     }),
     z.strictObject({
+      object_count: z.strictObject({
+        prefix: z
+          .string()
+          .default('')
+          .describe("Objects whose key, below the store's prefix, starts with this"),
+        min: z.number().int().min(0).default(1),
+        max: z.number().int().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
       checksum: z.literal(true).describe("Re-reads the snapshot and checks it against the catalog's SHA-256"),
     }),
     z.strictObject({
@@ -75,7 +85,7 @@ export const validatorSchema = z.union(
   ],
   {
     error:
-      'a validator is one of: sql, row_count, key_count, document_count, mongo_query, message_count, checksum, command, http',
+      'a validator is one of: sql, row_count, key_count, document_count, mongo_query, message_count, object_count, checksum, command, http',
   },
 );
 export type Validator = z.infer<typeof validatorSchema>;
@@ -88,6 +98,7 @@ export const validatorTypes = [
   'document_count',
   'mongo_query',
   'message_count',
+  'object_count',
   'checksum',
   'command',
   'http',
@@ -117,6 +128,8 @@ export function describeValidator(validator: Validator): string {
   }
   if ('message_count' in validator)
     return `message_count ${validator.message_count.stream} >= ${validator.message_count.min}`;
+  if ('object_count' in validator)
+    return `object_count ${validator.object_count.prefix || '(all)'} >= ${validator.object_count.min}`;
   if ('checksum' in validator) return 'checksum against the catalog';
   if ('command' in validator) return `command ${validator.command}`;
   return `http ${validator.http.url} -> ${validator.http.expect_status}`;

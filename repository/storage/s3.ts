@@ -27,21 +27,46 @@ export interface S3Location {
   idleTimeoutMs?: number;
 }
 
+/** How a client reaches a server; credentials left out come from the SDK's usual sources. */
+export interface S3ClientOptions {
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing (http://host/bucket/key); by default, whenever an endpoint is given. */
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  idleTimeoutMs?: number;
+  /** The SDK's own attempts per request; 1 where a retry wrapper retries (the repository). */
+  maxAttempts?: number;
+  /**
+   * When the SDK adds a checksum to a request: "when_required" sends a streamed body as it
+   * is, where the default wraps it in aws-chunked encoding, which some servers (versitygw)
+   * then keep in the object's Content-Encoding.
+   */
+  checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+}
+
+/** The client the repository backend and the S3 datastore share: no SDK retries, bounded stalls. */
+export function s3Client(options: S3ClientOptions): S3Client {
+  return new S3Client({
+    endpoint: options.endpoint,
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 1,
+    ...(options.checksums ? { requestChecksumCalculation: options.checksums } : {}),
+    // A half-open connection must fail the request (and so be retried) instead of hanging
+    // it: 10 s to connect, and 30 s without a byte moving on the socket. (The handler's
+    // requestTimeout bounds the whole request and only warns unless told to throw; a slow
+    // but moving upload of a pack must not fail.)
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: options.idleTimeoutMs ?? 30_000 },
+  });
+}
+
 export class S3Backend implements StorageBackend {
   private readonly client: S3Client;
 
   constructor(private readonly where: S3Location) {
-    this.client = new S3Client({
-      endpoint: where.endpoint,
-      forcePathStyle: where.endpoint !== undefined,
-      region: where.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      maxAttempts: 1,
-      // A half-open connection must fail the request (and so be retried) instead of hanging
-      // it: 10 s to connect, and 30 s without a byte moving on the socket. (The handler's
-      // requestTimeout bounds the whole request and only warns unless told to throw; a slow
-      // but moving upload of a pack must not fail.)
-      requestHandler: { connectionTimeout: 10_000, socketTimeout: where.idleTimeoutMs ?? 30_000 },
-    });
+    this.client = s3Client(where);
   }
 
   get location(): string {

@@ -158,7 +158,7 @@ export function validatorsContract(): void {
     (_, spec) => {
       const adapter = adapterFor({ kind: spec.kind } as Datastore);
       if (spec.validators.includes('sql')) expect(adapter.firstRow).toBeInstanceOf(Function);
-      const counting = ['row_count', 'key_count', 'document_count', 'message_count'];
+      const counting = ['row_count', 'key_count', 'document_count', 'message_count', 'object_count'];
       if (spec.validators.some((v) => counting.includes(v))) expect(adapter.count).toBeInstanceOf(Function);
       if (spec.validators.includes('mongo_query')) expect(adapter.firstDocument).toBeInstanceOf(Function);
     },

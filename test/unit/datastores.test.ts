@@ -44,6 +44,17 @@ sandboxTargetContract({
     object_stores: [],
     sandbox: { host: '127.0.0.1', port: 4223 },
   },
+  s3: {
+    kind: 's3',
+    endpoint: 'http://minio:9000',
+    region: 'us-east-1',
+    bucket: 'shop-media',
+    prefix: 'uploads',
+    force_path_style: true,
+    access_key_id: { env: 'MINIO_ROOT_USER' },
+    secret_access_key: { env: 'MINIO_ROOT_PASSWORD' },
+    sandbox_bucket: 'shop-media-drill',
+  },
 });
 
 validatorsContract();
