@@ -17,6 +17,7 @@ import { engines } from './recognize';
 import { listMongoStores } from '../datastores/mongodb/live';
 import { listNatsStores } from '../datastores/nats/live';
 import { listRabbitmqStores } from '../datastores/rabbitmq/live';
+import { listS3Stores } from '../datastores/s3/live';
 
 export interface LiveSource {
   /** The `lazarus discover` flag: --postgres, --mongodb... */
@@ -77,6 +78,12 @@ export const liveSources: LiveSource[] = [
     flag: 'nats',
     description: 'a NATS server (nats://host:4222): each JetStream stream, KV bucket and object store',
     discover: listed('nats', listNatsStores),
+  },
+  {
+    flag: 's3',
+    description:
+      'an S3-compatible server (http://KEY:SECRET@host:9000, or AWS): each bucket becomes a service',
+    discover: listed('s3', listS3Stores),
   },
 ];
 

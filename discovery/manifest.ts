@@ -79,9 +79,9 @@ function cacheEngineOf(service: DiscoveredService): CacheEngine | undefined {
  */
 function pairCaches(services: Record<string, ManifestService>): string[] {
   const notes: string[] = [];
-  // Caches front databases of record: the stores Lazarus backs up, and critical ones it cannot yet.
+  // Caches front databases of record (critical), not queues or other caches.
   const stores = Object.keys(services).filter(
-    (s) => services[s].datastore || (services[s].unprotected && services[s].tier === 'critical'),
+    (s) => (services[s].datastore || services[s].unprotected) && services[s].tier === 'critical',
   );
   for (const [cache, service] of Object.entries(services)) {
     if (!service.cache) continue;

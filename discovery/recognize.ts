@@ -33,13 +33,6 @@ const supported: Engine[] = datastoreSpecs.flatMap(({ kind, discovery }) =>
 export const engines: Engine[] = [
   ...supported,
   {
-    engine: 'mongodb',
-    tier: 'critical',
-    images: /(^|\/)(mongo|mongodb[\w-]*)$/,
-    ports: [27017],
-    env: /^MONGO_INITDB_/,
-  },
-  {
     engine: 'sqlserver',
     tier: 'critical',
     images: /(^|\/)mssql\/server$/,
@@ -50,17 +43,8 @@ export const engines: Engine[] = [
   { engine: 'clickhouse', tier: 'critical', images: /(^|\/)clickhouse(-server)?$/, ports: [8123, 9009] },
   { engine: 'elasticsearch', tier: 'standard', images: /(^|\/)(elasticsearch|opensearch)$/, ports: [9200] },
   ...cacheEngines.map((hint) => ({ ...hint, tier: 'standard', cache: hint.engine })),
-  {
-    engine: 'rabbitmq',
-    tier: 'standard',
-    images: /(^|\/)rabbitmq$/,
-    ports: [5672],
-    env: /^RABBITMQ_(DEFAULT_USER|ERLANG_COOKIE|NODENAME)$/,
-  },
   { engine: 'kafka', tier: 'standard', images: /(^|\/)(kafka|cp-kafka|cp-server|redpanda)$/, ports: [9092] },
   { engine: 'zookeeper', tier: 'standard', images: /(^|\/)(zookeeper|cp-zookeeper)$/, ports: [2181] },
-  { engine: 'nats', tier: 'standard', images: /(^|\/)nats(-streaming)?$/, ports: [4222] },
-  { engine: 'minio', tier: 'standard', images: /(^|\/)minio$/, ports: [] },
   { engine: 'etcd', tier: 'critical', images: /(^|\/)etcd$/, ports: [2379] },
   { engine: 'influxdb', tier: 'standard', images: /(^|\/)influxdb$/, ports: [8086] },
   { engine: 'couchdb', tier: 'critical', images: /(^|\/)couchdb$/, ports: [5984] },

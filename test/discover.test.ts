@@ -31,7 +31,7 @@ function summary(manifest: DiscoveredManifest) {
   return { services: Object.keys(manifest.services).length, stores, dependencies };
 }
 
-test('eShopOnContainers: depends_on lists, ${VAR:-default}, SQL Server and MongoDB flagged, Redis protected', () => {
+test('eShopOnContainers: depends_on lists, ${VAR:-default}, SQL Server flagged, MongoDB, RabbitMQ and Redis protected', () => {
   const { manifest } = discover(['--compose', path.join(fixtures, 'eshop', 'docker-compose.yml')]);
   const gateways = [
     'basket-api',
@@ -46,9 +46,9 @@ test('eShopOnContainers: depends_on lists, ${VAR:-default}, SQL Server and Mongo
     services: 21,
     stores: {
       sqldata: 'unprotected sqlserver (critical)',
-      nosqldata: 'unprotected mongodb (critical)',
+      nosqldata: 'mongodb (critical)',
       basketdata: 'redis (standard)',
-      rabbitmq: 'unprotected rabbitmq (standard)',
+      rabbitmq: 'rabbitmq (standard)',
     },
     dependencies: {
       'identity-api': ['sqldata'],
@@ -82,11 +82,11 @@ test('Sock Shop: no depends_on, so dependencies come from connection references;
     services: 16,
     stores: {
       'catalogue-db': 'mariadb (critical)', // weaveworksdemos/catalogue-db, known by MYSQL_ROOT_PASSWORD
-      'cart-db': 'unprotected mongodb (critical)',
-      'orders-db': 'unprotected mongodb (critical)',
-      rabbitmq: 'unprotected rabbitmq (standard)',
+      'cart-db': 'mongodb (critical)',
+      'orders-db': 'mongodb (critical)',
+      rabbitmq: 'rabbitmq (standard)',
       // A custom image named like a datastore, which user reaches as MONGO_HOST=user-db:27017.
-      'user-db': 'unprotected mongodb (critical)',
+      'user-db': 'mongodb (critical)',
     },
     dependencies: {
       catalogue: ['zipkin'],
@@ -101,6 +101,87 @@ test('Sock Shop: no depends_on, so dependencies come from connection references;
     database: 'socksdb',
   });
   expect(stderr).toContain('variables not set, taken as empty: MYSQL_ROOT_PASSWORD');
+});
+
+test('Robot Shop: a MongoDB and a MySQL built from custom images are known by their names and build contexts', () => {
+  const { manifest } = discover(['--compose', path.join(fixtures, 'robot-shop', 'docker-compose.yaml')]);
+  expect(summary(manifest)).toEqual({
+    services: 12,
+    stores: {
+      mongodb: 'mongodb (critical)', // build: {context: mongo}, image ${REPO}/rs-mongodb
+      mysql: 'mariadb (critical)', // build: {context: mysql}, image ${REPO}/rs-mysql-db
+      redis: 'redis (standard)',
+      rabbitmq: 'rabbitmq (standard)', // rabbitmq:3.8-management-alpine
+    },
+    dependencies: {
+      catalogue: ['mongodb'],
+      user: ['mongodb', 'redis'],
+      cart: ['redis'],
+      shipping: ['mysql'],
+      ratings: ['mysql'],
+      payment: ['rabbitmq'],
+      dispatch: ['rabbitmq'],
+      web: ['catalogue', 'payment', 'shipping', 'user'],
+    },
+  });
+  expect(manifest.services.mongodb.datastore).toMatchObject({ kind: 'mongodb', host: 'mongodb' });
+  expect(manifest.services.rabbitmq.datastore).toMatchObject({
+    kind: 'rabbitmq',
+    host: 'rabbitmq',
+    vhost: '/',
+  });
+});
+
+test('DeathStarBench hotelReservation: 8 MongoDB stores protected, 4 memcached known as caches of the store each fronts', () => {
+  const { manifest, stderr } = discover([
+    '--compose',
+    path.join(fixtures, 'hotel-reservation', 'docker-compose.yml'),
+  ]);
+  const mongo = ['attractions', 'geo', 'profile', 'rate', 'recommendation', 'reservation', 'review', 'user'];
+  const withCache = { profile: 'profile', rate: 'rate', review: 'review', reservation: 'reserve' };
+  expect(summary(manifest)).toEqual({
+    services: 24,
+    stores: {
+      ...Object.fromEntries(mongo.map((m) => [`mongodb-${m}`, 'mongodb (critical)'])),
+      ...Object.fromEntries(Object.values(withCache).map((c) => [`memcached-${c}`, 'cache memcached'])),
+    },
+    dependencies: {
+      frontend: ['consul'],
+      search: ['consul'],
+      ...Object.fromEntries(
+        mongo.map((m) => {
+          const cache = withCache[m as keyof typeof withCache];
+          return [m, ['consul', ...(cache ? [`memcached-${cache}`] : []), `mongodb-${m}`]];
+        }),
+      ),
+      // By name (memcached-rate fronts mongodb-rate), or by the service that uses both (reservation).
+      ...Object.fromEntries(Object.entries(withCache).map(([m, c]) => [`memcached-${c}`, [`mongodb-${m}`]])),
+    },
+  });
+  expect(manifest.services['memcached-rate'].cache).toEqual({ engine: 'memcached', host: 'memcached-rate' });
+  expect(stderr).toMatch(/8 datastores Lazarus backs up, 4 caches .*, 0 it cannot yet/);
+});
+
+test('PiggyMetrics: custom MongoDB images are servers; services that only carry MONGODB_PASSWORD are clients', () => {
+  const { manifest } = discover(['--compose', path.join(fixtures, 'piggymetrics', 'docker-compose.yml')]);
+  const mongo = ['auth', 'account', 'statistics', 'notification'];
+  const onConfig = [
+    'registry',
+    'gateway',
+    'monitoring',
+    'turbine-stream-service',
+    ...mongo.map((m) => `${m}-service`),
+  ];
+  expect(summary(manifest)).toEqual({
+    services: 14,
+    stores: {
+      rabbitmq: 'rabbitmq (standard)',
+      ...Object.fromEntries(mongo.map((m) => [`${m}-mongodb`, 'mongodb (critical)'])),
+    },
+    // The services find their databases through the config server, which Compose does not show.
+    dependencies: Object.fromEntries(onConfig.map((s) => [s, ['config']])),
+  });
+  expect(manifest.services['auth-service'].datastore).toBeUndefined();
 });
 
 const snuba = ['clickhouse', 'kafka', 'redis'];
@@ -121,7 +202,7 @@ const sentryBase = [
   'zookeeper',
 ];
 const sentryStores = {
-  memcached: 'cache memcached', // flushed after the stores of the services that use it
+  memcached: 'cache memcached', // flushed after the database of the services that use it
   redis: 'redis (standard)',
   postgres: 'postgres (critical)',
   zookeeper: 'unprotected zookeeper (standard)',
@@ -148,7 +229,7 @@ test('Sentry self-hosted: anchors, merge keys, x- extensions and profiles', () =
     stores: sentryStores,
     dependencies: {
       kafka: ['zookeeper'],
-      memcached: ['postgres', 'redis'], // the stores of the services that use the cache
+      memcached: ['postgres'], // the database of the services that use the cache
       ...Object.fromEntries(snubaDefaults.map((s) => [s, snuba])),
       ...Object.fromEntries([...sentryDefaults, ...consumers].map((s) => [s, sentryBase])),
     },
@@ -261,7 +342,7 @@ services:
     stores: {
       'orders-db': 'postgres (critical)',
       cache: 'cache redis', // named as one
-      events: 'unprotected nats (standard)',
+      events: 'nats (standard)',
     },
     dependencies: {
       cache: ['orders-db'], // the database of the services that use it
@@ -408,6 +489,36 @@ spec:
   expect(manifest.services['orders-postgres'].datastore).toEqual({ kind: 'postgres', host: 'orders-db' });
 });
 
+test('live brokers: RabbitMQ vhosts and NATS streams, each a store reached as the URL did', async () => {
+  const { connect } = await import('nats');
+  const nc = await connect({ servers: '127.0.0.1:4222' });
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'LZ_DISC_ORDERS', subjects: ['lzdisc.orders.>'] });
+  try {
+    const { manifest } = discover([
+      '--rabbitmq',
+      'amqp://guest:guest@127.0.0.1:5672',
+      '--nats',
+      'nats://127.0.0.1:4222',
+    ]);
+    const rabbit = Object.values(manifest.services).find((s) => s.datastore?.kind === 'rabbitmq');
+    expect(rabbit?.datastore).toMatchObject({ host: '127.0.0.1', port: 5672, vhost: '/', user: 'guest' });
+    expect(JSON.stringify(manifest)).not.toContain('guest:guest'); // no password in the manifest
+    const stream = Object.values(manifest.services).find((s) => s.datastore?.kind === 'nats');
+    expect(Object.values(manifest.services).map((s) => s.datastore)).toContainEqual(
+      expect.objectContaining({ kind: 'nats', host: '127.0.0.1', port: 4222, streams: ['LZ_DISC_ORDERS'] }),
+    );
+    expect(stream?.tier).toBe('standard');
+  } finally {
+    await jsm.streams.delete('LZ_DISC_ORDERS');
+    await nc.close();
+  }
+  const refused = lazarus(['discover', '--mongodb', 'mongodb://127.0.0.1:1']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('--mongodb mongodb://127.0.0.1:1');
+  expect(refused.stderr).not.toMatch(/\n\s+at /);
+});
+
 test('live servers: PostgreSQL and MariaDB databases, Redis keyspaces; drift against a manifest', async () => {
   await stores.postgresWithRows('lazdisc_orders', 10);
   await stores.postgresWithRows('lazdisc_users', 10);
@@ -493,17 +604,29 @@ test('live servers: PostgreSQL and MariaDB databases, Redis keyspaces; drift aga
   }
 });
 
-test('a discovered Compose manifest plans, and flags what it cannot protect', () => {
+test('a discovered Compose manifest plans, flags what it cannot protect, and shows caches as caches', () => {
   const dir = stores.tempDir();
   const file = path.join(dir, 'lazarus.yaml');
-  expect(
-    lazarus(['discover', '--compose', path.join(fixtures, 'sockshop', 'docker-compose.yml'), '-o', file])
-      .code,
-  ).toBe(0);
+  const eshop = path.join(fixtures, 'eshop', 'docker-compose.yml');
+  expect(lazarus(['discover', '--compose', eshop, '-o', file]).code).toBe(0);
   const plan = lazarus(['plan', file]);
   expect(plan.code).toBe(0);
-  expect(plan.stdout).toContain('not protected: cart-db keeps state in mongodb');
-  expect(plan.stdout).toContain('not protected: user-db keeps state in mongodb');
+  expect(plan.stdout).toContain('not protected: sqldata keeps state in sqlserver');
+  expect(plan.stdout).not.toContain('nosqldata keeps state');
+
+  const hotel = path.join(dir, 'hotel.yaml');
+  const compose = path.join(fixtures, 'hotel-reservation', 'docker-compose.yml');
+  expect(lazarus(['discover', '--compose', compose, '-o', hotel]).code).toBe(0);
+  const hotelPlan = lazarus(['plan', hotel]);
+  expect(hotelPlan.stdout).toContain(
+    'cache: memcached-rate (memcached memcached-rate:11211) holds nothing to back up; flushed after mongodb-rate is restored',
+  );
+  expect(hotelPlan.stdout).not.toMatch(/not protected|cannot back/);
+  const caches = JSON.parse(lazarus(['plan', hotel, '--json']).stdout) as { caches: Record<string, unknown> };
+  expect(caches.caches['memcached-reserve']).toEqual({
+    engine: 'memcached',
+    fronts: ['mongodb-reservation'],
+  });
 });
 
 test('bad input is refused with the file and the fix, and no stack trace', () => {
