@@ -21,6 +21,8 @@ import { installQuietRuntime, createWorker } from '../worker/create-worker';
 import { formatDuration, runTable, formatBytes } from './output';
 import { followRun } from './run-workflow';
 import { startRun } from '../temporal/runs';
+import { startFerretDB } from '../tools/ferretdb-server';
+import { startScratchServer } from '../datastores/nats/scratch';
 import { appSpec } from '../model/app-spec';
 import { drillSummary } from './drill-summary';
 import { writeDrillReport } from './drill-html';
@@ -47,6 +49,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
       .map((l) => l.join(' + '))
       .join('  ->  ')}`,
   );
+  const extras = opts.withServers ? await startDemoServers() : [];
   const { client, server, uiBase, address } = await connectOrStartServer();
   const settings = settingsFromEnv({ address, taskQueue: 'lazarus-demo' });
   const worker = await createWorker(
@@ -140,6 +143,25 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     worker.shutdown();
     await running.catch(() => {});
     await server?.stop();
+    for (const extra of extras) await extra.stop();
+  }
+}
+
+/**
+ * What the servers manifest needs beyond this machine's servers: MongoDB, as FerretDB on
+ * the port the manifest names (built with Go the first time, which takes a few minutes),
+ * and the NATS server its drill restores the stream into.
+ */
+async function startDemoServers(): Promise<{ stop(): Promise<void> }[]> {
+  say('Starting FerretDB (MongoDB) on 127.0.0.1:27118 and a drill sandbox nats-server on 127.0.0.1:4333');
+  const mongo = await startFerretDB(path.join(EXAMPLE_DIR, '.lazarus', 'ferretdb'), { port: 27118 }, (m) =>
+    say(`   ${m}`),
+  );
+  try {
+    return [mongo, await startScratchServer('demo-sandbox', 4333)];
+  } catch (err) {
+    await mongo.stop();
+    throw err;
   }
 }
 

@@ -38,6 +38,8 @@ export interface FerretServer {
 export interface FerretOptions {
   /** SCRAM authentication with this one user (FerretDB's "new auth"). */
   user?: { name: string; password: string };
+  /** The port to listen on (the demo's manifest names one); default: a free one. */
+  port?: number;
 }
 
 /** Starts FerretDB over a fresh SQLite directory under `dataDir`; `stop` ends it. */
@@ -47,7 +49,7 @@ export async function startFerretDB(
   log: Log = () => {},
 ): Promise<FerretServer> {
   const executable = await ensureGoTool(FERRETDB, log);
-  const [port, debugPort] = [await freePort(), await freePort()];
+  const [port, debugPort] = [options.port ?? (await freePort()), await freePort()];
   await fs.mkdir(dataDir, { recursive: true });
   const auth = options.user
     ? [

@@ -6,7 +6,10 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('run the shop example end to end: seed, back up, verify, break, restore, compare')
-    .option('--with-servers', 'add the PostgreSQL, MariaDB and Redis services (needs those servers locally)')
+    .option(
+      '--with-servers',
+      'add PostgreSQL, MariaDB, Redis, RabbitMQ and NATS services (needs those servers locally) and MongoDB (FerretDB, built with Go once)',
+    )
     .option('--keep-open', 'keep the dev server and Web UI running at the end')
     .action(
       action(async (opts) =>

@@ -32,12 +32,15 @@ function binary(): { cmd: string; env: NodeJS.ProcessEnv } {
   };
 }
 
-/** Starts a scratch server on a fresh store directory; stopping it removes the directory. */
-export async function startScratchServer(stagingId: string): Promise<ScratchServer> {
+/**
+ * Starts a scratch server on a fresh store directory; stopping it removes the directory.
+ * `port`: where to listen (the demo's drill sandbox names one); default a free port.
+ */
+export async function startScratchServer(stagingId: string, port?: number): Promise<ScratchServer> {
   const dir = scratchDir(stagingId);
   await removeScratch(stagingId);
   await fs.mkdir(dir, { recursive: true });
-  const port = await freePort();
+  port ??= await freePort();
   const { cmd, env } = binary();
   const args = ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)];
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -8,6 +8,11 @@ import Database from 'better-sqlite3';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import amqp from 'amqplib';
+import { Int32, MongoClient } from 'mongodb';
+import { AckPolicy, connect as connectNats, headers } from 'nats';
 import type { Datastore } from '../../model/manifest';
 
 type Store<K extends Datastore['kind']> = Extract<Datastore, { kind: K }>;
@@ -59,6 +64,12 @@ export async function seedService(name: string, store: Datastore): Promise<void>
       return seedInventory(store);
     case 'redis':
       return seedSessions(store);
+    case 'mongodb':
+      return seedReviews(store);
+    case 'rabbitmq':
+      return seedEvents(store);
+    case 'nats':
+      return seedNotifications(store);
     default:
       throw notInTheShop(store);
   }
@@ -135,6 +146,92 @@ async function seedSessions(store: Store<'redis'>): Promise<void> {
   redis.disconnect();
 }
 
+async function withMongo<T>(store: Store<'mongodb'>, work: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(`mongodb://${store.host}:${store.port}`, {
+    serverSelectionTimeoutMS: 10_000,
+  });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function seedReviews(store: Store<'mongodb'>): Promise<void> {
+  await withMongo(store, async (client) => {
+    const db = client.db(store.database);
+    await db.dropDatabase();
+    const rnd = random(4);
+    const reviews = Array.from({ length: 3000 }, (_, i) => ({
+      _id: i + 1,
+      product: i + 1 > 2000 ? ((i + 1) % 2000) + 1 : i + 1,
+      stars: new Int32(1 + Math.floor(rnd() * 5)),
+      text: `Review ${i + 1}`,
+      at: new Date(Date.UTC(2026, 0, 1) + i * 60_000),
+    }));
+    await db.collection<{ _id: number }>('reviews').insertMany(reviews);
+    await db.collection<{ _id: number }>('reviews').createIndex({ product: 1 });
+    await db.createCollection('moderation_log', { capped: true, size: 65536 });
+  });
+}
+
+const run = promisify(execFile);
+
+/** The events vhost: an exchange, two queues with arguments and their bindings (no messages). */
+async function seedEvents(store: Store<'rabbitmq'>): Promise<void> {
+  await run('rabbitmqctl', ['-q', 'delete_vhost', store.vhost]).catch(() => undefined);
+  await run('rabbitmqctl', ['-q', 'add_vhost', store.vhost]);
+  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', store.vhost, store.user, '.*', '.*', '.*']);
+  const connection = await amqp.connect({ hostname: store.host, port: store.port, vhost: store.vhost });
+  const channel = await connection.createChannel();
+  await channel.assertExchange('orders', 'topic', { durable: true });
+  await channel.assertQueue('orders.created', { durable: true, arguments: { 'x-max-length': 100_000 } });
+  await channel.assertQueue('orders.shipped', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue('orders.created', 'orders', 'order.created.*');
+  await channel.bindQueue('orders.shipped', 'orders', 'order.shipped.*');
+  await connection.close();
+}
+
+async function withJetStream<T>(
+  store: Store<'nats'>,
+  work: (
+    jsm: Awaited<ReturnType<Awaited<ReturnType<typeof connectNats>>['jetstreamManager']>>,
+    publish: (subject: string, data: string, id: string) => Promise<void>,
+  ) => Promise<T>,
+): Promise<T> {
+  const nc = await connectNats({ servers: `${store.host}:${store.port}` });
+  try {
+    const js = nc.jetstream();
+    const publish = async (subject: string, data: string, id: string) => {
+      const h = headers();
+      h.set('Nats-Msg-Id', id);
+      await js.publish(subject, data, { headers: h });
+    };
+    return await work(await nc.jetstreamManager(), publish);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** 500 notifications, 200 of them already delivered to the mailer (its durable consumer's ack floor). */
+async function seedNotifications(store: Store<'nats'>): Promise<void> {
+  const stream = store.streams[0];
+  await withJetStream(store, async (jsm, publish) => {
+    await jsm.streams.delete(stream).catch(() => false);
+    await jsm.streams.add({ name: stream, subjects: ['shop.notify.>'] });
+    for (let i = 1; i <= 500; i++)
+      await publish(`shop.notify.customer${(i % 1000) + 1}`, `order ${i} shipped`, `n${i}`);
+    await jsm.consumers.add(stream, { durable_name: 'mailer', ack_policy: AckPolicy.Explicit });
+  });
+  const nc = await connectNats({ servers: `${store.host}:${store.port}` });
+  const consumer = await nc.jetstream().consumers.get(stream, 'mailer');
+  const batch = await consumer.fetch({ max_messages: 200, expires: 5000 });
+  for await (const message of batch) message.ack();
+  await nc.flush();
+  await nc.close();
+}
+
 /** The disaster: files deleted and corrupted, rows and keys dropped. Returns what was done. */
 export async function breakService(name: string, store: Datastore): Promise<string> {
   switch (store.kind) {
@@ -182,6 +279,26 @@ export async function breakService(name: string, store: Datastore): Promise<stri
       redis.disconnect();
       return 'flushed every session';
     }
+    case 'mongodb':
+      await withMongo(store, async (client) => {
+        await client
+          .db(store.database)
+          .collection('reviews')
+          .deleteMany({ stars: { $lt: 3 } });
+        await client.db(store.database).collection('spam').insertOne({ text: 'buy now' });
+      });
+      return 'deleted the bad reviews and added a spam collection';
+    case 'rabbitmq': {
+      const connection = await amqp.connect({ hostname: store.host, port: store.port, vhost: store.vhost });
+      const channel = await connection.createChannel();
+      await channel.deleteQueue('orders.created');
+      await channel.unbindQueue('orders.shipped', 'orders', 'order.shipped.*');
+      await connection.close();
+      return 'deleted a queue and a binding';
+    }
+    case 'nats':
+      await withJetStream(store, (jsm) => jsm.streams.delete(store.streams[0]));
+      return 'deleted the stream and its consumer';
     default:
       throw notInTheShop(store);
   }
