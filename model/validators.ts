@@ -5,6 +5,14 @@
 import { z } from 'zod';
 import { durationSchema } from './duration';
 
+/** A counting validator's bounds, beside what it counts: `{table, min, max}`, `{pattern, min, max}`... */
+const counted = <S extends z.ZodRawShape>(what: S) =>
+  z.strictObject({
+    ...what,
+    min: z.number().int().min(0).default(1),
+    max: z.number().int().min(0).optional(),
+  });
+
 /** A check run against a restored copy in a drill's sandbox. */
 export const validatorSchema = z.union(
   [
@@ -16,31 +24,17 @@ export const validatorSchema = z.union(
         .describe('The value expected; without it the query must return at least one row'),
     }),
     z.strictObject({
-      row_count: z.strictObject({
-        table: z.string().min(1),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
-      }),
+      row_count: counted({ table: z.string().min(1) }),
     }),
     z.strictObject({
-      key_count: z.strictObject({
-        pattern: z.string().default('*'),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
-      }),
+      key_count: counted({ pattern: z.string().default('*') }),
     }),
     z.strictObject({
-      document_count: z.strictObject({
-        collection: z.string().min(1),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
-      }),
+      document_count: counted({ collection: z.string().min(1) }),
     }),
     z.strictObject({
-      message_count: z.strictObject({
+      message_count: counted({
         stream: z.string().min(1).describe('A JetStream stream (KV_<bucket> for a KV bucket)'),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
       }),
     }),
     z.strictObject({
@@ -62,13 +56,11 @@ export const validatorSchema = z.union(
       }),
     }),
     z.strictObject({
-      object_count: z.strictObject({
+      object_count: counted({
         prefix: z
           .string()
           .default('')
           .describe("Objects whose key, below the store's prefix, starts with this"),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).optional(),
       }),
     }),
     z.strictObject({
