@@ -28,7 +28,7 @@ export function runTable(result: RunResult): string {
       o.status,
       formatDuration(o.durationMs),
       formatBytes(o.bytes),
-      o.reason ?? o.restoredTo ?? '',
+      o.reason ?? o.restoredTo ?? (o.flushed ? 'cache flushed' : ''),
     ]);
   return table(['service', 'status', 'time', 'size', 'detail'], rows);
 }

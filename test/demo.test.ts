@@ -7,14 +7,14 @@ import path from 'node:path';
 
 const CLI = path.resolve(__dirname, '..', 'dist', 'client', 'cli.js');
 
-function demo(args: string[]) {
+function demo(args: string[], timeout = 240_000) {
   // The demo picks its own embedded server (or one already on 127.0.0.1:7233).
   const env = { ...process.env };
   delete env.TEMPORAL_ADDRESS;
   const result = spawnSync(process.execPath, [CLI, 'demo', ...args], {
     encoding: 'utf8',
     env,
-    timeout: 240_000,
+    timeout,
   });
   return { code: result.status, out: result.stdout };
 }
@@ -31,12 +31,12 @@ test('npm run demo: every embedded service comes back exactly as it was', () => 
   expect(code).toBe(0);
 }, 300_000);
 
-test('demo --with-servers: PostgreSQL, MariaDB and Redis services come back too', () => {
-  const { code, out } = demo(['--with-servers']);
-  expect(out).toMatch(/OK\s+payments/);
-  expect(out).toMatch(/OK\s+inventory/);
-  expect(out).toMatch(/OK\s+sessions/);
-  expect(out).toContain('7/7 services hold exactly the data they held before the disaster');
+test('demo --with-servers: PostgreSQL, MariaDB, Redis, MongoDB, RabbitMQ and NATS services come back too', () => {
+  const { code, out } = demo(['--with-servers'], 480_000);
+  for (const service of ['payments', 'inventory', 'sessions', 'reviews', 'events', 'notifications'])
+    expect(out).toMatch(new RegExp(`OK\\s+${service}`));
+  expect(out).toContain('10/10 services hold exactly the data they held before the disaster');
+  expect(out).toMatch(/sessions-cache\s.*flushed/);
   expect(out).toMatch(/drill of shop-servers, backup \S+: passed/);
   expect(code).toBe(0);
-}, 300_000);
+}, 540_000);
