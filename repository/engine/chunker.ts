@@ -3,11 +3,9 @@
  * points depend on the bytes around them, not on their offset, so an insertion early in
  * a dump moves only the chunks it touches and the rest deduplicate. A Gear rolling hash
  * over a 256-entry table; the table comes from a seed, so a repository may keep its own.
- *
- * Not yet used by the repository (issue 4 wires it in); kept here with its tests.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Duplex } from 'node:stream';
 
 export interface ChunkerParams {
   minSize: number;
@@ -90,44 +88,55 @@ export function findCut(chunker: CompiledChunker, data: Uint8Array, start: numbe
 }
 
 /**
- * A stream of bytes in, a stream of chunks (Buffers) out. Holds at most about two
- * maximum-size chunks, whatever the size of the input.
+ * The chunks of a stream of bytes, each cut only when the consumer asks for it: the
+ * generator waits at each `yield`, and reads the source only when it needs more bytes.
+ * Holds at most two maximum-size chunks besides the one input piece being cut, whatever
+ * the size of the input or of its pieces (one piece may be the whole dump).
+ *
+ * A cut is made only when a whole maximum is held, or at the end of the input: findCut
+ * then sees the same bytes however the input arrived, so the cut points never depend on
+ * how it is read (they are part of deduplication).
  */
-export function chunkStream(chunker: CompiledChunker = compileChunker()): Transform {
+export async function* chunksOf(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  chunker: CompiledChunker = compileChunker(),
+): AsyncGenerator<Buffer> {
   const { maxSize } = chunker.params;
   const buffer = Buffer.alloc(2 * maxSize);
   let length = 0;
-
-  /** Emits every chunk that is certain: all of them once the input ended, else while a whole maximum is held. */
-  const emit = (push: (chunk: Buffer) => void, final: boolean) => {
-    let offset = 0;
-    while (length - offset >= maxSize || (final && offset < length)) {
-      const size = findCut(chunker, buffer, offset, length);
-      push(Buffer.from(buffer.subarray(offset, offset + size)));
-      offset += size;
-    }
-    // Moving the tail only when something was cut: a no-op copyWithin still copies.
-    if (offset > 0) buffer.copyWithin(0, offset, length);
-    length -= offset;
-  };
-
-  return new Transform({
-    readableObjectMode: true,
-    transform(input: Buffer, _encoding, done: TransformCallback) {
-      let consumed = 0;
-      while (consumed < input.length) {
-        // After an emit fewer than maxSize bytes remain, so the buffer has room again.
-        if (length === buffer.length) emit((c) => this.push(c), false);
-        const copied = input.copy(buffer, length, consumed);
-        length += copied;
-        consumed += copied;
+  for await (const piece of source) {
+    const input = asBytes(piece);
+    for (let consumed = 0; consumed < input.length;) {
+      // Cutting below leaves fewer than maxSize bytes, so there is room for at least that many.
+      const copied = input.copy(buffer, length, consumed);
+      length += copied;
+      consumed += copied;
+      let offset = 0;
+      while (length - offset >= maxSize) {
+        const size = findCut(chunker, buffer, offset, length);
+        yield Buffer.from(buffer.subarray(offset, offset + size));
+        offset += size;
       }
-      emit((c) => this.push(c), false);
-      done();
-    },
-    flush(done: TransformCallback) {
-      emit((c) => this.push(c), true);
-      done();
-    },
-  });
+      // Moving the tail only when something was cut: a no-op copyWithin still copies.
+      if (offset > 0) buffer.copyWithin(0, offset, length);
+      length -= offset;
+    }
+  }
+  for (let offset = 0; offset < length;) {
+    const size = findCut(chunker, buffer, offset, length);
+    yield Buffer.from(buffer.subarray(offset, offset + size));
+    offset += size;
+  }
+}
+
+/** A piece as bytes, without copying: a stream in object mode may carry strings or Uint8Arrays. */
+function asBytes(piece: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(piece)) return piece;
+  if (typeof piece === 'string') return Buffer.from(piece);
+  return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+}
+
+/** chunksOf as a stream: bytes written in, chunks (Buffers) read out, one at a time. */
+export function chunkStream(chunker: CompiledChunker = compileChunker()): Duplex {
+  return Duplex.from((source: AsyncIterable<Buffer>) => chunksOf(source, chunker));
 }

@@ -6,8 +6,6 @@
  *
  * The header is sealed with the same key as the blobs, so a pack reveals nothing but its
  * size. Reading one blob needs the index (blob -> pack, offset, length) or the header.
- *
- * Not yet used by the repository (issue 4 wires it in); kept here with its tests.
  */
 import { createHash } from 'node:crypto';
 
@@ -54,12 +52,15 @@ export class PackWriter {
     this.size += stored.length;
   }
 
-  /** The whole pack, and its name: the SHA-256 of its bytes, so a rewrite never collides. */
+  /**
+   * The whole pack, and its name: the SHA-256 of its bytes, so a rewrite never collides.
+   * Once only: the blobs are let go, so an upload in flight holds the pack's bytes once, not twice.
+   */
   finish(): { id: string; data: Buffer; entries: PackEntry[] } {
     const header = this.headerSeal.seal(Buffer.from(JSON.stringify(this.entries)));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    const data = Buffer.concat([...this.parts, header, length]);
+    const data = Buffer.concat([...this.parts.splice(0), header, length]);
     return { id: createHash('sha256').update(data).digest('hex'), data, entries: [...this.entries] };
   }
 }

@@ -7,14 +7,15 @@
  * pack that is not stored; a crash leaves at most unindexed packs, which prune removes.
  *
  * Memory is bounded by the chunker's buffer, the packs being filled and uploaded, and
- * the encodes in flight: it does not grow with the size of the snapshot.
+ * the encodes in flight: it does not grow with the size of the snapshot, nor with the
+ * size of the pieces the source hands over (bench/store-memory.ts measures it).
  */
 import { createHash } from 'node:crypto';
-import { type Readable, pipeline as chain } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { StorageBackend } from '../storage/backend';
 import type { BlobIndex, IndexedPack } from './blob-index';
 import { packKey } from '../layout';
-import { chunkStream, type CompiledChunker } from './chunker';
+import { chunksOf, type CompiledChunker } from './chunker';
 import type { CodecPool } from './codec-pool';
 import { type BlobType, type HeaderSeal, PackWriter } from './pack';
 import type { SnapshotRef } from './snapshot-ref';
@@ -58,10 +59,10 @@ export async function writeSnapshot(
   const stats: StoreStats = { bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0 };
   const encodes = new Set<Promise<void>>();
   try {
-    // pipeline, not pipe: a failing source (a dump tool exiting non-zero) fails the loop,
-    // so a truncated stream is never stored as if it were complete.
-    const chunks = chain(source, chunkStream(parts.chunker), () => {});
-    for await (const chunk of chunks as AsyncIterable<Buffer>) {
+    // Iterating the source, not piping it: a failing source (a dump tool exiting non-zero)
+    // fails the loop, so a truncated stream is never stored as if it were complete. Each
+    // chunk is cut when this loop asks for it: the source is read no faster than stored.
+    for await (const chunk of chunksOf(source, parts.chunker)) {
       // Hashed in a worker (chunk and stream alike) while the next chunk is cut here;
       // ids are kept in order, whatever order the hashes come back in.
       const slot = chunkIds.push('') - 1;
@@ -79,7 +80,11 @@ export async function writeSnapshot(
       });
       encodes.add(work);
       void work.finally(() => encodes.delete(work)).catch(() => {});
-      if (encodes.size >= ENCODES_IN_FLIGHT) await Promise.race(encodes);
+      // A full pack waiting for an upload slot also stops the reading: else packs would
+      // pile up, each holding its bytes, as fast as chunks are cut.
+      while (encodes.size >= ENCODES_IN_FLIGHT || (packer.waiting > 0 && encodes.size > 0)) {
+        await Promise.race(encodes);
+      }
     }
     await Promise.all(encodes);
     const sha256 = await hasher.digest();
@@ -105,6 +110,8 @@ class Packer {
   private readonly uploads = new Set<Promise<void>>();
   private uploaded: IndexedPack[] = [];
   private failure: unknown;
+  /** Full packs waiting for an upload slot. */
+  private waitingPacks = 0;
 
   constructor(private readonly parts: WriterParts) {
     this.current = new PackWriter(parts.seal);
@@ -126,14 +133,26 @@ class Packer {
     return stored.length;
   }
 
+  /** Full packs not yet uploading: the caller stops feeding blobs while there is one. */
+  get waiting(): number {
+    return this.waitingPacks;
+  }
+
   private async rotate(): Promise<void> {
     const full = this.current;
     this.current = new PackWriter(this.parts.seal);
+    // The slot is taken in the same turn the wait ends: several blobs may fill packs at
+    // once, and each must wait its turn, or every one of them would upload at once.
+    this.waitingPacks++;
+    try {
+      while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+    } finally {
+      this.waitingPacks--;
+    }
     if (this.failure) throw this.failure;
     const upload = this.upload(full);
     this.uploads.add(upload);
     void upload.finally(() => this.uploads.delete(upload)).catch(() => {});
-    while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
     if (this.uploaded.length >= PACKS_PER_INDEX) await this.writeIndex();
   }
 

@@ -73,3 +73,17 @@ test('a different seed cuts differently; sizes out of order are refused', async 
     /min < avg < max/,
   );
 });
+
+test('one large piece is cut as its chunks are read, not all at once', async () => {
+  // A stream may hand over a whole dump in one piece: cutting it all ahead of the reader
+  // would hold a copy of all of it.
+  const data = randomBytes(4 * 1024 * 1024);
+  const stream = chunkStream(small);
+  stream.end(data);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(stream.readableLength).toBeLessThanOrEqual(2);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  expect(chunks.length).toBeGreaterThan(100);
+});
