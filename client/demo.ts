@@ -42,6 +42,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     process.env.LAZARUS_PASSWORD ??= 'lazarus-demo';
   const manifest = loadManifest(file);
   const stores = statefulServices(manifest);
+  const width = Math.max(10, ...stores.map(([name]) => name.length));
 
   say(`Lazarus demo: application "${manifest.app}" from ${path.relative(process.cwd(), file)}`);
   say(
@@ -61,7 +62,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     say("\n1. Seeding the shop's data");
     for (const [name, store] of stores) await seedService(name, store);
     const before = await fingerprintServices(manifest.services);
-    for (const [name, store] of stores) say(`   ${name.padEnd(10)} ${adapterFor(store).describe(store)}`);
+    for (const [name, store] of stores) say(`   ${name.padEnd(width)} ${adapterFor(store).describe(store)}`);
 
     say('\n2. Backing up every service');
     const backupRun = await startRun(client, settings.taskQueue, {
@@ -87,7 +88,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     );
 
     say('\n4. Disaster strikes');
-    for (const [name, store] of stores) say(`   ${name.padEnd(10)} ${await breakService(name, store)}`);
+    for (const [name, store] of stores) say(`   ${name.padEnd(width)} ${await breakService(name, store)}`);
 
     say('\n5. Restoring in dependency order (over the originals: approved up front, as --yes does)');
     const restoreRun = await startRun(client, settings.taskQueue, {
@@ -104,7 +105,7 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     for (const [name] of stores) {
       const same = before[name] === after[name];
       if (same) equal++;
-      say(`   ${same ? 'OK  ' : 'DIFF'} ${name.padEnd(10)} ${after[name].slice(0, 16)}`);
+      say(`   ${same ? 'OK  ' : 'DIFF'} ${name.padEnd(width)} ${after[name].slice(0, 16)}`);
     }
     say(`   ${equal}/${stores.length} services hold exactly the data they held before the disaster`);
 
