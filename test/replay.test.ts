@@ -25,15 +25,14 @@ test('the newest recording covers every workflow type the worker registers', () 
     .filter(([, value]) => typeof value === 'function')
     .map(([name]) => name)
     .sort();
+  // issue-13 after issue-5: numbers compare as numbers.
   const newest = recordings
     .map((d) => d.name)
-    .sort()
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .at(-1)!;
-  expect(
-    files(newest)
-      .map((f) => path.basename(f, '.json'))
-      .sort(),
-  ).toEqual(types);
+  // restorePartition-2.json is a second child of the same type.
+  const recorded = new Set(files(newest).map((f) => path.basename(f, '.json').replace(/-\d+$/, '')));
+  expect([...recorded].sort()).toEqual(types);
 });
 
 test('a change that breaks runs in flight is reported as non-deterministic', async () => {

@@ -19,6 +19,7 @@ import { ensureTemporalCli, findTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { settingsFromEnv } from '../temporal/settings';
 import { createWorker, installQuietRuntime } from '../worker/create-worker';
+import { startMemcached } from './memcached-server';
 
 const log = (message: string) => console.error(message);
 
@@ -34,11 +35,14 @@ async function main(): Promise<void> {
   const settings = settingsFromEnv({ address: server.address, taskQueue: 'record-histories' });
   const worker = await createWorker(server.nativeConnection, settings);
   const running = worker.run();
+  // A cache in front of users: the restore's history holds its flush (issue 13).
+  const memcached = await startMemcached();
   try {
     const client = server.client;
-    const manifest = loadManifest(writeApp());
+    const manifest = loadManifest(writeApp(memcached.port));
     const ids = await runEveryType(client, settings.taskQueue, manifest);
     mkdirSync(outDir, { recursive: true });
+    const written = new Map<string, number>();
     for (const workflowId of await withChildren(client, ids)) {
       const { type } = await client.workflow.getHandle(workflowId).describe();
       // The Temporal CLI's JSON export: the format SDK replayers and the Web UI read and write.
@@ -52,7 +56,10 @@ async function main(): Promise<void> {
         '-o',
         'json',
       ]);
-      const file = path.join(outDir, `${type}.json`);
+      // Every child of a type is kept: restorePartition.json, restorePartition-2.json...
+      const n = (written.get(type) ?? 0) + 1;
+      written.set(type, n);
+      const file = path.join(outDir, n === 1 ? `${type}.json` : `${type}-${n}.json`);
       writeFileSync(file, json);
       log(
         `${type}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events -> ${file}`,
@@ -62,11 +69,12 @@ async function main(): Promise<void> {
     worker.shutdown();
     await running;
     await server.stop();
+    await memcached.stop();
   }
 }
 
-/** A small application: three stores, so that a partition size of 2 splits runs into child workflows. */
-function writeApp(): string {
+/** A small application: three stores, so that a partition size of 2 splits runs into child workflows, and a cache. */
+function writeApp(memcachedPort: number): string {
   const dir = path.join(os.tmpdir(), `lazarus-histories-${process.pid}`);
   mkdirSync(path.join(dir, 'files'), { recursive: true });
   writeFileSync(path.join(dir, 'files', 'a.txt'), 'history');
@@ -91,6 +99,7 @@ function writeApp(): string {
         },
         users: { datastore: { kind: 'sqlite', path: 'users.db' } },
         files: { datastore: { kind: 'directory', path: 'files' } },
+        'users-cache': { depends_on: ['users'], cache: { engine: 'memcached', port: memcachedPort } },
       },
     }),
   );
