@@ -36,16 +36,26 @@ function listed(
     const stores = await list(url);
     const where = new URL(url);
     const source = `${engineName} ${where.hostname}:${where.port || 'default port'}`;
-    const services = stores.map(({ name, datastore }): DiscoveredService => ({
-      name,
-      source,
-      engine: engine(engineName),
-      dependsOn: [],
-      references: [],
-      datastore,
-    }));
-    return { services, notes: services.length === 0 ? [`${source}: nothing found to back up`] : [] };
+    return asDiscovery(source, engineName, stores, 'nothing found to back up');
   };
+}
+
+/** Stores found on one server, each a service with its datastore filled in. */
+function asDiscovery(
+  source: string,
+  engineName: string,
+  stores: { name: string; datastore: Record<string, unknown> }[],
+  emptyNote: string,
+): Discovery {
+  const services = stores.map(({ name, datastore }): DiscoveredService => ({
+    name,
+    source,
+    engine: engine(engineName),
+    dependsOn: [],
+    references: [],
+    datastore,
+  }));
+  return { services, notes: services.length === 0 ? [`${source}: ${emptyNote}`] : [] };
 }
 
 export const liveSources: LiveSource[] = [
@@ -87,7 +97,8 @@ export const liveSources: LiveSource[] = [
   },
 ];
 
-const engine = (name: string) => engines.find((e) => e.engine === name)!;
+// An engine discovery knows by name (none for s3: its hints name minio and versitygw).
+const engine = (name: string) => engines.find((e) => e.engine === name);
 
 export async function discoverPostgres(url: string): Promise<Discovery> {
   const target = parseUrl(url, '--postgres', postgresDefaults.port);
@@ -156,16 +167,11 @@ function serverDiscovery(
   engineName: string,
   datastore: (name: string) => Record<string, unknown>,
 ): Discovery {
-  const source = `${engineName} ${target.host}:${target.port}`;
-  const services = names.map((name): DiscoveredService => ({
+  const stores = names.map((name) => ({
     name: engineName === 'redis' ? `redis-${name}` : name,
-    source,
-    engine: engine(engineName),
-    dependsOn: [],
-    references: [],
     datastore: datastore(name),
   }));
-  return { services, notes: names.length === 0 ? [`${source}: no databases found`] : [] };
+  return asDiscovery(`${engineName} ${target.host}:${target.port}`, engineName, stores, 'no databases found');
 }
 
 /** The manifest entry of one database on a server reached as the URL did. */
