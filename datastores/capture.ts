@@ -1,0 +1,148 @@
+/**
+ * Continuous capture (point-in-time recovery): the interface a datastore kind implements,
+ * in datastores/<kind>/capture/, to have its log streamed into the repository and replayed
+ * to a chosen moment. Registered once in datastores/capture-engines.ts. The generic parts
+ * (uploading the growing tail, the timeline, choosing a base, the workflow) are written
+ * once, over this interface, and know nothing of WAL, binlogs or PSYNC.
+ *
+ * Positions are the engine's own text ("0/3000060", "0-42-1403", "75102") plus an
+ * `offset`: a number that grows with every byte of log within one lineage (an LSN as a
+ * number, a binlog file's sequence * 2^32 + its byte position, a replication offset). The
+ * generic code compares and subtracts offsets only; it never parses the text.
+ */
+import type { Readable } from 'node:stream';
+import type { Datastore } from '../model/manifest';
+
+/** Where a log stands. */
+export interface LogPoint {
+  /** The engine's own notation: an LSN, a GTID (with the binlog file:pos after it), an offset. */
+  position: string;
+  /** Grows with every byte of log within a lineage; comparable, subtractable. */
+  offset: number;
+  /** ISO time of the change at this point, when known. */
+  time?: string;
+}
+
+/** How exact a log's timestamps are. */
+export type TimeQuality = 'exact' | 'second' | 'receipt';
+
+/** A setting the source lacks for capture, with the exact change that supplies it. */
+export interface Requirement {
+  /** `wal_level`, `pg_hba.conf`, `log_bin`, `repl-backlog-size`... */
+  setting: string;
+  found: string;
+  needed: string;
+  /** What the user runs or edits: "ALTER SYSTEM SET wal_level = replica; then restart". */
+  fix: string;
+}
+
+/**
+ * A base backup: the bytes of a physical or logical copy a log can be rolled forward
+ * from (a pg_basebackup tar, a `mariadb-dump --gtid` dump, an RDB).
+ */
+export interface BaseCopy {
+  data: Readable;
+  /**
+   * Settles after `data` ended: where the copy is consistent from (`end`: a replay
+   * must start at or before `start` and reach `end` before the copy is usable).
+   */
+  done: Promise<{ start: LogPoint; end: LogPoint; lineage: string }>;
+}
+
+/**
+ * One file of captured log in the session's spool directory, as the engine's tool wrote
+ * it (a WAL segment or its `.partial`, a binlog file, a chunk of replication stream).
+ */
+export interface LogFile {
+  /** The file name in the spool, which is also its name in the repository: stable across sessions. */
+  name: string;
+  /** Complete: the tool moved on to the next file and will not write this one again. */
+  sealed: boolean;
+  lineage: string;
+  /** The log this file covers: [start, end), end being what is durable in the file now. */
+  start: LogPoint;
+  end: LogPoint;
+  /** Times inside the file, oldest first: enough to resolve a time to a position (see `resolve`). */
+  marks: Array<{ time: string; offset: number; position: string }>;
+  timeQuality: TimeQuality;
+}
+
+/** A running capture session: the engine's tool streaming into the spool. */
+export interface CaptureSession {
+  /** The files in the spool now, with what is durable in each; the newest last. */
+  files(): Promise<LogFile[]>;
+  /** Settles when the tool stops: rejects with the cause when it died or lost the source. */
+  readonly ended: Promise<void>;
+  /** Stops the tool; the files stay in the spool. */
+  stop(): Promise<void>;
+}
+
+export interface CaptureOptions {
+  /** The session's own directory, kept across the sessions of one worker. */
+  spool: string;
+  /** The durable point the previous session reached, to resume from; none: start at the head. */
+  resumeFrom?: LogPoint & { lineage: string; file?: string };
+  /** A name for what the engine keeps on the source for this stream (a replication slot). */
+  streamName: string;
+  signal: AbortSignal;
+}
+
+/** Where a replay stops. */
+export type ReplayTarget =
+  | { kind: 'time'; time: string }
+  | { kind: 'position'; position: string; offset: number }
+  | { kind: 'name'; name: string }
+  | { kind: 'latest' };
+
+/** A recovered copy of the store, on a scratch server of its own, at the point reached. */
+export interface Recovered<D extends Datastore = Datastore> {
+  /** The store on the scratch server: read it, dump it, validate it with the ordinary adapter. */
+  store: D;
+  /** Where the replay actually stopped, read from the recovered server (never a tool's exit code). */
+  reached: LogPoint;
+  /** Stops the scratch server and removes its files. */
+  stop(): Promise<void>;
+}
+
+export interface ReplayInput<D extends Datastore> {
+  store: D;
+  /** A directory of the replay's own, removed by `stop`. */
+  workDir: string;
+  /** The base's bytes, downloaded. */
+  base: string;
+  /** The log files from the base's start through the target, downloaded into this directory. */
+  logDir: string;
+  /** The files in `logDir`, oldest first. */
+  logs: LogFile[];
+  target: ReplayTarget;
+  signal: AbortSignal;
+}
+
+/**
+ * What a kind with continuous capture implements. Every method is safe to call again after
+ * a crash: a session resumes from the durable point; a replay starts over in a fresh workDir.
+ */
+export interface CaptureEngine<D extends Datastore = Datastore> {
+  readonly kind: D['kind'];
+  /** The source's settings capture needs, each missing one with its fix; never changes anything. */
+  preflight(store: D): Promise<Requirement[]>;
+  /** Where the source's log stands now (for RPO: the head against the durable point). */
+  head(store: D): Promise<LogPoint & { lineage: string }>;
+  /** A base backup a log can be rolled forward from. */
+  takeBase(store: D, options: { scratchDir: string; signal: AbortSignal }): Promise<BaseCopy>;
+  /** Starts streaming the log into the spool. */
+  capture(store: D, options: CaptureOptions): Promise<CaptureSession>;
+  /**
+   * The base materialised on a scratch server and the logs replayed to the target; checks
+   * the point reached and fails when recovery ended short of the target.
+   */
+  replay(input: ReplayInput<D>): Promise<Recovered<D>>;
+  /**
+   * Records a point in the log at this instant and returns where it is (a PostgreSQL
+   * restore point with its LSN, the MariaDB GTID position, the Redis offset): a group
+   * checkpoint calls it on every member at once. `name` is a valid identifier.
+   */
+  mark(store: D, name: string): Promise<LogPoint & { lineage: string }>;
+  /** Removes what `capture` keeps on the source for the stream (a slot); called when capture is stopped for good. */
+  release?(store: D, streamName: string): Promise<void>;
+}
