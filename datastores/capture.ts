@@ -11,20 +11,10 @@
  * generic code compares and subtracts offsets only; it never parses the text.
  */
 import type { Readable } from 'node:stream';
+import type { LogFile, LogPoint } from '../contracts/streams';
 import type { Datastore } from '../model/manifest';
 
-/** Where a log stands. */
-export interface LogPoint {
-  /** The engine's own notation: an LSN, a GTID (with the binlog file:pos after it), an offset. */
-  position: string;
-  /** Grows with every byte of log within a lineage; comparable, subtractable. */
-  offset: number;
-  /** ISO time of the change at this point, when known. */
-  time?: string;
-}
-
-/** How exact a log's timestamps are. */
-export type TimeQuality = 'exact' | 'second' | 'receipt';
+export type { LogFile, LogMark, LogPoint, TimeQuality } from '../contracts/streams';
 
 /** A setting the source lacks for capture, with the exact change that supplies it. */
 export interface Requirement {
@@ -47,24 +37,6 @@ export interface BaseCopy {
    * must start at or before `start` and reach `end` before the copy is usable).
    */
   done: Promise<{ start: LogPoint; end: LogPoint; lineage: string }>;
-}
-
-/**
- * One file of captured log in the session's spool directory, as the engine's tool wrote
- * it (a WAL segment or its `.partial`, a binlog file, a chunk of replication stream).
- */
-export interface LogFile {
-  /** The file name in the spool, which is also its name in the repository: stable across sessions. */
-  name: string;
-  /** Complete: the tool moved on to the next file and will not write this one again. */
-  sealed: boolean;
-  lineage: string;
-  /** The log this file covers: [start, end), end being what is durable in the file now. */
-  start: LogPoint;
-  end: LogPoint;
-  /** Times inside the file, oldest first: enough to resolve a time to a position (see `resolve`). */
-  marks: Array<{ time: string; offset: number; position: string }>;
-  timeQuality: TimeQuality;
 }
 
 /** A running capture session: the engine's tool streaming into the spool. */
