@@ -6,6 +6,7 @@
 import type { ScheduleClient } from '@temporalio/client';
 import type { Cache } from '../datastores/caches/spec';
 import type { DatastoreAdapter } from '../datastores/adapter';
+import type { CaptureEngine } from '../datastores/capture';
 import type { Datastore } from '../model/manifest';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { OpenOptions, Repository } from '../repository/repository';
@@ -27,6 +28,8 @@ export interface ActivitySettings {
 export interface ActivityDeps extends ActivitySettings {
   /** The adapter registry: the I/O adapter of a datastore's kind. */
   adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D>;
+  /** The capture engine of a datastore's kind (continuous capture); none for kinds without a log. */
+  captureEngineFor<D extends Datastore>(store: D): CaptureEngine<D> | undefined;
   /** Opens a repository (`create`: initialises a missing one); called once per repository and worker. */
   openRepository(spec: RepositorySpec, options: OpenOptions): Promise<Repository>;
   /** Empties a cache (memcached, Redis) after the stores it fronts were restored. */

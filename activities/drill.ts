@@ -85,6 +85,17 @@ export async function runValidators(
 ): Promise<ValidationResult[]> {
   const store =
     input.datastore && input.target ? sandboxStore(tools, input.datastore, input.target) : undefined;
+  return validateCopy(tools, store, input, repo, signal);
+}
+
+/** The validators run against a copy already in place (a sandbox store, a recovered scratch server). */
+export async function validateCopy(
+  tools: DrillTools,
+  store: Datastore | undefined,
+  input: ValidateInput,
+  repo: SnapshotChecker,
+  signal: AbortSignal,
+): Promise<ValidationResult[]> {
   const results: ValidationResult[] = [];
   for (const validator of input.validators) {
     const check = describeValidator(validator);

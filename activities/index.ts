@@ -9,6 +9,8 @@
  */
 import { adaptiveActivities } from './adaptive';
 import { cacheActivities } from './cache';
+import { captureActivities } from './capture';
+import { pointRestoreActivities } from './point-restore';
 import { catalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 import { drillActivities } from './drill';
@@ -22,6 +24,8 @@ export type { ActivityDeps, ActivitySettings } from './deps';
 export type { GroupSnapshotInput, GroupSnapshotOutput, SnapshotInput, SnapshotOutput } from './snapshot';
 export type { RestoreServiceInput, RestoreServiceOutput } from './restore';
 export type { StepTiming } from './support';
+export type { DurablePoint, SessionInput, SessionOutput, StreamInput, StreamState } from './capture';
+export type { PointPlan, PointRestoreInput, PointRestoreOutput } from './point-restore';
 
 export function createActivities(deps: ActivityDeps) {
   const features = { ...deps, repositories: repositoryCache(deps) };
@@ -34,6 +38,8 @@ export function createActivities(deps: ActivityDeps) {
     ...verifyActivities(features),
     ...adaptiveActivities(features),
     ...cacheActivities(features),
+    ...captureActivities(features),
+    ...pointRestoreActivities(features),
   };
 }
 

@@ -16,6 +16,7 @@ import * as discover from './commands/discover';
 import * as drill from './commands/drill';
 import * as forget from './commands/forget';
 import * as hold from './commands/hold';
+import * as pitr from './commands/pitr';
 import * as plan from './commands/plan';
 import * as prune from './commands/prune';
 import * as replay from './commands/replay';
@@ -43,6 +44,7 @@ const commands = [
   forget,
   prune,
   hold,
+  pitr,
   cost,
   schedule,
   discover,

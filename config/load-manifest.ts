@@ -8,6 +8,7 @@ import type { RepositorySpec } from '../contracts/repository-spec';
 import { datastoreSpecs, isPathStore, specFor } from '../datastores/registry';
 import { isLocalLocation, nested, within } from '../model/paths';
 import { type ValidatorType, validatorType } from '../model/validators';
+import { pitrPolicyOf } from '../model/pitr-policy';
 import { Manifest, builtInTiers, defaultTierTargets, isBuiltInTier, manifestSchema } from '../model/manifest';
 
 /** Reads, parses and validates a manifest file; throws ManifestError naming every bad field. */
@@ -33,6 +34,7 @@ export function parseManifest(text: string, file: string): Manifest {
     ...validatorProblems(manifest),
     ...tierProblems(manifest),
     ...cacheProblems(manifest),
+    ...pitrProblems(manifest),
   ];
   if (problems.length > 0) throw new ManifestError(file, problems);
   const resolved = resolvePaths(manifest, manifestDir(file));
@@ -164,6 +166,34 @@ function cacheProblems(manifest: ParsedManifest): FieldProblem[] {
         path: `${at}.depends_on`,
         message:
           'a cache is flushed after the stores it fronts are restored: list them under depends_on (services with a datastore, or unprotected ones)',
+      });
+  }
+  return problems;
+}
+
+/** `pitr` on a service asks for continuous capture: only kinds that have a log to stream take it. */
+function pitrProblems(manifest: ParsedManifest): FieldProblem[] {
+  const capturing = datastoreSpecs.filter((spec) => spec.capture).map((spec) => spec.kind);
+  const problems: FieldProblem[] = [];
+  for (const [name, service] of Object.entries(manifest.services)) {
+    if (!service.pitr) continue;
+    const kind = service.datastore?.kind;
+    if (kind && capturing.includes(kind)) continue;
+    problems.push({
+      path: `services.${name}.pitr`,
+      message: `${kind ? `a ${kind} store has no log to capture` : 'a service without a datastore has nothing to capture'}: continuous capture covers ${capturing.join(', ')}; remove pitr, or rely on scheduled backups`,
+    });
+  }
+  for (const [name, group] of Object.entries(manifest.consistency_groups)) {
+    if (group.checkpoint_every === undefined) continue;
+    const without = group.members.filter((m) => {
+      const service = manifest.services[m];
+      return service && !pitrPolicyOf(service, manifest.tiers);
+    });
+    if (without.length > 0)
+      problems.push({
+        path: `consistency_groups.${name}.checkpoint_every`,
+        message: `checkpoints need continuous capture on every member; ${without.join(', ')} has no pitr (set it on the service or its tier)`,
       });
   }
   return problems;

@@ -91,3 +91,8 @@ export function isTierScheduleId(scheduleId: string, app: string, operations: re
 export function adaptiveWorkflowId(app: string): string {
   return `adapt/${app}`;
 }
+
+/** The one capture workflow of a stream: `capture/<app>/<service>`, so a second start finds the first. */
+export function captureWorkflowId(app: string, service: string): string {
+  return `capture/${app}/${service}`;
+}

@@ -9,6 +9,8 @@ export const workflowTypes = {
   drill: 'drillApplication',
   verify: 'verifyRepository',
   adapt: 'adaptSchedules',
+  capture: 'captureStream',
+  'restore-at': 'restoreToPointInTime',
 } as const;
 
 /** What a run does: the first part of its workflow ID, and its `LazarusKind` search attribute. */

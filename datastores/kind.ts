@@ -63,6 +63,11 @@ export interface DatastoreSpec<S extends KindSchema = KindSchema> {
   /** The store's identity across manifests, for drift: the server and database, the path. */
   identity(store: z.output<S>): string;
   readonly discovery?: DiscoveryHints;
+  /**
+   * Continuous capture (`pitr:` in the manifest): the log this kind streams, for messages.
+   * A kind that declares it has a CaptureEngine in datastores/capture-engines.ts.
+   */
+  readonly capture?: { log: string };
 }
 
 export function defineKind<S extends KindSchema>(spec: DatastoreSpec<S>): DatastoreSpec<S> {

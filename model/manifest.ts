@@ -8,6 +8,7 @@ import type { RepositorySpec } from '../contracts/repository-spec';
 import { cacheSchema } from '../datastores/caches/spec';
 import { datastoreSchema } from '../datastores/registry';
 import { durationSchema } from './duration';
+import { checkpointEverySchema, pitrSchema, type PitrPolicy } from './pitr-policy';
 import { validatorSchema } from './validators';
 
 export { secretRefSchema, type SecretRef } from './secret-ref';
@@ -91,6 +92,7 @@ export const serviceSchema = z.strictObject({
       'A cache (memcached, or Redis used as one): nothing is backed up; it is flushed after the services it depends_on are restored in place',
     ),
   hooks: serviceHooks.optional(),
+  pitr: pitrSchema.optional(),
   validate: z
     .array(validatorSchema)
     .optional()
@@ -182,6 +184,7 @@ const tierTarget = z.strictObject({
   catchup_window: durationSchema()
     .optional()
     .describe('How late a missed scheduled run (server down) may still start; default: one interval'),
+  pitr: pitrSchema.optional(),
 });
 export interface TierTarget {
   rto: number;
@@ -191,6 +194,7 @@ export interface TierTarget {
   drill?: Cadence;
   adaptive?: z.output<typeof adaptiveSchema>;
   catchup_window?: number;
+  pitr?: PitrPolicy;
 }
 export const defaultTierTargets: Record<BuiltInTier, TierTarget> = {
   critical: {
@@ -254,6 +258,7 @@ export const consistencyGroupSchema = z.strictObject({
     .optional()
     .describe("The application's own pause gate: returns once no write is in flight"),
   resume: hookSchema.optional().describe('Reopens the pause gate'),
+  checkpoint_every: checkpointEverySchema,
 });
 export type ConsistencyGroup = z.output<typeof consistencyGroupSchema>;
 

@@ -6,6 +6,8 @@
  *   config, config.json (first format)   keys/<keyId>-<uuid>.json     data/<ab>/<pack>
  *   index/<sha256>   objects/<ab>/<sha256> (first format)   catalog/<app>/<id>.json
  *   holds/<app>/<id>.json   drills/<app>/<workflow>.json   locks/<owner>.json
+ *   streams/<app>/<service>/bases/<id>.json   streams/<app>/<service>/logs/<lineage>/<file>.json
+ *   checkpoints/<app>/<group>/<name>.json
  */
 
 export const CONFIG_KEY = 'config';
@@ -65,6 +67,27 @@ export function drillsPrefix(app: string): string {
 }
 export function drillKey(app: string, workflowId: string): string {
   return `${drillsPrefix(app)}${safeName(workflowId)}.json`;
+}
+
+/** Continuous capture: every application's streams, one application's, or one service's. */
+export function streamsPrefix(app?: string, service?: string): string {
+  return `streams/${app ? `${app}/` : ''}${service ? `${service}/` : ''}`;
+}
+export function streamBaseKey(app: string, service: string, id: string): string {
+  return `${streamsPrefix(app, service)}bases/${safeName(id)}.json`;
+}
+export function streamLogsPrefix(app: string, service: string): string {
+  return `${streamsPrefix(app, service)}logs/`;
+}
+/** A log file's record; lineages ("<system id>/<timeline>") become one key segment. */
+export function streamLogKey(app: string, service: string, lineage: string, file: string): string {
+  return `${streamLogsPrefix(app, service)}${safeName(lineage)}/${safeName(file)}.json`;
+}
+export function checkpointsPrefix(app: string, group?: string): string {
+  return `checkpoints/${app}/${group ? `${group}/` : ''}`;
+}
+export function checkpointKey(app: string, group: string, name: string): string {
+  return `${checkpointsPrefix(app, group)}${safeName(name)}.json`;
 }
 
 export const LOCKS_PREFIX = 'locks/';

@@ -27,6 +27,7 @@ import type { BackupEntry, SnapshotRef } from './records/catalog';
 import { DrillReports } from './records/drills';
 import { type LegalHold, LegalHolds } from './records/holds';
 import { RecordStore } from './records/record-store';
+import { StreamRecords } from './records/streams';
 import { type StorageBackend, streamObject, unwrap } from './storage/backend';
 import { LocalBackend } from './storage/local';
 import { type StorageOptions, openStorage } from './storage/open';
@@ -70,6 +71,7 @@ export class Repository {
   readonly holds: LegalHolds;
   readonly catalog: BackupCatalog;
   readonly drills: DrillReports;
+  readonly streams: StreamRecords;
   private readonly writer: WriterParts;
 
   private constructor(
@@ -93,6 +95,7 @@ export class Repository {
     this.holds = new LegalHolds(this.records);
     this.catalog = new BackupCatalog(this.records, this.holds);
     this.drills = new DrillReports(this.records);
+    this.streams = new StreamRecords(this.records);
   }
 
   /** The local directory, for a repository on the local filesystem. */

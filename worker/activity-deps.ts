@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps, ActivitySettings } from '../activities';
 import { runHookOnce } from '../activities/hooks';
 import { adapterFor } from '../datastores/adapters';
+import { captureEngineFor } from '../datastores/capture-engines';
 import { flushCache } from '../datastores/caches/flush';
 import { Repository } from '../repository/repository';
 
@@ -15,6 +16,7 @@ export function workerActivityDeps(settings: ActivitySettings = {}): ActivityDep
   return {
     ...settings,
     adapterFor,
+    captureEngineFor,
     flushCache,
     openRepository: (spec, options) => Repository.open(spec, options),
     runHookOnce,

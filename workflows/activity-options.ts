@@ -100,3 +100,31 @@ export const scheduleStep: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { maximumInterval: '1 minute' },
 };
+
+/**
+ * A capture session: as long as the session, heartbeating every second, retried without
+ * end (with backoff) while the source is away; the retry resumes from the last heartbeat.
+ */
+export function captureSessionStep(sessionMs: number): ActivityOptions {
+  return {
+    startToCloseTimeout: sessionMs + 120_000,
+    heartbeatTimeout: '15 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  };
+}
+
+/** A base backup for continuous capture: long, heartbeating, a few attempts. */
+export const baseStep: ActivityOptions = {
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
+};
+
+/** A restore to a point in time of one store: download, replay, swap or validate. */
+export const pointRestoreStep: ActivityOptions = {
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '1 minute',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, initialInterval: '5 seconds' },
+};

@@ -4,3 +4,5 @@ export { progressQuery } from './run-state';
 export { drillApplication } from './drill';
 export { verifyRepository } from './verify';
 export { adaptSchedules, intervalChangesQuery } from './adaptive';
+export { captureStream, captureStatusQuery, stopCaptureSignal } from './capture';
+export { restoreToPointInTime } from './point-restore';

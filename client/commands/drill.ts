@@ -8,6 +8,7 @@ import type { DrillReport } from '../../workflows/drill-report';
 import { sandboxFor } from '../../workflows/sandbox';
 import { action, backupIdArgument, checkBackup, json, printJson } from '../command-kit';
 import { drillSummary } from '../drill-summary';
+import { runAtPoint } from '../point-restore';
 import { writeDrillReport } from '../drill-html';
 import { type ResultPrinter, execute } from '../execute';
 import { editsSchedule, scheduleRun, withScheduleOptions } from '../schedules';
@@ -22,7 +23,11 @@ export function register(program: Command): void {
         'drill this backup (default: the latest verified one)',
         backupIdArgument('--backup'),
       )
-      .option('--report <dir>', 'also write the JSON and HTML report into this directory'),
+      .option('--report <dir>', 'also write the JSON and HTML report into this directory')
+      .option(
+        '--at <time|checkpoint|latest>',
+        'drill the captured stores (pitr) at a point in time: replayed on scratch servers, validated, removed',
+      ),
     'drill',
     '1d, 12h',
   )
@@ -32,6 +37,7 @@ export function register(program: Command): void {
 }
 
 interface DrillFlags {
+  at?: string;
   backup?: string;
   report?: string;
   every?: string;
@@ -43,6 +49,10 @@ interface DrillFlags {
 
 async function drill(file: string, opts: DrillFlags) {
   const manifest = loadManifest(file);
+  if (opts.at !== undefined) {
+    const stateful = Object.keys(manifest.services).filter((s) => manifest.services[s].datastore);
+    return runAtPoint(file, manifest, stateful, opts.at, 'drill', opts);
+  }
   const spec = appSpec(manifest);
   const { problems } = sandboxFor(spec, 'check');
   if (problems.length > 0)

@@ -16,6 +16,8 @@ import {
   serviceList,
 } from '../command-kit';
 import { execute, printRunResult } from '../execute';
+import { runAtPoint } from '../point-restore';
+import type { Manifest } from '../../model/manifest';
 import { announceWhenWaiting, approvalNotice, parseTargets, restoreWrites } from '../restore-input';
 
 export function register(program: Command): void {
@@ -40,6 +42,10 @@ export function register(program: Command): void {
       '--replace-target',
       'replace a --target that already holds data (without it, such a restore is refused)',
     )
+    .option(
+      '--at <time|checkpoint|latest>',
+      'captured stores (pitr) to a point in time: an ISO time, a group checkpoint, or latest; needs --yes',
+    )
     .option('-y, --yes', 'restore without waiting for `lazarus approve`')
     .option('--approval-timeout <duration>', 'how long to wait for approval before stopping unchanged', '1h')
     .addOption(concurrency())
@@ -54,6 +60,7 @@ async function restore(file: string, opts: RestoreFlags) {
   const services = serviceList('--services', opts.services, Object.keys(manifest.services));
   const withDependencies = Boolean(opts.withDependencies);
   const selection = selectRestore(manifest.services, { services, withDependencies });
+  if (opts.at !== undefined) return restoreAt(file, manifest, selection.services, opts);
   const targets = parseTargets(opts.target ?? [], spec, manifestDir(file), selection.services);
   await checkBackup(file, manifest, opts.backup, selection.services);
   const approvalTimeout = parseDuration(opts.approvalTimeout);
@@ -84,7 +91,19 @@ async function restore(file: string, opts: RestoreFlags) {
   });
 }
 
+/** A restore to a point in time writes production stores: only with --yes, and without --backup or --target. */
+async function restoreAt(file: string, manifest: Manifest, services: string[], opts: RestoreFlags) {
+  if (opts.backup || opts.target)
+    throw new UserError('--at picks its own base and log: leave out --backup and --target');
+  if (!opts.yes)
+    throw new UserError(
+      `restore --at ${opts.at} replaces the live data of ${services.join(', ')}: pass --yes to approve it, or try it first with \`lazarus drill ${file} --at ${opts.at}\``,
+    );
+  await runAtPoint(file, manifest, services, opts.at!, 'in-place', opts);
+}
+
 interface RestoreFlags {
+  at?: string;
   backup?: string;
   services?: string;
   withDependencies?: boolean;

@@ -8,6 +8,7 @@ export const mariadb = defineKind({
   kind: 'mariadb',
   schema: databaseServerSchema('mariadb', mariadbDefaults.port, mariadbDefaults.user),
   ...databaseOnServer,
+  capture: { log: 'the binlog' },
   discovery: {
     tier: 'critical',
     engines: [

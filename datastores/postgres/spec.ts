@@ -8,6 +8,7 @@ export const postgres = defineKind({
   kind: 'postgres',
   schema: databaseServerSchema('postgres', postgresDefaults.port, postgresDefaults.user),
   ...databaseOnServer,
+  capture: { log: 'the WAL' },
   discovery: {
     tier: 'critical',
     engines: [

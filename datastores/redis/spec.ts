@@ -42,6 +42,7 @@ export const redis = defineKind({
   overlaps: (copy, production) =>
     sameServer(copy, production) && [production.db, production.staging_db].includes(copy.db),
   identity: (store) => `${serverIdentity(store)}/${store.db}`,
+  capture: { log: 'the replication stream' },
   discovery: {
     tier: 'standard',
     engines: [

@@ -6,11 +6,14 @@ import type { EngineParts } from '../engine/parts';
 import type { BackupCatalog } from '../records/backups';
 import type { DrillReports } from '../records/drills';
 import type { RecordStore } from '../records/record-store';
+import type { StreamRecords } from '../records/streams';
 
 export interface RepositoryLayers {
   readonly engine: EngineParts;
   readonly catalog: BackupCatalog;
   readonly drills: DrillReports;
+  /** Continuous capture's bases and logs: their snapshots are kept and checked like backups'. */
+  readonly streams: StreamRecords;
   /** For the repository lock (records/locks.ts). */
   readonly records: RecordStore;
 }

@@ -19,11 +19,11 @@ import { whileLocked } from '../records/locks';
 import { PackWriter, readPackHeader } from '../engine/pack';
 import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
-import { type SnapshotUses, snapshotUses } from './usage';
+import { type SnapshotUses, snapshotUses, streamSnapshots } from './usage';
 import { UserError } from '../../model/errors';
 
 /** What prune reads of a repository. */
-type PrunedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'records'>;
+type PrunedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'records' | 'streams'>;
 
 /** A pack with more than this share of unreferenced bytes is rewritten. */
 const REPACK_THRESHOLD = 0.1;
@@ -79,7 +79,7 @@ export async function prune(
 
 async function planPrune(repo: PrunedRepository): Promise<Plan> {
   await repo.engine.index.load();
-  const uses = snapshotUses(await repo.catalog.list());
+  const uses = snapshotUses(await repo.catalog.list(), await streamSnapshots(repo.streams));
   const used = await referencedBlobs(repo, uses.trees);
   const stored = new Map<string, number>();
   for await (const { key, size } of repo.engine.backend.list(PACKS_PREFIX)) stored.set(packIdOf(key), size);

@@ -1,5 +1,6 @@
 /** Which backups and services use each snapshot: what verify, prune and cost walk. */
 import type { BackupEntry, SnapshotRef } from '../records/catalog';
+import type { StreamSnapshot } from '../records/streams';
 
 export interface SnapshotUser {
   app: string;
@@ -14,15 +15,27 @@ export interface SnapshotUses {
   legacy: Map<string, { ref: SnapshotRef; users: SnapshotUser[] }>;
 }
 
-export function snapshotUses(backups: BackupEntry[]): SnapshotUses {
+/** The snapshots of backups and of continuous capture's streams (their user's backupId is `stream`). */
+export function snapshotUses(backups: BackupEntry[], streams: StreamSnapshot[] = []): SnapshotUses {
   const uses: SnapshotUses = { trees: new Map(), legacy: new Map() };
+  const add = (snapshot: SnapshotRef, user: SnapshotUser) => {
+    const [map, key] = snapshot.tree ? [uses.trees, snapshot.tree] : [uses.legacy, snapshot.sha256];
+    const use = map.get(key) ?? { ref: snapshot, users: [] };
+    use.users.push(user);
+    map.set(key, use);
+  };
   for (const backup of backups) {
-    for (const [service, { snapshot }] of Object.entries(backup.services)) {
-      const [map, key] = snapshot.tree ? [uses.trees, snapshot.tree] : [uses.legacy, snapshot.sha256];
-      const use = map.get(key) ?? { ref: snapshot, users: [] };
-      use.users.push({ app: backup.app, backupId: backup.id, service });
-      map.set(key, use);
-    }
+    for (const [service, { snapshot }] of Object.entries(backup.services))
+      add(snapshot, { app: backup.app, backupId: backup.id, service });
   }
+  for (const s of streams)
+    add(s.ref, { app: s.app, backupId: 'stream', service: `${s.service} (${s.label})` });
   return uses;
+}
+
+/** Every snapshot the streams hold, read once. */
+export async function streamSnapshots(streams: { snapshots(): AsyncGenerator<StreamSnapshot> }) {
+  const out: StreamSnapshot[] = [];
+  for await (const s of streams.snapshots()) out.push(s);
+  return out;
 }

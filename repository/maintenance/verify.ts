@@ -13,10 +13,11 @@ import type { BackupEntry } from '../records/catalog';
 import { readPackHeader } from '../engine/pack';
 import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
-import { type SnapshotUser, snapshotUses } from './usage';
+import { type SnapshotUser, snapshotUses, streamSnapshots } from './usage';
+import { streamProblems } from './stream-gaps';
 
 /** What verify reads of a repository. */
-type CheckedRepository = Pick<RepositoryLayers, 'engine' | 'catalog'>;
+type CheckedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'streams'>;
 
 const PACKS_IN_FLIGHT = 3;
 
@@ -135,7 +136,9 @@ async function collectUsage(
   problems: VerifyProblem[],
 ): Promise<number> {
   const parts = repo.engine;
-  const { trees, legacy } = snapshotUses(backups);
+  const streams = await streamSnapshots(repo.streams);
+  problems.push(...(await streamProblems(repo.streams, streams)));
+  const { trees, legacy } = snapshotUses(backups, streams);
   for (const [treeId, { users }] of trees) {
     for (const user of users) usage.add(treeId, user);
     let chunks: string[];

@@ -1,0 +1,336 @@
+/**
+ * Continuous capture's activities, over any kind's CaptureEngine: the preflight, a base
+ * backup, a capture session that uploads the growing log every second and heartbeats its
+ * durable point, the stream's state for the workflow and `pitr status`, and a group
+ * checkpoint. A session resumes from its last heartbeat (another worker's too), so a killed
+ * worker, a restarted source or a dropped connection costs a retry, never a gap.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { createReadStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { BaseRecord, CheckpointRecord, LogFile, LogPoint, LogRecord } from '../contracts/streams';
+import type { RepositorySpec } from '../contracts/repository-spec';
+import type { CaptureEngine, CaptureSession, Requirement } from '../datastores/capture';
+import type { Datastore } from '../model/manifest';
+import { timelineOf, type StreamTimeline } from '../model/timeline';
+import { whileLocked } from '../repository/records/locks';
+import type { Repository } from '../repository/repository';
+import type { FeatureDeps } from './deps';
+
+export interface StreamInput {
+  repository: RepositorySpec;
+  app: string;
+  service: string;
+  datastore: Datastore;
+}
+
+/** Where a session got to: what the next one resumes from. */
+export type DurablePoint = LogPoint & { lineage: string; file?: string };
+
+export interface SessionInput extends StreamInput {
+  /** Names what the engine keeps on the source (a replication slot): stable per stream. */
+  streamName: string;
+  resumeFrom?: DurablePoint;
+  sessionMs: number;
+  uploadEveryMs: number;
+}
+
+export interface SessionOutput {
+  durable?: DurablePoint;
+  uploads: number;
+  bytesStored: number;
+}
+
+export interface StreamState {
+  timeline: StreamTimeline;
+  bases: number;
+  newestBaseAt?: string;
+  /** The source's head against the durable point: the RPO now. */
+  head?: LogPoint & { lineage: string };
+  lagBytes?: number;
+  lagSeconds?: number;
+  /** Why a new base is due: none yet, the newest is older than base_every, a gap after it, a new lineage. */
+  baseDue?: string;
+}
+
+export interface CheckpointInput {
+  repository: RepositorySpec;
+  app: string;
+  group: string;
+  name: string;
+  members: Array<{ service: string; datastore: Datastore }>;
+}
+
+type CaptureDeps = Pick<FeatureDeps, 'captureEngineFor' | 'repositories' | 'scratchDir'>;
+
+export function captureActivities(deps: CaptureDeps) {
+  const engineOf = <D extends Datastore>(store: D): CaptureEngine<D> => {
+    const engine = deps.captureEngineFor(store);
+    if (!engine) throw ApplicationFailure.nonRetryable(`a ${store.kind} store has no continuous capture`);
+    return engine;
+  };
+  const spoolOf = (input: StreamInput) =>
+    path.join(deps.scratchDir ?? os.tmpdir(), 'lazarus-capture', input.app, input.service);
+
+  return {
+    /** The source's missing settings, each with its fix: capture does not start while any is listed. */
+    async capturePreflight(input: { datastore: Datastore }): Promise<Requirement[]> {
+      return engineOf(input.datastore).preflight(input.datastore);
+    },
+
+    /** A base backup stored and recorded under `baseId` (a retry finds it recorded). */
+    async captureBase(input: StreamInput & { baseId: string }): Promise<BaseRecord> {
+      const repo = await deps.repositories.open(input.repository, true);
+      const existing = (await repo.streams.bases(input.app, input.service)).find(
+        (b) => b.id === input.baseId,
+      );
+      if (existing) return existing;
+      const engine = engineOf(input.datastore);
+      const scratchDir = path.join(spoolOf(input), 'base');
+      await fs.mkdir(scratchDir, { recursive: true });
+      const signal = Context.current().cancellationSignal;
+      const beat = setInterval(() => Context.current().heartbeat('base'), 1000);
+      try {
+        const takenAt = new Date().toISOString();
+        const base = await engine.takeBase(input.datastore, { scratchDir, signal });
+        const snapshot = await whileLocked(repo, 'shared', `capture/${input.app}/${input.service}`, () =>
+          repo.storeSnapshot(base.data),
+        );
+        const { start, end, lineage } = await base.done;
+        const record: BaseRecord = {
+          id: input.baseId,
+          snapshot,
+          lineage,
+          start,
+          end,
+          takenAt,
+          consistentAt: end.time ?? new Date().toISOString(),
+        };
+        await repo.streams.saveBase(input.app, input.service, record);
+        return record;
+      } finally {
+        clearInterval(beat);
+        await fs.rm(scratchDir, { recursive: true, force: true });
+      }
+    },
+
+    /**
+     * Streams the log for up to `sessionMs`, storing every file that grew each
+     * `uploadEveryMs`. Fails (to be retried) when the source is lost; the retry resumes
+     * from the last heartbeat's durable point.
+     */
+    async captureSession(input: SessionInput): Promise<SessionOutput> {
+      const ctx = Context.current();
+      const repo = await deps.repositories.open(input.repository, true);
+      const engine = engineOf(input.datastore);
+      const resumeFrom = (ctx.info.heartbeatDetails as DurablePoint | undefined) ?? input.resumeFrom;
+      const spool = spoolOf(input);
+      await fs.mkdir(spool, { recursive: true });
+      const owner = `capture/${input.app}/${input.service}`;
+      return whileLocked(repo, 'shared', owner, async () => {
+        const session = await engine.capture(input.datastore, {
+          spool,
+          resumeFrom,
+          streamName: input.streamName,
+          signal: ctx.cancellationSignal,
+        });
+        const uploader = new TailUploader(repo, input, spool);
+        return runSession(session, uploader, input, resumeFrom);
+      });
+    },
+
+    /** The stream's timeline, the RPO measured now, and whether a new base is due. */
+    async streamState(input: StreamInput & { baseEveryMs: number }): Promise<StreamState> {
+      const repo = await deps.repositories.open(input.repository, true);
+      const bases = await repo.streams.bases(input.app, input.service);
+      const timeline = timelineOf(bases, await repo.streams.logs(input.app, input.service));
+      const head = await engineOf(input.datastore)
+        .head(input.datastore)
+        .catch(() => undefined);
+      return { ...stateOf(bases, timeline, head, input.baseEveryMs) };
+    },
+
+    /** Every member's position at one instant, recorded as one checkpoint with the measured skew. */
+    async groupCheckpoint(input: CheckpointInput): Promise<CheckpointRecord> {
+      const repo = await deps.repositories.open(input.repository, true);
+      const marks = await Promise.all(
+        input.members.map(async ({ service, datastore }) => {
+          const started = Date.now();
+          const point = await engineOf(datastore).mark(datastore, input.name);
+          return { service, point, at: (started + Date.now()) / 2 };
+        }),
+      );
+      const times = marks.map((m) => m.at);
+      const record: CheckpointRecord = {
+        group: input.group,
+        name: input.name,
+        at: new Date((Math.min(...times) + Math.max(...times)) / 2).toISOString(),
+        skewMs: Math.round(Math.max(...times) - Math.min(...times)),
+        paused: false,
+        members: Object.fromEntries(marks.map((m) => [m.service, m.point])),
+      };
+      await repo.streams.saveCheckpoint(input.app, record);
+      return record;
+    },
+  };
+}
+
+/** Uploads every `uploadEveryMs` until the session's time is up or its tool ends, then once more. */
+async function runSession(
+  session: CaptureSession,
+  uploader: TailUploader,
+  input: SessionInput,
+  resumeFrom: DurablePoint | undefined,
+): Promise<SessionOutput> {
+  const ctx = Context.current();
+  let durable = resumeFrom;
+  let ended: unknown;
+  let stopped = false;
+  session.ended.then(
+    () => (stopped = true),
+    (err: unknown) => {
+      stopped = true;
+      ended = err ?? new Error('capture ended');
+    },
+  );
+  const deadline = Date.now() + input.sessionMs;
+  try {
+    while (!stopped && Date.now() < deadline && !ctx.cancellationSignal.aborted) {
+      await sleep(input.uploadEveryMs, ctx.cancellationSignal);
+      durable = (await uploader.upload(await session.files())) ?? durable;
+      ctx.heartbeat(durable);
+    }
+  } finally {
+    await session.stop().catch(() => {});
+  }
+  durable = (await uploader.upload(await session.files())) ?? durable;
+  ctx.heartbeat(durable);
+  if (ended) throw ended;
+  return { durable, uploads: uploader.uploads, bytesStored: uploader.bytesStored };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/**
+ * Stores the spool's files that changed since the last upload. Storing a grown file again
+ * costs only its new chunks (the rest deduplicates); sealed files are removed from the
+ * spool once stored, but for the newest, which a resuming tool may read.
+ */
+class TailUploader {
+  uploads = 0;
+  bytesStored = 0;
+  private readonly stored = new Map<string, string>();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly input: StreamInput,
+    private readonly spool: string,
+  ) {}
+
+  /** Stores what grew; returns the durable point after it (the newest file's end). */
+  async upload(files: LogFile[]): Promise<DurablePoint | undefined> {
+    const durableAt = new Date().toISOString();
+    for (const file of files) {
+      const state = `${file.end.offset}/${file.sealed}`;
+      if (this.stored.get(file.name) === state) continue;
+      await this.store(file, durableAt);
+      this.stored.set(file.name, state);
+    }
+    // Everything up to the newest file's end was seen durable now, stored or unchanged.
+    const newest = files.filter((f) => !f.auxiliary).at(-1);
+    if (newest) await this.touch(newest, durableAt);
+    await this.removeSealed(files);
+    return newest && { ...newest.end, lineage: newest.lineage, file: newest.name };
+  }
+
+  private async store(file: LogFile, durableAt: string): Promise<void> {
+    const before = this.repo.engine.index.blobCount;
+    const snapshot = await this.repo.storeSnapshot(createReadStream(path.join(this.spool, file.name)));
+    const marks = await this.repo.storeSnapshot(
+      Readable.from(file.marks.map((m) => `${JSON.stringify(m)}\n`)),
+    );
+    const { marks: list, ...rest } = file;
+    const record: LogRecord = {
+      ...rest,
+      snapshot,
+      marks,
+      firstTime: list[0]?.time,
+      lastTime: list.at(-1)?.time,
+      durableAt,
+    };
+    await this.repo.streams.saveLog(this.input.app, this.input.service, record);
+    this.uploads++;
+    if (this.repo.engine.index.blobCount > before) this.bytesStored += snapshot.size;
+    this.lastRecord.set(file.name, record);
+  }
+
+  private readonly lastRecord = new Map<string, LogRecord>();
+
+  /** An unchanged newest file: only its durableAt moves (a quiet source is still protected). */
+  private async touch(file: LogFile, durableAt: string): Promise<void> {
+    const record = this.lastRecord.get(file.name);
+    if (!record || record.durableAt === durableAt) return;
+    record.durableAt = durableAt;
+    await this.repo.streams.saveLog(this.input.app, this.input.service, record);
+  }
+
+  private async removeSealed(files: LogFile[]): Promise<void> {
+    const sealed = files.filter((f) => f.sealed && !f.auxiliary && this.stored.has(f.name));
+    for (const file of sealed.slice(0, -1)) {
+      await fs.rm(path.join(this.spool, file.name), { force: true });
+    }
+  }
+}
+
+/** The stream's state: its timeline, the lag behind the source's head, and whether a base is due. */
+function stateOf(
+  bases: BaseRecord[],
+  timeline: StreamTimeline,
+  head: (LogPoint & { lineage: string }) | undefined,
+  baseEveryMs: number,
+): StreamState {
+  const newest = bases.at(-1);
+  const durable = timeline.durable;
+  const sameLineage = head && durable && head.lineage === durable.lineage;
+  const lagBytes = sameLineage ? Math.max(0, head.offset - durable.offset) : undefined;
+  const lagSeconds =
+    durable && lagBytes !== undefined
+      ? lagBytes === 0
+        ? 0
+        : Math.max(0, (Date.now() - Date.parse(durable.at)) / 1000)
+      : undefined;
+  return {
+    timeline,
+    bases: bases.length,
+    newestBaseAt: newest?.consistentAt,
+    head,
+    lagBytes,
+    lagSeconds,
+    baseDue: baseDue(newest, timeline, head, baseEveryMs),
+  };
+}
+
+function baseDue(
+  newest: BaseRecord | undefined,
+  timeline: StreamTimeline,
+  head: (LogPoint & { lineage: string }) | undefined,
+  baseEveryMs: number,
+): string | undefined {
+  if (!newest) return 'no base yet';
+  if (Date.now() - Date.parse(newest.takenAt) >= baseEveryMs)
+    return 'the newest base is older than base_every';
+  const newestEnd = timeline.intervals.filter((i) => i.base === newest.id).at(-1)?.to;
+  if (!newestEnd) return 'the newest base is not covered by the captured log';
+  if (timeline.durable && newestEnd && Date.parse(timeline.durable.at) > Date.parse(newestEnd) + 1000)
+    return `the log has a gap after ${newestEnd}`;
+  if (head && !timeline.intervals.some((i) => i.lineage === head.lineage) && timeline.durable)
+    return `the source is on a new lineage (${head.lineage})`;
+  return undefined;
+}

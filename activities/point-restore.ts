@@ -1,0 +1,175 @@
+/**
+ * Restore to a point in time, for one captured store: the plan (base and log) decided
+ * from the records before anything is read, the base and log downloaded, the engine's
+ * replay on a scratch server of its own checked for the point it reached, then either
+ * the recovered data swapped into the live store through the kind's ordinary adapter
+ * (staging, then swap), or, for a drill, the validators run on the scratch copy. The
+ * scratch server is always stopped; it never writes into the production stream.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { LogFile, LogMark, LogPoint, LogRecord } from '../contracts/streams';
+import type { ReplayTarget } from '../datastores/capture';
+import type { Validator } from '../model/validators';
+import { type ReplayPlan, type StreamTarget, planReplay } from '../model/timeline';
+import type { Repository } from '../repository/repository';
+import type { StreamInput } from './capture';
+import type { FeatureDeps } from './deps';
+import { type ValidationResult, validateCopy } from './drill';
+import { type StepTiming, adapterContext, timing, withHeartbeats } from './support';
+
+export interface PointRestoreInput extends StreamInput {
+  target: StreamTarget;
+  /** in-place: swapped into the live store; drill: validated on the scratch copy, then removed. */
+  mode: 'in-place' | 'drill';
+  stagingId: string;
+  validators?: Validator[];
+}
+
+export interface PointPlan {
+  base: string;
+  baseConsistentAt: string;
+  lineage: string;
+  files: number;
+  logBytes: number;
+}
+
+export interface PointRestoreOutput extends StepTiming, PointPlan {
+  /** Where the replay stopped, read from the recovered server. */
+  reached: LogPoint;
+  validations?: ValidationResult[];
+}
+
+type PointDeps = Pick<
+  FeatureDeps,
+  'captureEngineFor' | 'adapterFor' | 'runHookOnce' | 'repositories' | 'scratchDir'
+>;
+
+export function pointRestoreActivities(deps: PointDeps) {
+  const planFor = async (repo: Repository, input: StreamInput & { target: StreamTarget }) => {
+    const [bases, logs] = await Promise.all([
+      repo.streams.bases(input.app, input.service),
+      repo.streams.logs(input.app, input.service),
+    ]);
+    const plan = planReplay(bases, logs, input.target);
+    if ('problem' in plan) {
+      throw ApplicationFailure.nonRetryable(`${input.service}: ${plan.problem}`, 'UserError');
+    }
+    return plan;
+  };
+
+  return {
+    /** The base and log a restore to the target would use; refused (not retried) when there is none. */
+    async planPointRestore(input: StreamInput & { target: StreamTarget }): Promise<PointPlan> {
+      const repo = await deps.repositories.open(input.repository);
+      return summary(await planFor(repo, input));
+    },
+
+    async restoreToPoint(input: PointRestoreInput): Promise<PointRestoreOutput> {
+      const started = Date.now();
+      const engine = deps.captureEngineFor(input.datastore);
+      if (!engine)
+        throw ApplicationFailure.nonRetryable(`a ${input.datastore.kind} store has no continuous capture`);
+      const repo = await deps.repositories.open(input.repository);
+      const plan = await planFor(repo, input);
+      const workDir = path.join(deps.scratchDir ?? os.tmpdir(), 'lazarus-replay', input.stagingId);
+      await fs.rm(workDir, { recursive: true, force: true });
+      const logDir = path.join(workDir, 'log');
+      await fs.mkdir(logDir, { recursive: true });
+      return withHeartbeats(async (progress) => {
+        progress({ phase: `download ${input.service}`, bytes: 0 });
+        const base = path.join(workDir, 'base');
+        await pipeline(repo.openSnapshot(plan.base.snapshot), createWriteStream(base));
+        const logs = await downloadLogs(repo, plan.logs, logDir);
+        progress({ phase: `replay ${input.service}`, bytes: 0 });
+        const recovered = await engine.replay({
+          store: input.datastore,
+          workDir: path.join(workDir, 'server'),
+          base,
+          logDir,
+          logs,
+          target: replayTargetOf(input.target),
+          signal: Context.current().cancellationSignal,
+        });
+        try {
+          const validations = await finish(deps, input, recovered.store, repo);
+          return { ...summary(plan), reached: recovered.reached, validations, ...timing(started) };
+        } finally {
+          await recovered.stop().catch(() => {});
+          await fs.rm(workDir, { recursive: true, force: true });
+        }
+      });
+    },
+  };
+}
+
+/** In place: the recovered data through the kind's own restore (staged, then swapped); a drill: validated. */
+async function finish(
+  deps: PointDeps,
+  input: PointRestoreInput,
+  recovered: PointRestoreInput['datastore'],
+  repo: Repository,
+): Promise<ValidationResult[] | undefined> {
+  const adapter = deps.adapterFor(input.datastore);
+  const ctx = adapterContext(input.stagingId);
+  if (input.mode === 'in-place') {
+    await adapter.restore(input.datastore, await adapter.snapshot(recovered, ctx), ctx);
+    return undefined;
+  }
+  const context = { LAZARUS_SERVICE: input.service, LAZARUS_TARGET: adapter.describe(recovered) };
+  return validateCopy(
+    deps,
+    recovered,
+    { repository: input.repository, service: input.service, validators: input.validators ?? [], context },
+    repo,
+    ctx.signal,
+  );
+}
+
+async function downloadLogs(repo: Repository, records: LogRecord[], dir: string): Promise<LogFile[]> {
+  const files: LogFile[] = [];
+  for (const record of records) {
+    await pipeline(repo.openSnapshot(record.snapshot), createWriteStream(path.join(dir, record.name)));
+    const file: Omit<LogFile, 'marks'> = {
+      name: record.name,
+      sealed: record.sealed,
+      lineage: record.lineage,
+      start: record.start,
+      end: record.end,
+      timeQuality: record.timeQuality,
+      forkedFrom: record.forkedFrom,
+      auxiliary: record.auxiliary,
+    };
+    files.push({ ...file, marks: await readMarks(repo, record.marks) });
+  }
+  return files;
+}
+
+async function readMarks(repo: Repository, ref: LogRecord['marks']): Promise<LogMark[]> {
+  let text = '';
+  for await (const chunk of repo.openSnapshot(ref)) text += (chunk as Buffer).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as LogMark);
+}
+
+function replayTargetOf(target: StreamTarget): ReplayTarget {
+  if (target.kind === 'position')
+    return { kind: 'position', position: target.position, offset: target.offset };
+  return target;
+}
+
+function summary(plan: ReplayPlan): PointPlan {
+  const own = plan.logs.filter((l) => !l.auxiliary);
+  return {
+    base: plan.base.id,
+    baseConsistentAt: plan.base.consistentAt,
+    lineage: plan.lineage,
+    files: plan.logs.length,
+    logBytes: own.reduce((n, l) => n + (l.end.offset - l.start.offset), 0),
+  };
+}

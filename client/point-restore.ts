@@ -1,0 +1,110 @@
+/**
+ * What `restore --at` and `drill --at` share: the captured services chosen, the target
+ * read (a time, a group checkpoint's name, latest), each store's plan checked before the
+ * run starts, then the run followed and its figures printed.
+ */
+import { UserError } from '../model/errors';
+import type { Manifest } from '../model/manifest';
+import { capturedServices } from '../model/pitr-policy';
+import { restoreLayers } from '../model/graph';
+import { type StreamTarget, planReplay } from '../model/timeline';
+import { specFor } from '../datastores/registry';
+import type { PointRestoreMember, PointRestoreResult } from '../workflows/point-restore';
+import { listed, openRepositoryOf, printJson } from './command-kit';
+import { type ExecuteOptions, execute } from './execute';
+import { formatBytes, formatDuration, table } from './output';
+
+type Repo = Awaited<ReturnType<typeof openRepositoryOf>>;
+
+export async function runAtPoint(
+  file: string,
+  manifest: Manifest,
+  selected: string[],
+  at: string,
+  mode: 'in-place' | 'drill',
+  opts: ExecuteOptions,
+): Promise<void> {
+  const capturing = capturedServices(manifest.services, manifest.tiers, (k) =>
+    Boolean(specFor(k as never).capture),
+  );
+  const captured = new Set(capturing.map((c) => c.service));
+  const stateful = selected.filter((s) => manifest.services[s].datastore);
+  const uncaptured = stateful.filter((s) => !captured.has(s));
+  if (uncaptured.length > 0)
+    throw new UserError(
+      `--at restores continuously captured stores only; ${listed(uncaptured)} has no pitr: leave it out with --services, or restore it from a backup without --at`,
+    );
+  const repo = await openRepositoryOf(file, manifest.repository);
+  let members: PointRestoreMember[];
+  try {
+    members = await membersAt(manifest, repo, order(manifest, stateful), at);
+  } finally {
+    await repo.close();
+  }
+  const input = { spec: { app: manifest.app, repository: manifest.repository }, members, mode, asked: at };
+  await execute<PointRestoreResult>(opts, { operation: 'restore-at', input }, printPointResult);
+}
+
+function order(manifest: Manifest, services: string[]): string[] {
+  const all = restoreLayers(manifest.services).flat();
+  return all.filter((s) => services.includes(s));
+}
+
+/** Each member's target, checked against its stream's records now: a refusal here starts nothing. */
+async function membersAt(manifest: Manifest, repo: Repo, services: string[], at: string) {
+  const checkpoint = await findCheckpoint(manifest, repo, at);
+  const members: PointRestoreMember[] = [];
+  for (const service of services) {
+    const target = targetFor(at, checkpoint?.members[service]);
+    const [bases, logs] = await Promise.all([
+      repo.streams.bases(manifest.app, service),
+      repo.streams.logs(manifest.app, service),
+    ]);
+    const plan = planReplay(bases, logs, target);
+    if ('problem' in plan) throw new UserError(`--at ${at}: ${service}: ${plan.problem}`);
+    const s = manifest.services[service];
+    members.push({ service, datastore: s.datastore!, target, validators: s.validate });
+  }
+  return members;
+}
+
+function targetFor(
+  at: string,
+  point: { lineage: string; offset: number; position: string } | undefined,
+): StreamTarget {
+  if (point) return { kind: 'position', ...point };
+  if (at === 'latest') return { kind: 'latest' };
+  const t = Date.parse(at);
+  if (Number.isNaN(t))
+    throw new UserError(
+      `--at ${at}: write a time (2026-12-01T09:30:15.250Z), a group checkpoint's name, or latest`,
+    );
+  return { kind: 'time', time: new Date(t).toISOString() };
+}
+
+async function findCheckpoint(manifest: Manifest, repo: Repo, name: string) {
+  for (const group of Object.keys(manifest.consistencyGroups)) {
+    const found = (await repo.streams.checkpoints(manifest.app, group)).find((c) => c.name === name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function printPointResult(
+  result: PointRestoreResult,
+  { json, workflowId }: { json?: boolean; workflowId: string },
+) {
+  if (json) return printJson({ workflowId, ...result });
+  const rows = Object.entries(result.restored).map(([service, r]) => [
+    service,
+    r.reached.time ?? r.reached.position,
+    `${r.base} (${r.baseConsistentAt})`,
+    `${r.files} files, ${formatBytes(r.logBytes)}`,
+    formatDuration(r.durationMs),
+    r.validations
+      ? r.validations.map((v) => `${v.ok ? 'ok' : 'FAILED'} ${v.check}: ${v.detail}`).join('; ')
+      : '-',
+  ]);
+  console.log(table(['service', 'reached', 'base', 'log replayed', 'took', 'checks'], rows));
+  console.log(`${result.mode === 'drill' ? 'drill' : 'restore'} --at ${result.asked}: ${result.outcome}`);
+}

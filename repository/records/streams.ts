@@ -1,0 +1,93 @@
+/**
+ * Continuous capture's records: each stream's bases and log files, and the groups'
+ * checkpoints (contracts/streams.ts). A log file's record is replaced as the file grows
+ * (its bytes are stored again each time; the chunker keeps that cheap) and is final once
+ * sealed; bases and checkpoints are written once.
+ */
+import type { BaseRecord, CheckpointRecord, LogRecord } from '../../contracts/streams';
+import {
+  checkpointKey,
+  checkpointsPrefix,
+  streamBaseKey,
+  streamLogKey,
+  streamLogsPrefix,
+  streamsPrefix,
+} from '../layout';
+import type { SnapshotRef } from '../engine/snapshot-ref';
+import type { RecordStore } from './record-store';
+
+/** A stored snapshot a stream needs, and whose it is: what prune keeps and verify reads. */
+export interface StreamSnapshot {
+  app: string;
+  service: string;
+  /** `base <id>`, `log <file>`, `marks <file>`. */
+  label: string;
+  ref: SnapshotRef;
+}
+
+export class StreamRecords {
+  constructor(private readonly records: RecordStore) {}
+
+  async bases(app: string, service: string): Promise<BaseRecord[]> {
+    const out: BaseRecord[] = [];
+    for await (const { record } of this.records.list<BaseRecord>(`${streamsPrefix(app, service)}bases/`))
+      out.push(record);
+    return out.sort((a, b) => Date.parse(a.consistentAt) - Date.parse(b.consistentAt));
+  }
+
+  async logs(app: string, service: string): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    for await (const { record } of this.records.list<LogRecord>(streamLogsPrefix(app, service)))
+      out.push(record);
+    return out;
+  }
+
+  saveBase(app: string, service: string, base: BaseRecord): Promise<void> {
+    return this.records.writeOnce(streamBaseKey(app, service, base.id), base, `base ${base.id} exists`);
+  }
+
+  /** Replaces the file's record; a sealed file's record is never replaced by an open one. */
+  async saveLog(app: string, service: string, log: LogRecord): Promise<void> {
+    const key = streamLogKey(app, service, log.lineage, log.name);
+    if (!log.sealed) {
+      const stored = await this.records.read<LogRecord>(key);
+      if (stored?.sealed) return;
+    }
+    await this.records.put(key, log);
+  }
+
+  removeBase(app: string, service: string, id: string): Promise<void> {
+    return this.records.remove(streamBaseKey(app, service, id));
+  }
+
+  removeLog(app: string, service: string, log: Pick<LogRecord, 'lineage' | 'name'>): Promise<void> {
+    return this.records.remove(streamLogKey(app, service, log.lineage, log.name));
+  }
+
+  saveCheckpoint(app: string, checkpoint: CheckpointRecord): Promise<void> {
+    const key = checkpointKey(app, checkpoint.group, checkpoint.name);
+    return this.records.writeOnce(key, checkpoint, `checkpoint ${checkpoint.name} exists`);
+  }
+
+  async checkpoints(app: string, group: string): Promise<CheckpointRecord[]> {
+    const out: CheckpointRecord[] = [];
+    for await (const { record } of this.records.list<CheckpointRecord>(checkpointsPrefix(app, group)))
+      out.push(record);
+    return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  }
+
+  removeCheckpoint(app: string, checkpoint: CheckpointRecord): Promise<void> {
+    return this.records.remove(checkpointKey(app, checkpoint.group, checkpoint.name));
+  }
+
+  /** Every snapshot some stream of any application needs. */
+  async *snapshots(): AsyncGenerator<StreamSnapshot> {
+    for await (const { key, record } of this.records.list<BaseRecord & LogRecord>(streamsPrefix())) {
+      const [, app, service, what] = key.split('/');
+      if (what === 'bases') yield { app, service, label: `base ${record.id}`, ref: record.snapshot };
+      if (what !== 'logs') continue;
+      yield { app, service, label: `log ${record.name}`, ref: record.snapshot };
+      yield { app, service, label: `marks ${record.name}`, ref: record.marks };
+    }
+  }
+}
