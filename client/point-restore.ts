@@ -5,10 +5,9 @@
  */
 import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
-import { capturedServices } from '../model/pitr-policy';
+import { capturedServices } from '../model/captured';
 import { restoreLayers } from '../model/graph';
 import { type StreamTarget, planReplay } from '../model/timeline';
-import { specFor } from '../datastores/registry';
 import type { PointRestoreMember, PointRestoreResult } from '../workflows/point-restore';
 import { listed, openRepositoryOf, printJson } from './command-kit';
 import { type ExecuteOptions, execute } from './execute';
@@ -24,9 +23,7 @@ export async function runAtPoint(
   mode: 'in-place' | 'drill',
   opts: ExecuteOptions,
 ): Promise<void> {
-  const capturing = capturedServices(manifest.services, manifest.tiers, (k) =>
-    Boolean(specFor(k as never).capture),
-  );
+  const capturing = capturedServices(manifest);
   const captured = new Set(capturing.map((c) => c.service));
   const stateful = selected.filter((s) => manifest.services[s].datastore);
   const uncaptured = stateful.filter((s) => !captured.has(s));

@@ -47,15 +47,3 @@ export const checkpointEverySchema = durationSchema()
   .describe(
     'With pitr on every member: record a group checkpoint this often (e.g. 5s); a restore to it gives one instant',
   );
-
-/** The services a manifest captures continuously, with their policies, in the manifest's order. */
-export function capturedServices(
-  services: Record<string, { tier: string; pitr?: PitrPolicy; datastore?: { kind: string } }>,
-  tiers: Record<string, { pitr?: PitrPolicy }>,
-  capturing: (kind: string) => boolean,
-): Array<{ service: string; policy: PitrPolicy }> {
-  return Object.entries(services).flatMap(([service, s]) => {
-    const policy = pitrPolicyOf(s, tiers);
-    return policy && s.datastore && capturing(s.datastore.kind) ? [{ service, policy }] : [];
-  });
-}

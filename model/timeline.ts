@@ -264,3 +264,49 @@ function planPosition(
     problem: `position ${target.position} (${target.lineage}) is not covered by a base and an unbroken log; restorable: ${window}`,
   };
 }
+
+/** What a stream's retention removes: bases no longer needed for the window, and the log only they needed. */
+export interface StreamRetentionPlan {
+  removeBases: BaseRecord[];
+  removeLogs: LogRecord[];
+  /** The oldest instant still restorable afterwards. */
+  restorableFrom?: string;
+}
+
+/**
+ * Keeps every instant of the last `windowMs` restorable: the newest base that is consistent
+ * at or before the window's start, every newer base, and every log file on one of their
+ * paths (a log is never expired while a kept base needs it). Older bases go with the log
+ * files only they needed; a file newer than the window's start is always kept.
+ */
+export function streamRetention(
+  bases: BaseRecord[],
+  logs: LogRecord[],
+  windowMs: number,
+  nowMs: number,
+): StreamRetentionPlan {
+  const cutoff = nowMs - windowMs;
+  const usable = bases.filter((b) => pathsOf(b, logs).length > 0);
+  const sorted = [...usable].sort((a, b) => ms(a.consistentAt) - ms(b.consistentAt));
+  const anchor = sorted.filter((b) => ms(b.consistentAt) <= cutoff).at(-1);
+  const kept = sorted.filter((b) => b === anchor || ms(b.consistentAt) > cutoff);
+  // A base that cannot be used (its log not captured yet) is kept while it is new.
+  const unusable = bases.filter((b) => !usable.includes(b) && ms(b.takenAt) > cutoff);
+  const keptBases = new Set([...kept, ...unusable]);
+  const needed = new Set<LogRecord>();
+  for (const base of kept) for (const path of pathsOf(base, logs)) path.files.forEach((f) => needed.add(f));
+  const removeLogs = logs.filter((l) => {
+    if (needed.has(l) || ms(l.durableAt) > cutoff) return false;
+    // A history file stays while a kept path crosses its lineage.
+    return !(l.auxiliary && [...needed].some((f) => f.lineage === l.lineage));
+  });
+  const after = timelineOf(
+    [...keptBases],
+    logs.filter((l) => !removeLogs.includes(l)),
+  );
+  return {
+    removeBases: bases.filter((b) => !keptBases.has(b)),
+    removeLogs,
+    restorableFrom: merged(after.intervals)[0]?.from,
+  };
+}

@@ -9,10 +9,9 @@ import { captureWorkflowId } from '../../contracts/ids';
 import { workflowTypes } from '../../contracts/operations';
 import { loadManifest } from '../../config/load-manifest';
 import { captureEngineFor } from '../../datastores/capture-engines';
-import { specFor } from '../../datastores/registry';
 import { UserError } from '../../model/errors';
 import type { Manifest } from '../../model/manifest';
-import { capturedServices } from '../../model/pitr-policy';
+import { capturedServices } from '../../model/captured';
 import { merged, timelineOf } from '../../model/timeline';
 import { runAttributes } from '../../temporal/runs';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';
@@ -51,9 +50,7 @@ interface Flags {
 }
 
 function captured(manifest: Manifest, flags: Flags) {
-  const all = capturedServices(manifest.services, manifest.tiers, (kind) =>
-    Boolean(specFor(kind as never).capture),
-  );
+  const all = capturedServices(manifest);
   if (all.length === 0)
     throw new UserError(
       'no service is captured: set pitr: {} on a PostgreSQL, MariaDB or Redis service, or on its tier',

@@ -1,5 +1,5 @@
 import type { BaseRecord, LogRecord } from '../../contracts/streams';
-import { planReplay, timelineOf } from '../../model/timeline';
+import { planReplay, streamRetention, timelineOf } from '../../model/timeline';
 
 const ref = { sha256: 'x', size: 1 };
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 9, 0, s)).toISOString();
@@ -89,5 +89,23 @@ describe('a stream timeline', () => {
       position: '120',
     });
     expect('logs' in plan && plan.logs.map((l) => l.name)).toEqual(['1', '2', '3']);
+  });
+});
+
+describe('stream retention', () => {
+  const logs = [log('1', 0, 100, 0, 10), log('2', 100, 200, 10, 20), log('3', 200, 300, 20, 30)];
+  const bases = [base('b1', 10, 20, 2), base('b2', 110, 120, 12), base('b3', 210, 220, 22)];
+
+  test('keeps the newest base at or before the window start, newer ones and every log they need', () => {
+    const plan = streamRetention(bases, logs, 15_000, Date.parse(at(30)));
+    expect(plan.removeBases.map((b) => b.id)).toEqual(['b1']);
+    expect(plan.removeLogs.map((l) => l.name)).toEqual(['1']);
+    expect(plan.restorableFrom).toBe(at(12));
+  });
+
+  test('never expires a log a kept base needs, however old', () => {
+    const plan = streamRetention([bases[0]], logs, 1000, Date.parse(at(300)));
+    expect(plan.removeBases).toEqual([]);
+    expect(plan.removeLogs).toEqual([]);
   });
 });
