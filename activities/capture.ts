@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import type { BaseRecord, CheckpointRecord, LogFile, LogPoint, LogRecord } from '../contracts/streams';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { CaptureEngine, CaptureSession, Requirement } from '../datastores/capture';
-import type { Datastore } from '../model/manifest';
+import type { Datastore, Hook } from '../model/manifest';
 import { timelineOf, type StreamTimeline } from '../model/timeline';
 import { whileLocked } from '../repository/records/locks';
 import type { Repository } from '../repository/repository';
@@ -61,9 +61,12 @@ export interface CheckpointInput {
   group: string;
   name: string;
   members: Array<{ service: string; datastore: Datastore }>;
+  /** The group's pause gate: with it held, the checkpoint is an exact cut. */
+  pause?: Hook;
+  resume?: Hook;
 }
 
-type CaptureDeps = Pick<FeatureDeps, 'captureEngineFor' | 'repositories' | 'scratchDir'>;
+type CaptureDeps = Pick<FeatureDeps, 'captureEngineFor' | 'repositories' | 'scratchDir' | 'runHookOnce'>;
 
 export function captureActivities(deps: CaptureDeps) {
   const engineOf = <D extends Datastore>(store: D): CaptureEngine<D> => {
@@ -152,23 +155,35 @@ export function captureActivities(deps: CaptureDeps) {
       return { ...stateOf(bases, timeline, head, input.baseEveryMs) };
     },
 
-    /** Every member's position at one instant, recorded as one checkpoint with the measured skew. */
+    /**
+     * Every member's position at one instant, recorded as one checkpoint with the measured
+     * skew; inside the group's pause gate when it has one (then an exact cut).
+     */
     async groupCheckpoint(input: CheckpointInput): Promise<CheckpointRecord> {
       const repo = await deps.repositories.open(input.repository, true);
-      const marks = await Promise.all(
-        input.members.map(async ({ service, datastore }) => {
-          const started = Date.now();
-          const point = await engineOf(datastore).mark(datastore, input.name);
-          return { service, point, at: (started + Date.now()) / 2 };
-        }),
-      );
+      const context = { LAZARUS_APP: input.app, LAZARUS_GROUP: input.group, LAZARUS_CHECKPOINT: input.name };
+      const signal = Context.current().cancellationSignal;
+      const paused = input.pause ? await deps.runHookOnce(input.pause, context, signal) : undefined;
+      if (paused && !paused.ok) throw new Error(`the pause hook of ${input.group} failed: ${paused.detail}`);
+      let marks: Array<{ service: string; point: LogPoint & { lineage: string }; at: number }>;
+      try {
+        marks = await Promise.all(
+          input.members.map(async ({ service, datastore }) => {
+            const started = Date.now();
+            const point = await engineOf(datastore).mark(datastore, input.name);
+            return { service, point, at: (started + Date.now()) / 2 };
+          }),
+        );
+      } finally {
+        if (input.resume) await deps.runHookOnce(input.resume, context, signal);
+      }
       const times = marks.map((m) => m.at);
       const record: CheckpointRecord = {
         group: input.group,
         name: input.name,
         at: new Date((Math.min(...times) + Math.max(...times)) / 2).toISOString(),
         skewMs: Math.round(Math.max(...times) - Math.min(...times)),
-        paused: false,
+        paused: paused !== undefined,
         members: Object.fromEntries(marks.map((m) => [m.service, m.point])),
       };
       await repo.streams.saveCheckpoint(input.app, record);

@@ -96,3 +96,8 @@ export function adaptiveWorkflowId(app: string): string {
 export function captureWorkflowId(app: string, service: string): string {
   return `capture/${app}/${service}`;
 }
+
+/** A consistency group's checkpoint workflow: `checkpoints/<app>/<group>`. */
+export function checkpointsWorkflowId(app: string, group: string): string {
+  return `checkpoints/${app}/${group}`;
+}

@@ -10,6 +10,7 @@ export const workflowTypes = {
   verify: 'verifyRepository',
   adapt: 'adaptSchedules',
   capture: 'captureStream',
+  checkpoints: 'checkpointGroup',
   'restore-at': 'restoreToPointInTime',
 } as const;
 

@@ -6,3 +6,4 @@ export { verifyRepository } from './verify';
 export { adaptSchedules, intervalChangesQuery } from './adaptive';
 export { captureStream, captureStatusQuery, stopCaptureSignal } from './capture';
 export { restoreToPointInTime } from './point-restore';
+export { checkpointGroup, stopCheckpointsSignal } from './checkpoints';

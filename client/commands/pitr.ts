@@ -4,8 +4,9 @@
  * missing; status shows each stream's restorable window, its gaps and the RPO measured now.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
-import { captureWorkflowId } from '../../contracts/ids';
+import { captureWorkflowId, checkpointsWorkflowId } from '../../contracts/ids';
 import { workflowTypes } from '../../contracts/operations';
 import { loadManifest } from '../../config/load-manifest';
 import { captureEngineFor } from '../../datastores/capture-engines';
@@ -17,6 +18,7 @@ import { runAttributes } from '../../temporal/runs';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';
 import type { CaptureStreamInput } from '../../workflows/capture';
 import { stopCaptureSignal } from '../../workflows/capture';
+import { type GroupCheckpointsInput, stopCheckpointsSignal } from '../../workflows/checkpoints';
 import { EXIT, action, json, openRepositoryOf, printJson, serviceList } from '../command-kit';
 import { formatBytes, table } from '../output';
 
@@ -72,6 +74,22 @@ async function start(file: string, flags: Flags) {
   );
   const settings = settingsFromEnv();
   const client = await connectClient(settings);
+  const startOne = (workflowType: string, workflowId: string, input: unknown, summary: string) =>
+    client.workflow
+      .start(workflowType, {
+        taskQueue: settings.taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: runAttributes('capture', manifest.app),
+        staticSummary: summary,
+      })
+      .then(
+        () => 'started',
+        (err: unknown) => {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already running';
+          throw err;
+        },
+      );
   const started: Array<{ service: string; workflowId: string; state: string }> = [];
   for (const { service, policy } of streams) {
     const workflowId = captureWorkflowId(manifest.app, service);
@@ -81,25 +99,47 @@ async function start(file: string, flags: Flags) {
       datastore: manifest.services[service].datastore!,
       policy,
     };
-    const state = await client.workflow
-      .start(workflowTypes.capture, {
-        taskQueue: settings.taskQueue,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: runAttributes('capture', manifest.app),
-        staticSummary: `capture of ${manifest.app}: ${service}`,
-      })
-      .then(
-        () => 'started',
-        (err: unknown) => {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already capturing';
-          throw err;
-        },
-      );
-    started.push({ service, workflowId, state });
+    const summary = `capture of ${manifest.app}: ${service}`;
+    started.push({
+      service,
+      workflowId,
+      state: await startOne(workflowTypes.capture, workflowId, input, summary),
+    });
+  }
+  for (const [group, input] of checkpointedGroups(manifest, streams)) {
+    const workflowId = checkpointsWorkflowId(manifest.app, group);
+    const summary = `checkpoints of ${manifest.app}: ${group}`;
+    const state = await startOne(workflowTypes.checkpoints, workflowId, input, summary);
+    started.push({ service: `group ${group}`, workflowId, state });
   }
   if (flags.json) return printJson(started);
   for (const s of started) console.log(`${s.service}: ${s.state} (${s.workflowId})`);
+}
+
+/** The groups with checkpoint_every whose members are all being captured. */
+function checkpointedGroups(manifest: Manifest, streams: Array<{ service: string }>) {
+  const capturing = new Set(streams.map((s) => s.service));
+  return Object.entries(manifest.consistencyGroups).flatMap(
+    ([group, g]): Array<[string, GroupCheckpointsInput]> =>
+      g.checkpoint_every !== undefined && g.members.every((m) => capturing.has(m))
+        ? [
+            [
+              group,
+              {
+                spec: { app: manifest.app, repository: manifest.repository },
+                group,
+                members: g.members.map((service) => ({
+                  service,
+                  datastore: manifest.services[service].datastore!,
+                })),
+                everyMs: g.checkpoint_every,
+                pause: g.pause,
+                resume: g.resume,
+              },
+            ],
+          ]
+        : [],
+  );
 }
 
 /** Every source's missing settings, all at once, before any capture starts. */
@@ -187,17 +227,26 @@ async function stop(file: string, flags: Flags) {
   const manifest = loadManifest(file);
   const streams = captured(manifest, flags);
   const client = await connectClient(settingsFromEnv());
-  const out = [];
-  for (const { service } of streams) {
-    const workflowId = captureWorkflowId(manifest.app, service);
-    const state = await client.workflow
+  const signalled = (workflowId: string, signal: SignalDefinition) =>
+    client.workflow
       .getHandle(workflowId)
-      .signal(stopCaptureSignal)
+      .signal(signal)
       .then(
         () => 'stopping',
-        () => 'not capturing',
+        () => 'not running',
       );
-    out.push({ service, workflowId, state });
+  const out = [];
+  for (const [group] of checkpointedGroups(manifest, streams)) {
+    const workflowId = checkpointsWorkflowId(manifest.app, group);
+    out.push({
+      service: `group ${group}`,
+      workflowId,
+      state: await signalled(workflowId, stopCheckpointsSignal),
+    });
+  }
+  for (const { service } of streams) {
+    const workflowId = captureWorkflowId(manifest.app, service);
+    out.push({ service, workflowId, state: await signalled(workflowId, stopCaptureSignal) });
   }
   if (flags.json) return printJson(out);
   for (const s of out) console.log(`${s.service}: ${s.state}`);
