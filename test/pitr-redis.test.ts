@@ -99,6 +99,16 @@ function clientWriter(store: RedisStore, key: string): { acked: string[]; stop: 
   };
 }
 
+async function withClient<T>(store: RedisStore, work: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ host: store.host, port: store.port, db: store.db, lazyConnect: true });
+  await redis.connect();
+  try {
+    return await work(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function listOf(store: RedisStore, key: string): Promise<string[]> {
   const redis = new Redis({ host: store.host, port: store.port, db: store.db, lazyConnect: true });
   await redis.connect();
@@ -446,6 +456,49 @@ describe('Redis capture engine', () => {
     expect(replidAfter).not.toBe(replidBefore);
     expect(missing).toEqual([]);
     expect(list).toEqual(await listOf(src.store, 'ticks'));
+  });
+
+  test('backlog overflow: the resume is refused as a gap; a new base continues, and the old chain stops at the gap', async () => {
+    const src = await source({ args: ['--repl-backlog-size', '16kb'] });
+    const writer = clientWriter(src.store, 'ticks');
+    cleanups.push(writer.stop);
+    const base = await takeBaseFile(src.store, 'overflow');
+    const spool = path.join(work, 'spool-overflow');
+    const start = (from: LogPoint & { lineage: string }, signal = new AbortController().signal) =>
+      engine.capture(src.store, { spool, resumeFrom: from, streamName: 'overflow', signal });
+    const killer = new AbortController();
+    const first = await start({ ...base.end, lineage: base.lineage }, killer.signal);
+    await sleep(1000);
+    killer.abort(new Error('capture killed'));
+    await first.ended.catch(() => {});
+    const firstFiles = await first.files();
+    const durable = firstFiles[firstFiles.length - 1].end;
+    // More than the 16 KiB backlog written while nothing captures.
+    await withClient(src.store, (redis) => redis.set('filler', 'x'.repeat(40_000)));
+    await expect(start({ ...durable, lineage: base.lineage })).rejects.toThrow(/^gap: .*backlog/);
+
+    const rebased = await takeBaseFile(src.store, 'overflow-2');
+    expect(rebased.lineage).toBe(base.lineage);
+    expect(rebased.end.offset).toBeGreaterThan(durable.offset + 40_000);
+    const second = await start({ ...rebased.end, lineage: rebased.lineage });
+    cleanups.push(() => second.stop());
+    await sleep(1000);
+    await writer.stop();
+    await caughtUp(second, src.store);
+    await sleep(1100);
+    await second.stop();
+    const files = [...firstFiles, ...(await second.files())];
+    const logDir = await download(files, spool, 'overflow');
+    const { list } = await restoredList(src.store, rebased.file, logDir, files, { kind: 'latest' }, 'ticks');
+    expect(list).toEqual(await listOf(src.store, 'ticks'));
+    const after = Date.parse(files[files.length - 1].marks.slice(-1)[0].time);
+    await expect(
+      restoredList(src.store, base.file, logDir, files, { kind: 'time', time: iso(after) }, 'ticks'),
+    ).rejects.toThrow(new RegExp(`gap after offset ${durable.offset}`));
+    console.log(
+      `redis backlog overflow: durable ${durable.offset}, new base at ${rebased.end.offset} (same lineage): gap of ${rebased.end.offset - durable.offset} bytes refused; ` +
+        `replay from the new base to latest = source (${list.length} entries)`,
+    );
   });
 
   test('preflight names what an unprepared source lacks; prints what it says of the shared server', async () => {

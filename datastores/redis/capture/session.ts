@@ -44,7 +44,7 @@ export async function startCapture(
   let stopping = false;
   const ticker = setInterval(() => {
     link.ack(spool.durable);
-    spool.idleMark(Date.now(), stream.safe);
+    spool.idleMark(Date.now());
   }, ACK_EVERY_MS);
   link.ack(from.offset);
   const ended = (async () => {
@@ -99,31 +99,24 @@ async function continueAfter(link: ReplicationLink, from: LogPoint & { lineage: 
   return reply.replid ?? replidOf(from);
 }
 
-/** Finds where commands end in the stream, and which ends are outside MULTI/EXEC. */
+/** Finds where commands end in the stream outside MULTI/EXEC. */
 class CommandStream {
   private readonly reader = new RespReader();
   private inTransaction = false;
   private ackRequested = false;
-  /** The newest offset outside a transaction. */
-  safe: number;
 
-  constructor(private readonly start: number) {
-    this.safe = start;
-  }
+  constructor(private readonly start: number) {}
 
   read(bytes: Buffer, receivedAt: number): Arrival {
-    const commandEnds: number[] = [];
-    let safe: number | undefined;
+    const ends: number[] = [];
     this.reader.feed(bytes, (value, end) => {
       const [name, sub] = commandWords(value);
       if (name === 'MULTI') this.inTransaction = true;
       if (name === 'EXEC' || name === 'DISCARD') this.inTransaction = false;
       if (name === 'REPLCONF' && sub?.toUpperCase() === 'GETACK') this.ackRequested = true;
-      commandEnds.push(this.start + end);
-      if (!this.inTransaction) safe = this.start + end;
+      if (!this.inTransaction) ends.push(this.start + end);
     });
-    if (safe !== undefined) this.safe = safe;
-    return { bytes, commandEnds, safe, receivedAt };
+    return { bytes, ends, receivedAt };
   }
 
   takeAckRequest(): boolean {

@@ -1,8 +1,8 @@
 /**
  * The spool of a capture session: the raw RESP command stream in files named after the
  * lineage and the offset they start at (`<replid>-<offset, 20 digits>.resp`), so that they
- * sort and say what they hold. A file is cut only between commands; bytes of a command
- * still arriving may sit past a file's `end`, which counts complete commands only.
+ * sort and say what they hold. A file is cut only between commands (and transactions);
+ * bytes of a command still arriving may sit past a file's `end`, which counts complete ones only.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -14,13 +14,14 @@ interface OpenFile {
   handle: fs.FileHandle;
 }
 
-/** What one chunk of stream brought: where commands ended in it, and the newest safe point. */
+/**
+ * What one chunk of stream brought: the stream offsets (absolute, ascending) at which a
+ * command ended outside any MULTI/EXEC in it. Only those are durable ends, rotation points
+ * and marks: a replay may stop there, and a session resumed there starts between transactions.
+ */
 export interface Arrival {
   bytes: Buffer;
-  /** Stream offsets (absolute) at which a command ended in `bytes`, ascending. */
-  commandEnds: number[];
-  /** The newest offset outside a MULTI/EXEC, if this chunk moved it: a point a replay may stop at. */
-  safe?: number;
+  ends: number[];
   receivedAt: number;
 }
 
@@ -32,7 +33,7 @@ export class Spool {
   private readonly done: LogFile[] = [];
   private current: OpenFile | undefined;
   private rotateAsked = false;
-  /** Offset after every byte written; `durable`: after the last complete command. */
+  /** Offset after every byte written; `durable`: after the last complete command (outside MULTI/EXEC). */
   private written: number;
   durable: number;
 
@@ -64,15 +65,16 @@ export class Spool {
   private async appendNow(arrival: Arrival): Promise<void> {
     const chunkStart = this.written;
     let from = 0;
-    for (const end of arrival.commandEnds) {
+    for (const end of arrival.ends) {
       const fileStart = this.current?.info.start.offset ?? this.written;
       if (!this.rotateAsked && end - fileStart < this.segmentBytes) continue;
       await this.write(arrival.bytes.subarray(from, end - chunkStart), end);
       from = end - chunkStart;
       await this.seal();
     }
-    await this.write(arrival.bytes.subarray(from), arrival.commandEnds[arrival.commandEnds.length - 1]);
-    if (arrival.safe !== undefined) this.mark(arrival.receivedAt, arrival.safe);
+    const last = arrival.ends[arrival.ends.length - 1];
+    await this.write(arrival.bytes.subarray(from), last);
+    if (last !== undefined) this.mark(arrival.receivedAt, last);
   }
 
   /** Cuts the current file at the next command boundary (now, if it ends on one). */
@@ -84,8 +86,8 @@ export class Spool {
   }
 
   /** A mark at `now` for the durable end, when the stream is idle there: nothing was missed until now. */
-  idleMark(now: number, safe: number): void {
-    if (safe === this.written && safe === this.durable) this.mark(now, safe);
+  idleMark(now: number): void {
+    if (this.written === this.durable) this.mark(now, this.durable);
   }
 
   files(): LogFile[] {
