@@ -217,6 +217,21 @@ async function readLog(
   return { arrivals, markTimes };
 }
 
+/** The stream offset just after the first MULTI: a point inside a transaction. */
+async function firstMultiEnd(files: LogFile[], logDir: string): Promise<number> {
+  for (const file of files) {
+    const reader = new RespReader();
+    let found: number | undefined;
+    for await (const bytes of createReadStream(path.join(logDir, file.name))) {
+      reader.feed(bytes as Buffer, (value, end) => {
+        if (found === undefined && commandWords(value)[0] === 'MULTI') found = file.start.offset + end;
+      });
+      if (found !== undefined) return found;
+    }
+  }
+  throw new Error('no MULTI in the log');
+}
+
 const seconds = (value: string) => Number(value);
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -498,6 +513,64 @@ describe('Redis capture engine', () => {
     console.log(
       `redis backlog overflow: durable ${durable.offset}, new base at ${rebased.end.offset} (same lineage): gap of ${rebased.end.offset - durable.offset} bytes refused; ` +
         `replay from the new base to latest = source (${list.length} entries)`,
+    );
+  });
+
+  test('transactions: no replay target ever restores half of a MULTI/EXEC; a position inside one is refused', async () => {
+    const src = await source();
+    const base = await takeBaseFile(src.store, 'tx');
+    const spool = path.join(work, 'spool-tx');
+    const session = await engine.capture(src.store, {
+      spool,
+      resumeFrom: { ...base.end, lineage: base.lineage },
+      streamName: 'tx',
+      signal: new AbortController().signal,
+    });
+    cleanups.push(() => session.stop());
+    await withClient(src.store, async (redis) => {
+      for (let n = 0; n < 150; n++) {
+        // Big enough halves that a transaction spans reads now and then.
+        await redis
+          .multi()
+          .rpush('pairs', `${n}:a:${'x'.repeat(3000)}`)
+          .rpush('pairs', `${n}:b`)
+          .exec();
+        await sleep(10);
+      }
+    });
+    await caughtUp(session, src.store);
+    await session.stop();
+    const files = await session.files();
+    const logDir = await download(files, spool, 'tx');
+    const marks = files.flatMap((f) => f.marks);
+    const picks = [0.2, 0.4, 0.6, 0.8].map((q) => marks[Math.floor(marks.length * q)]);
+    const lengths: number[] = [];
+    for (const mark of picks) {
+      const { list } = await restoredList(
+        src.store,
+        base.file,
+        logDir,
+        files,
+        { kind: 'time', time: mark.time },
+        'pairs',
+      );
+      lengths.push(list.length);
+      expect(list.length % 2).toBe(0);
+    }
+    // The byte right after a transaction's MULTI.
+    const multiAt = await firstMultiEnd(files, logDir);
+    await expect(
+      restoredList(
+        src.store,
+        base.file,
+        logDir,
+        files,
+        { kind: 'position', position: 'x', offset: multiAt },
+        'pairs',
+      ),
+    ).rejects.toThrow(/inside a command or a MULTI\/EXEC/);
+    console.log(
+      `redis transactions: ${marks.length} marks, restored list lengths ${lengths.join(', ')} (all whole pairs)`,
     );
   });
 

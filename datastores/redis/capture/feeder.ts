@@ -7,6 +7,7 @@
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RespReader, commandWords } from './resp';
 
@@ -83,11 +84,13 @@ function answer(socket: net.Socket, name: string, sub: string | undefined): void
 async function serve(socket: net.Socket, plan: FeedPlan): Promise<void> {
   const { size } = await fs.stat(plan.rdbFile);
   socket.write(`+FULLRESYNC ${plan.replid} ${plan.baseOffset}\r\n$${size}\r\n`);
-  await pipeline(createReadStream(plan.rdbFile), socket, { end: false });
+  // One pipeline for the whole feed: one per file would pile listeners onto the socket.
+  await pipeline(Readable.from(feed(plan)), socket, { end: false });
+}
+
+async function* feed(plan: FeedPlan): AsyncGenerator<Buffer> {
+  yield* createReadStream(plan.rdbFile);
   for (const piece of plan.pieces) {
-    if (piece.to <= piece.from) continue;
-    await pipeline(createReadStream(piece.file, { start: piece.from, end: piece.to - 1 }), socket, {
-      end: false,
-    });
+    if (piece.to > piece.from) yield* createReadStream(piece.file, { start: piece.from, end: piece.to - 1 });
   }
 }
