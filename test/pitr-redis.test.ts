@@ -461,6 +461,11 @@ describe('Redis capture engine', () => {
     expect(new Set(files.map((f) => f.name)).size).toBe(files.length);
     expect(files.every((f) => f.lineage === base.lineage)).toBe(true);
     const logDir = await download(files, spool, 'resume');
+    // A killed capture's file may hold the start of a command past its durable end: the replay must not read it.
+    await fs.appendFile(
+      path.join(logDir, firstFiles[firstFiles.length - 1].name),
+      '*3\r\n$5\r\nRPUSH\r\n$5\r\nti',
+    );
     const { list } = await restoredList(src.store, base.file, logDir, files, { kind: 'latest' }, 'ticks');
     const { missing, extra } = compare(list, writer.acked);
     console.log(
