@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BaseRecord, CheckpointRecord, LogFile, LogPoint, LogRecord } from '../contracts/streams';
 import type { RepositorySpec } from '../contracts/repository-spec';
+import { CaptureGapError } from '../datastores/capture';
 import type { CaptureEngine, CaptureSession, Requirement } from '../datastores/capture';
 import type { Datastore, Hook } from '../model/manifest';
 import { timelineOf, type StreamTimeline } from '../model/timeline';
@@ -222,6 +223,10 @@ async function runSession(
   }
   durable = (await uploader.upload(await session.files())) ?? durable;
   ctx.heartbeat(durable);
+  // Retrying cannot fill a gap: the workflow starts over at the head and takes a new base.
+  if (ended instanceof CaptureGapError) {
+    throw ApplicationFailure.nonRetryable(ended.message, 'CaptureGap', { durable });
+  }
   if (ended) throw ended;
   return { durable, uploads: uploader.uploads, bytesStored: uploader.bytesStored };
 }

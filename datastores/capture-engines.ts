@@ -4,10 +4,13 @@
  */
 import type { Datastore, DatastoreKind, StoreOf } from './registry';
 import type { CaptureEngine } from './capture';
+import { redisCaptureEngine } from './redis/capture';
 
 type CapturingKind = 'postgres' | 'mariadb' | 'redis';
 
-const engines: Partial<{ [K in CapturingKind]: CaptureEngine<StoreOf<K>> }> = {};
+const engines: Partial<{ [K in CapturingKind]: CaptureEngine<StoreOf<K>> }> = {
+  redis: redisCaptureEngine,
+};
 
 /** The engine that streams this store's log; a UserError-worthy undefined for kinds without one. */
 export function captureEngineFor<D extends Datastore>(store: D): CaptureEngine<D> | undefined {

@@ -39,6 +39,15 @@ export interface BaseCopy {
   done: Promise<{ start: LogPoint; end: LogPoint; lineage: string }>;
 }
 
+/**
+ * The source cannot continue the log from the durable point (a Redis backlog overrun, a
+ * purged binlog, a removed WAL segment): what follows is a gap, and only a new base makes
+ * later times restorable. A session that hits it ends; capture starts over at the head.
+ */
+export class CaptureGapError extends Error {
+  override readonly name = 'CaptureGapError';
+}
+
 /** A running capture session: the engine's tool streaming into the spool. */
 export interface CaptureSession {
   /** The files in the spool now, with what is durable in each; the newest last. */

@@ -17,6 +17,7 @@ import {
   sleep,
   uuid4,
   workflowInfo,
+  ActivityFailure,
   ApplicationFailure,
 } from '@temporalio/workflow';
 import type { Activities, DurablePoint, StreamState } from '../activities';
@@ -40,6 +41,8 @@ export interface CaptureStatus {
   durable?: DurablePoint;
   lastState?: StreamState;
   lastError?: string;
+  /** A session ended on a gap: the next takes a new base whatever the state says. */
+  gapSeen?: boolean;
   stopping: boolean;
 }
 
@@ -119,6 +122,11 @@ async function oneSession(input: CaptureStreamInput, stream: Stream, status: Cap
     status.durable = out.durable ?? status.durable;
   } catch (err) {
     if (!isCancellation(err)) status.lastError = (err as Error).message;
+    if (isGap(err)) {
+      // The log cannot continue from the durable point: start at the head, with a new base.
+      status.durable = undefined;
+      status.gapSeen = true;
+    }
   }
   await base;
   status.sessions++;
@@ -128,12 +136,18 @@ async function takeBaseIfDue(stream: Stream, policy: PitrPolicy, status: Capture
   // The session gets its first upload in before the base starts: the base's log is then captured.
   await sleep(Math.max(2000, policy.upload_every * 2));
   status.lastState = await streamState({ ...stream, baseEveryMs: policy.base_every });
-  if (!status.lastState.baseDue) return;
+  if (!status.lastState.baseDue && !status.gapSeen) return;
+  status.gapSeen = false;
   try {
     await captureBase({ ...stream, baseId: uuid4() });
   } catch (err) {
     status.lastError = `base: ${(err as Error).message}`;
   }
+}
+
+function isGap(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type === 'CaptureGap';
 }
 
 /** What the engine names its hold on the source (a replication slot): letters, digits, `_`. */

@@ -5,6 +5,7 @@
  * newest point outside a transaction. The stream carries no timestamps of its own (not
  * even with aof-timestamp-enabled, whose #TS annotations go to the AOF only).
  */
+import { CaptureGapError } from '../../capture';
 import type { CaptureOptions, CaptureSession, LogPoint } from '../../capture';
 import type { Datastore } from '../../../model/manifest';
 import { head } from './head';
@@ -17,9 +18,7 @@ import type { Arrival } from './spool';
 type RedisStore = Extract<Datastore, { kind: 'redis' }>;
 
 /** The master could not continue the stream: its backlog no longer holds the point. */
-export class CaptureGapError extends Error {
-  override readonly name = 'CaptureGapError';
-}
+export { CaptureGapError };
 
 export interface RedisCaptureSession extends CaptureSession {
   /** Seals the current file at the next command boundary. */
