@@ -1,0 +1,70 @@
+/**
+ * A capture session: pg_receivewal --synchronous on a physical slot, streaming into the
+ * spool (each write flushed and acknowledged at once, so what the source committed is
+ * on our disk within milliseconds). -n: it exits when the source goes away, instead of
+ * retrying on its own, so that `ended` tells the generic layer to start a new session.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { CaptureOptions, CaptureSession } from '../../capture';
+import { identifySystem, timelineHistory, toolArgs, toolEnv, withSql, type PostgresStore } from './connection';
+import { ensureSlot, slotName } from './slot';
+import { prepareSpool, SpoolIndex, type ServerHistory } from './spool';
+import { pgProgram } from './tools';
+import { parseHistory } from './wal';
+
+const STARTED = /starting log streaming at/;
+
+export async function startCapture(store: PostgresStore, options: CaptureOptions): Promise<CaptureSession> {
+  const slot = slotName(options.streamName);
+  const history = await serverHistory(store);
+  await withSql(store, (client) => ensureSlot(client, slot));
+  await prepareSpool(options.spool, history, options.resumeFrom);
+  const receiver = spawn(
+    pgProgram('pg_receivewal'),
+    [...toolArgs(store), '--directory', options.spool, '--slot', slot, '--synchronous', '--no-loop', '--verbose'],
+    { env: { ...toolEnv(store), PGAPPNAME: `lazarus_${slot}` }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const index = new SpoolIndex(options.spool, history.systemId);
+  const session = supervise(receiver, options.signal);
+  await session.started;
+  let listing = Promise.resolve<Awaited<ReturnType<SpoolIndex['files']>>>([]);
+  return {
+    // One listing at a time: each reads on from where the previous one stopped.
+    files: () => (listing = listing.catch(() => []).then(() => index.files())),
+    ended: session.ended,
+    stop: session.stop,
+  };
+}
+
+async function serverHistory(store: PostgresStore): Promise<ServerHistory> {
+  const { systemId, timeline } = await identifySystem(store);
+  return { systemId, timeline, ancestors: parseHistory(await timelineHistory(store, timeline)) };
+}
+
+/** Watches pg_receivewal: started once it streams, ended when it exits (rejected unless stopped). */
+function supervise(receiver: ChildProcess, signal: AbortSignal) {
+  let log = '';
+  let stopping = false;
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  receiver.stderr!.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString('utf8')).slice(-8192);
+    if (STARTED.test(log)) markStarted();
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    receiver.once('error', reject);
+    receiver.once('close', (code, sig) => {
+      if (stopping) resolve();
+      else reject(new Error(`pg_receivewal stopped (${sig ?? `exit code ${code}`}): ${log.trim().split('\n').slice(-4).join(' | ')}`));
+    });
+  });
+  ended.catch(() => {}); // the caller gets it through `ended`
+  const stop = async () => {
+    stopping = true;
+    // SIGINT: it flushes what it has and leaves the open segment as .partial.
+    if (receiver.exitCode === null && receiver.signalCode === null) receiver.kill('SIGINT');
+    await ended.catch(() => {});
+  };
+  signal.addEventListener('abort', () => void stop(), { once: true });
+  return { started: Promise.race([started, ended]), ended, stop };
+}
