@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import type { CaptureSession, LogFile, LogPoint, ReplayTarget } from '../datastores/capture';
 import { postgresCaptureEngine as engine, type PostgresRecovered } from '../datastores/postgres/capture';
@@ -48,7 +48,12 @@ afterAll(async () => {
 // helpers
 
 async function sql<T = Record<string, unknown>>(store: PostgresStore, text: string, params: unknown[] = []) {
-  const client = new Client({ host: store.host, port: store.port, user: store.user, database: store.database });
+  const client = new Client({
+    host: store.host,
+    port: store.port,
+    user: store.user,
+    database: store.database,
+  });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
@@ -71,7 +76,12 @@ class TickWriter {
   }
 
   private async run(store: PostgresStore): Promise<void> {
-    const client = new Client({ host: store.host, port: store.port, user: store.user, database: store.database });
+    const client = new Client({
+      host: store.host,
+      port: store.port,
+      user: store.user,
+      database: store.database,
+    });
     client.on('error', () => {});
     await client.connect();
     try {
@@ -130,7 +140,11 @@ function logs(keep: (file: LogFile) => boolean = () => true): LogFile[] {
   return [...repo.values()]
     .filter((f) => !(f.name.endsWith('.partial') && repo.has(f.name.slice(0, -'.partial'.length))))
     .filter(keep)
-    .sort((a, b) => a.start.offset - b.start.offset || Number(!a.name.endsWith('.history')) - Number(!b.name.endsWith('.history')));
+    .sort(
+      (a, b) =>
+        a.start.offset - b.start.offset ||
+        Number(!a.name.endsWith('.history')) - Number(!b.name.endsWith('.history')),
+    );
 }
 
 let replays = 0;
@@ -146,7 +160,8 @@ function replayTo(target: ReplayTarget, files: LogFile[] = logs()): Promise<Post
   }) as Promise<PostgresRecovered>;
 }
 
-const ids = async (store: PostgresStore) => (await sql<{ id: string }>(store, 'SELECT id FROM ticks')).map((r) => Number(r.id));
+const ids = async (store: PostgresStore) =>
+  (await sql<{ id: string }>(store, 'SELECT id FROM ticks')).map((r) => Number(r.id));
 
 /** µs since the epoch of an ISO time with up to 6 fraction digits. */
 function micros(iso: string): number {
@@ -161,7 +176,10 @@ interface Commit {
 
 const COMMIT_TS = `to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 async function commits(store: PostgresStore): Promise<Commit[]> {
-  const rows = await sql<{ id: string; ts: string }>(store, `SELECT id, ${COMMIT_TS} AS ts FROM ticks ORDER BY id`);
+  const rows = await sql<{ id: string; ts: string }>(
+    store,
+    `SELECT id, ${COMMIT_TS} AS ts FROM ticks ORDER BY id`,
+  );
   return rows.map((r) => ({ id: Number(r.id), ts: r.ts }));
 }
 
@@ -198,20 +216,38 @@ describe('PostgreSQL capture engine', () => {
     const bare = await startPostgresSource({ dir: path.join(root, 'bare'), unprepared: true });
     try {
       const missing = await engine.preflight(bare.store);
-      for (const r of missing) console.log(`unprepared: ${r.setting}: found ${r.found}; needed ${r.needed}; fix: ${r.fix}`);
+      for (const r of missing)
+        console.log(`unprepared: ${r.setting}: found ${r.found}; needed ${r.needed}; fix: ${r.fix}`);
       const settings = missing.map((r) => r.setting);
       expect(settings).toEqual(
-        expect.arrayContaining(['wal_level', 'max_wal_senders', 'max_replication_slots', 'max_slot_wal_keep_size']),
+        expect.arrayContaining([
+          'wal_level',
+          'max_wal_senders',
+          'max_replication_slots',
+          'max_slot_wal_keep_size',
+          'pg_hba.conf',
+        ]),
       );
       for (const r of missing) expect(r.fix).toMatch(/\S/);
-      expect(missing.find((r) => r.setting === 'wal_level')?.fix).toMatch(/ALTER SYSTEM SET wal_level = replica/);
+      expect(missing.find((r) => r.setting === 'wal_level')?.fix).toMatch(
+        /ALTER SYSTEM SET wal_level = replica/,
+      );
     } finally {
       await bare.stop();
     }
     // The machine's shared server: read only, printed, never changed.
-    const shared: PostgresStore = { kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
-    const said = await engine.preflight(shared).catch((err: Error) => [{ setting: 'connection', found: err.message, needed: '', fix: '' }]);
-    for (const r of said) console.log(`shared 5432: ${r.setting}: found ${r.found}; needed ${r.needed}; fix: ${r.fix}`);
+    const shared: PostgresStore = {
+      kind: 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      database: 'postgres',
+    };
+    const said = await engine
+      .preflight(shared)
+      .catch((err: Error) => [{ setting: 'connection', found: err.message, needed: '', fix: '' }]);
+    for (const r of said)
+      console.log(`shared 5432: ${r.setting}: found ${r.found}; needed ${r.needed}; fix: ${r.fix}`);
   });
 
   test('capture, base, and five targets replayed exactly to T (0 missing, 0 extra)', async () => {
@@ -220,11 +256,16 @@ describe('PostgreSQL capture engine', () => {
     writer = new TickWriter(source.store);
     await sleep(500);
     const basePathFile = path.join(root, 'base.tar');
-    const base = await engine.takeBase(source.store, { scratchDir: root, signal: new AbortController().signal });
+    const base = await engine.takeBase(source.store, {
+      scratchDir: root,
+      signal: new AbortController().signal,
+    });
     await pipeline(base.data, createWriteStream(basePathFile));
     const { start, end, lineage } = await base.done;
     basePath = basePathFile;
-    console.log(`base: ${start.position} .. ${end.position} (${lineage}), ${(await fs.stat(basePath)).size} bytes`);
+    console.log(
+      `base: ${start.position} .. ${end.position} (${lineage}), ${(await fs.stat(basePath)).size} bytes`,
+    );
     for (const pause of [1500, 1500]) {
       await sleep(pause);
       const [row] = await sql<{ at: string }>(
@@ -251,7 +292,10 @@ describe('PostgreSQL capture engine', () => {
       { why: 'first commit after rotation 1 (µs, inclusive)', time: afterSwitch(switches[0]) },
       { why: '3 ms after rotation 2', time: ms(switches[1], 3) },
       { why: 'sub-second, between commits', time: ms(pick(0.3 + Math.random() * 0.2), 4) },
-      { why: 'sub-second, random', time: ms(pick(0.6 + Math.random() * 0.3), Math.floor(Math.random() * 10)) },
+      {
+        why: 'sub-second, random',
+        time: ms(pick(0.6 + Math.random() * 0.3), Math.floor(Math.random() * 10)),
+      },
       { why: 'whole second', time: new Date(Math.floor(micros(pick(0.5)) / 1e6) * 1000).toISOString() },
     ];
     const source_ = await commits(source.store);
@@ -259,7 +303,11 @@ describe('PostgreSQL capture engine', () => {
       const recovered = await replayTo({ kind: 'time', time });
       try {
         const expected = source_.filter((c) => micros(c.ts) <= micros(time)).map((c) => c.id);
-        compare(`T=${time} (${why}); reached ${recovered.reached.position} ${recovered.reached.time}`, expected, await ids(recovered.store));
+        compare(
+          `T=${time} (${why}); reached ${recovered.reached.position} ${recovered.reached.time}`,
+          expected,
+          await ids(recovered.store),
+        );
         expect(micros(recovered.reached.time!)).toBeLessThanOrEqual(micros(time));
       } finally {
         await recovered.stop();
@@ -289,26 +337,38 @@ describe('PostgreSQL capture engine', () => {
   test('latest gives every acknowledged row; a position target; targets past the log fail clearly', async () => {
     const latest = await replayTo({ kind: 'latest' });
     try {
-      compare('latest', writer.acked.map((a) => a.id), await ids(latest.store));
+      compare(
+        'latest',
+        writer.acked.map((a) => a.id),
+        await ids(latest.store),
+      );
     } finally {
       await latest.stop();
     }
-    const [middle] = logs().flatMap((f) => f.marks).slice(-50);
+    const [middle] = logs()
+      .flatMap((f) => f.marks)
+      .slice(-50);
     const byPosition = await replayTo({ kind: 'position', position: middle.position, offset: middle.offset });
     try {
-      const expected = (await commits(source.store)).filter((c) => micros(c.ts) <= micros(middle.time)).map((c) => c.id);
+      const expected = (await commits(source.store))
+        .filter((c) => micros(c.ts) <= micros(middle.time))
+        .map((c) => c.id);
       compare(`position ${middle.position}`, expected, await ids(byPosition.store));
     } finally {
       await byPosition.stop();
     }
     const future = new Date(Date.now() + 60_000).toISOString();
-    await expect(replayTo({ kind: 'time', time: future })).rejects.toThrow(/fell short|ends before the target/);
+    await expect(replayTo({ kind: 'time', time: future })).rejects.toThrow(
+      /fell short|ends before the target/,
+    );
     const last = logs().at(-1)!;
     await expect(
       replayTo({ kind: 'position', position: '0/7FFFFFF0', offset: 0x7ffffff0 }, logs()),
     ).rejects.toThrow(/fell short|short of/);
     await expect(replayTo({ kind: 'name', name: 'lz_no_such_mark' })).rejects.toThrow(/fell short|short of/);
-    console.log(`past the log: time ${future}, position 0/7FFFFFF0 and an unknown mark all refused (log ends in ${last.name})`);
+    console.log(
+      `past the log: time ${future}, position 0/7FFFFFF0 and an unknown mark all refused (log ends in ${last.name})`,
+    );
   });
 
   test('crash: the source SIGKILLed under a writer; capture resumed; acknowledged commits missing span <= 1 s', async () => {
@@ -328,7 +388,9 @@ describe('PostgreSQL capture engine', () => {
       const have = new Set(await ids(recovered.store));
       const lost = writer.acked.filter((a) => !have.has(a.id));
       const span = lost.length ? lost.at(-1)!.at - lost[0].at : 0;
-      console.log(`crash: ${writer.acked.length} acknowledged, ${lost.length} missing after replay to latest, span ${span} ms`);
+      console.log(
+        `crash: ${writer.acked.length} acknowledged, ${lost.length} missing after replay to latest, span ${span} ms`,
+      );
       expect(span).toBeLessThanOrEqual(1000);
     } finally {
       await recovered.stop();
@@ -350,12 +412,18 @@ describe('PostgreSQL capture engine', () => {
     await sleep(800);
     // Another worker: a fresh spool, only the durable point to go on.
     const spool2 = path.join(root, 'spool2');
-    const resumed = await startSession(spool2, { ...durable.end, lineage: durable.lineage, file: durable.name });
+    const resumed = await startSession(spool2, {
+      ...durable.end,
+      lineage: durable.lineage,
+      file: durable.name,
+    });
     await sleep(500);
     await writer.stop();
     const files = await waitDurable(resumed);
     const first = files.filter((f) => !f.name.endsWith('.history'))[0];
-    console.log(`resume: durable ${durable.name} to ${durable.end.position}; new session starts ${first.name} at ${first.start.position}`);
+    console.log(
+      `resume: durable ${durable.name} to ${durable.end.position}; new session starts ${first.name} at ${first.start.position}`,
+    );
     expect(first.name.replace('.partial', '')).toBe(durable.name.replace('.partial', ''));
     expect(first.start.offset).toBeLessThanOrEqual(durable.end.offset);
     await upload(spool2, files);
@@ -365,7 +433,9 @@ describe('PostgreSQL capture engine', () => {
     try {
       const have = new Set(await ids(recovered.store));
       const all = await ids(source.store);
-      console.log(`resume: ${all.length} rows on the source, ${all.filter((id) => !have.has(id)).length} missing after replay`);
+      console.log(
+        `resume: ${all.length} rows on the source, ${all.filter((id) => !have.has(id)).length} missing after replay`,
+      );
       expect(all.filter((id) => !have.has(id))).toEqual([]);
     } finally {
       await recovered.stop();
@@ -379,6 +449,10 @@ describe('PostgreSQL capture engine', () => {
     writer = new TickWriter(source.store);
     await sleep(1500);
     const forkAt = (await commits(source.store)).at(-1)!.ts;
+    // Timeline 1 goes on past the fork into a segment of its own: after the cut-over
+    // that segment is a branch the server left, set aside by the next session.
+    await sleep(500);
+    await sql(source.store, 'SELECT pg_switch_wal()');
     await sleep(1500);
     await writer.stop();
     await upload(spool, await waitDurable(session));
@@ -402,13 +476,23 @@ describe('PostgreSQL capture engine', () => {
     await upload(spool, files);
     await session.stop();
     const lineage2 = (await engine.head(source.store)).lineage;
-    console.log(`fork at ${forkAt}: ${lineage1} -> ${lineage2}; files ${logs().map((f) => f.name).join(' ')}`);
+    console.log(
+      `fork at ${forkAt}: ${lineage1} -> ${lineage2}; files ${logs()
+        .map((f) => f.name)
+        .join(' ')}`,
+    );
     expect(lineage2).not.toBe(lineage1);
     expect(repo.has('00000002.history')).toBe(true);
+    const setAside = await fs.readdir(path.join(spool, '.superseded'));
+    console.log(`fork: set aside in the spool (timeline 1 past the fork): ${setAside.join(' ')}`);
+    expect(setAside.length).toBeGreaterThan(0);
     assertContinuous(logs());
 
     const t1 = onTimeline1[Math.floor(onTimeline1.length / 2)].ts;
-    const old = await replayTo({ kind: 'time', time: t1 }, logs((f) => f.lineage === lineage1));
+    const old = await replayTo(
+      { kind: 'time', time: t1 },
+      logs((f) => f.lineage === lineage1),
+    );
     try {
       const expected = timeline1.filter((c) => micros(c.ts) <= micros(t1)).map((c) => c.id);
       compare(`timeline 1 past the fork, T=${t1}`, expected, await ids(old.store));
@@ -427,7 +511,9 @@ describe('PostgreSQL capture engine', () => {
       await recovered.stop();
     }
     await engine.release!(source.store, STREAM);
-    expect(await sql(source.store, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [STREAM])).toEqual([]);
+    expect(
+      await sql(source.store, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [STREAM]),
+    ).toEqual([]);
   });
 });
 
@@ -439,7 +525,6 @@ function lastDurable(): LogPoint & { lineage: string; file: string } {
 
 /** SIGKILL to the pg_receivewal this test's session started (found by its spool directory). */
 function killReceiver(spool: string): void {
-  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const cmdline = (() => {
       try {

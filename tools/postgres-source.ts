@@ -51,10 +51,15 @@ export async function startPostgresSource(options: SourceOptions): Promise<Postg
   await fs.rm(options.dir, { recursive: true, force: true });
   await ownDirectory(options.dir, runAs, 0o755);
   await initdb(dataDir, runAs);
-  await fs.writeFile(path.join(dataDir, 'pg_hba.conf'), HBA_LOCAL + (options.unprepared ? '' : HBA_REPLICATION));
+  await fs.writeFile(
+    path.join(dataDir, 'pg_hba.conf'),
+    HBA_LOCAL + (options.unprepared ? '' : HBA_REPLICATION),
+  );
   // In the cluster's own configuration (as ALTER SYSTEM would put them), not on the command
   // line: a base carries them, so a restore of this source (a cut-over) keeps them.
-  const settings = Object.entries(options.unprepared ? UNPREPARED : PREPARED).map(([k, v]) => `${k} = '${v}'\n`);
+  const settings = Object.entries(options.unprepared ? UNPREPARED : PREPARED).map(
+    ([k, v]) => `${k} = '${v}'\n`,
+  );
   await fs.appendFile(path.join(dataDir, 'postgresql.auto.conf'), settings.join(''));
   const port = await freePort();
   const server = new PostgresServer({
@@ -64,7 +69,13 @@ export async function startPostgresSource(options: SourceOptions): Promise<Postg
     settings: { log_destination: 'stderr', logging_collector: 'off' },
     runAs,
   });
-  const store: PostgresStore = { kind: 'postgres', host: '127.0.0.1', port, user: 'postgres', database: options.database ?? 'lazarus' };
+  const store: PostgresStore = {
+    kind: 'postgres',
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: options.database ?? 'lazarus',
+  };
   const restart = async () => {
     await server.start();
     await waitForQueries({ ...store, database: 'postgres' }, server);
@@ -94,6 +105,8 @@ function initdb(dataDir: string, runAs: RunAs | undefined): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`initdb exited with code ${code}: ${stderr.trim()}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`initdb exited with code ${code}: ${stderr.trim()}`)),
+    );
   });
 }

@@ -64,7 +64,11 @@ export class BackupManifestWatcher extends Transform {
   /** The manifest's WAL ranges: the first one's start, the last one's end and timeline. */
   walRange(): { start: string; end: string; timeline: number } | undefined {
     const text = this.tail.toString('utf8');
-    const ranges = [...text.matchAll(/"Timeline":\s*(\d+),\s*"Start-LSN":\s*"([0-9A-F/]+)",\s*"End-LSN":\s*"([0-9A-F/]+)"/g)];
+    const ranges = [
+      ...text.matchAll(
+        /"Timeline":\s*(\d+),\s*"Start-LSN":\s*"([0-9A-F/]+)",\s*"End-LSN":\s*"([0-9A-F/]+)"/g,
+      ),
+    ];
     if (!ranges.length) return undefined;
     const last = ranges[ranges.length - 1];
     return { start: ranges[0][2], end: last[3], timeline: Number(last[1]) };

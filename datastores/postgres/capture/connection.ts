@@ -64,7 +64,9 @@ export async function identifySystem(
 export async function timelineHistory(store: PostgresStore, timeline: number): Promise<string> {
   if (timeline <= 1) return '';
   return withReplication(store, async (client) => {
-    const [row] = (await client.query(`TIMELINE_HISTORY ${timeline}`)).rows as Array<{ content: string | Buffer }>;
+    const [row] = (await client.query(`TIMELINE_HISTORY ${timeline}`)).rows as Array<{
+      content: string | Buffer;
+    }>;
     return Buffer.isBuffer(row.content) ? row.content.toString('utf8') : String(row.content);
   });
 }

@@ -21,7 +21,10 @@ export const postgresCaptureEngine: CaptureEngine<PostgresStore> = {
   async head(store) {
     // The flush position: everything the source has acknowledged as committed.
     const { systemId, timeline, flushLsn } = await identifySystem(store);
-    return { ...pointAt(lsnToOffset(flushLsn), new Date().toISOString()), lineage: lineageOf(systemId, timeline) };
+    return {
+      ...pointAt(lsnToOffset(flushLsn), new Date().toISOString()),
+      lineage: lineageOf(systemId, timeline),
+    };
   },
 
   takeBase: (store, { signal }) => takeBase(store, signal),

@@ -43,7 +43,12 @@ const reload = 'then SELECT pg_reload_conf();';
 const checks: Check[] = [
   (s) =>
     s.wal_level === 'minimal'
-      ? { setting: 'wal_level', found: s.wal_level, needed: 'replica (or logical)', fix: `ALTER SYSTEM SET wal_level = replica; ${restart}` }
+      ? {
+          setting: 'wal_level',
+          found: s.wal_level,
+          needed: 'replica (or logical)',
+          fix: `ALTER SYSTEM SET wal_level = replica; ${restart}`,
+        }
       : undefined,
   (s) =>
     s.max_wal_senders - s.senders_in_use < 2
@@ -122,20 +127,52 @@ const checks: Check[] = [
 ];
 
 export async function preflight(store: PostgresStore): Promise<Requirement[]> {
-  const settings = await withSql(store, async (client: Client) => (await client.query<Settings>(SETTINGS_SQL)).rows[0]);
-  const missing = checks.map((check) => check(settings, store)).filter((r): r is Requirement => r !== undefined);
-  const hba = await replicationRefusal(store, settings);
-  return hba ? [...missing, hba] : missing;
+  const settings = await withSql(
+    store,
+    async (client: Client) => (await client.query<Settings>(SETTINGS_SQL)).rows[0],
+  );
+  const missing = checks
+    .map((check) => check(settings, store))
+    .filter((r): r is Requirement => r !== undefined);
+  const access = await replicationAccess(store, settings);
+  return access ? [...missing, access] : missing;
 }
 
-/** Opens a replication connection, as pg_receivewal will: pg_hba.conf decides. */
-async function replicationRefusal(store: PostgresStore, s: Settings): Promise<Requirement | undefined> {
+/**
+ * Opens a replication connection, as pg_receivewal will. A refusal for want of a free
+ * walsender comes before pg_hba.conf is consulted: then its rules are read
+ * (pg_hba_file_rules, when the user may) so that a missing line is named too.
+ */
+async function replicationAccess(store: PostgresStore, s: Settings): Promise<Requirement | undefined> {
   const refusal = await identifySystem(store).then(
     () => undefined,
     (err: Error) => err.message,
   );
-  if (!refusal) return undefined;
-  if (!s.can_replicate && refusal.includes('must be superuser or replication role')) return undefined; // said above
+  if (!refusal || refusal.includes('must be superuser or replication role')) return undefined; // the role, above
+  if (refusal.includes('pg_hba.conf'))
+    return hbaRequirement(store, s, `replication connection refused: ${refusal}`);
+  if (refusal.includes('exceeds max_wal_senders')) {
+    const rules = await withSql(store, (client) => client.query<HbaRule>(HBA_RULES_SQL)).then(
+      (result) => result.rows,
+      () => undefined, // not a superuser: the connection will tell, once a walsender is free
+    );
+    return rules && !allowsReplication(rules, store.user, s.client_addr)
+      ? hbaRequirement(
+          store,
+          s,
+          'no line of pg_hba.conf (pg_hba_file_rules) admits a replication connection from here',
+        )
+      : undefined;
+  }
+  return {
+    setting: 'replication connection',
+    found: `refused: ${refusal}`,
+    needed: 'a physical replication connection, as pg_receivewal and pg_basebackup open',
+    fix: "the server's message says what to change",
+  };
+}
+
+function hbaRequirement(store: PostgresStore, s: Settings, found: string): Requirement {
   // The method the store logs in with now: a password, or none (trust).
   const method = store.password ? 'scram-sha-256' : 'trust';
   const line = s.client_addr
@@ -143,8 +180,44 @@ async function replicationRefusal(store: PostgresStore, s: Settings): Promise<Re
     : `local replication ${store.user} ${method}`;
   return {
     setting: 'pg_hba.conf',
-    found: `replication connection refused: ${refusal}`,
+    found,
     needed: `a line allowing replication connections for ${store.user} from this worker ("all" does not match replication)`,
     fix: `add "${line}" to pg_hba.conf (before any line rejecting it), ${reload}`,
   };
+}
+
+interface HbaRule {
+  type: string;
+  database: string[];
+  user_name: string[];
+  address: string | null;
+  netmask: string | null;
+  auth_method: string;
+}
+
+const HBA_RULES_SQL =
+  'SELECT type, database, user_name, address, netmask, auth_method FROM pg_hba_file_rules WHERE error IS NULL ORDER BY line_number';
+
+/** pg_hba.conf's verdict: the first line matching a replication connection decides. */
+function allowsReplication(rules: HbaRule[], user: string, clientAddr: string | null): boolean {
+  const first = rules.find(
+    (r) =>
+      r.database.includes('replication') &&
+      (r.user_name.includes('all') || r.user_name.includes(user)) &&
+      (clientAddr === null ? r.type === 'local' : r.type.startsWith('host') && addressMatches(r, clientAddr)),
+  );
+  return !!first && first.auth_method !== 'reject';
+}
+
+function addressMatches(rule: HbaRule, clientAddr: string): boolean {
+  if (!rule.address || ['all', 'samehost', 'samenet'].includes(rule.address)) return true;
+  const v4 = (text: string) => {
+    const parts = text.split('.').map(Number);
+    return parts.length === 4 && parts.every((p) => p >= 0 && p < 256)
+      ? parts.reduce((n, p) => n * 256 + p, 0)
+      : undefined;
+  };
+  const [address, mask, client] = [v4(rule.address), v4(rule.netmask ?? ''), v4(clientAddr)];
+  if (address === undefined || mask === undefined || client === undefined) return rule.address === clientAddr;
+  return (address & mask) >>> 0 === (client & mask) >>> 0;
 }

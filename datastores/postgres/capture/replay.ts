@@ -68,7 +68,8 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
 
 /** restore_command runs as the server's OS user: each downloaded file must be readable by it. */
 async function assertReadable(logDir: string, runAs: RunAs | undefined): Promise<void> {
-  const script = 'test -x "$1" || { echo "$1"; exit 1; }; for f in "$1"/*; do test -e "$f" || continue; test -r "$f" || { echo "$f"; exit 1; }; done';
+  const script =
+    'test -x "$1" || { echo "$1"; exit 1; }; for f in "$1"/*; do test -e "$f" || continue; test -r "$f" || { echo "$f"; exit 1; }; done';
   const out = await run('sh', ['-c', script, 'sh', logDir], runAs).catch((err: Error) => err.message);
   if (out)
     throw new Error(
@@ -90,7 +91,9 @@ function run(cmd: string, args: string[], runAs: RunAs | undefined): Promise<str
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd}: ${(err || out).trim()}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd}: ${(err || out).trim()}`)),
+    );
   });
 }
 
@@ -137,7 +140,9 @@ function targetSettings(target: ReplayTarget): Record<string, string> {
 function serverTime(time: string): string {
   const parsed = Date.parse(time);
   if (Number.isNaN(parsed)) throw new Error(`replay target time "${time}" is not an ISO 8601 time`);
-  const iso = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(time) ?? /^(.*)T(.*)Z$/.exec(new Date(parsed).toISOString())!;
+  const iso =
+    /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(time) ??
+    /^(.*)T(.*)Z$/.exec(new Date(parsed).toISOString())!;
   return `${iso[1]} ${iso[2]}+00`;
 }
 
@@ -147,11 +152,17 @@ function serverTime(time: string): string {
  * new timeline's), not 'latest', which would follow the fork whatever the target.
  */
 function targetTimeline(logs: LogFile[]): string {
-  const timelines = logs.map((f) => parseWalFileName(f.name)).flatMap((f) => (f?.type === 'segment' ? [f.timeline] : []));
+  const timelines = logs
+    .map((f) => parseWalFileName(f.name))
+    .flatMap((f) => (f?.type === 'segment' ? [f.timeline] : []));
   return timelines.length ? String(Math.max(...timelines)) : 'current';
 }
 
-async function waitUntilPromoted(store: PostgresStore, server: PostgresServer, signal: AbortSignal): Promise<void> {
+async function waitUntilPromoted(
+  store: PostgresStore,
+  server: PostgresServer,
+  signal: AbortSignal,
+): Promise<void> {
   const maintenance = { ...store, database: 'template1' };
   for (;;) {
     if (signal.aborted) throw new Error('replay cancelled');
@@ -184,7 +195,8 @@ async function reachedPoint(store: PostgresStore): Promise<LogPoint> {
 /** Fails unless the server says it stopped at the target (or, for latest, replayed all the log). */
 function checkReached(target: ReplayTarget, reached: LogPoint, logs: LogFile[], log: string): void {
   if (log.includes(SHORT_OF_TARGET)) throw new Error(failure(log));
-  const short = (what: string) => new Error(`replay reached ${reached.position} (${reached.time ?? 'no commit'}), short of ${what}`);
+  const short = (what: string) =>
+    new Error(`replay reached ${reached.position} (${reached.time ?? 'no commit'}), short of ${what}`);
   switch (target.kind) {
     case 'time':
       if (!/recovery stopping (before|after) /.test(log)) throw short(`time ${target.time}`);
@@ -195,7 +207,8 @@ function checkReached(target: ReplayTarget, reached: LogPoint, logs: LogFile[], 
       if (reached.offset < target.offset) throw short(`position ${target.position}`);
       return;
     case 'name':
-      if (!log.includes(`recovery stopping at restore point "${target.name}"`)) throw short(`restore point "${target.name}"`);
+      if (!log.includes(`recovery stopping at restore point "${target.name}"`))
+        throw short(`restore point "${target.name}"`);
       return;
     case 'latest': {
       const newest = logs.filter((f) => parseWalFileName(f.name)?.type === 'segment').at(-1);

@@ -88,7 +88,11 @@ export class PostgresServer {
 }
 
 /** Runs `sql` on the store's server; the client is closed whatever happens. */
-export function query<T = Record<string, unknown>>(store: PostgresStore, sql: string, params: unknown[] = []): Promise<T[]> {
+export function query<T = Record<string, unknown>>(
+  store: PostgresStore,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return withSql(store, async (client) => (await client.query(sql, params)).rows as T[]);
 }
 
@@ -105,7 +109,8 @@ export async function waitForQueries(
       return;
     } catch (err) {
       if (!server.running) throw new Error(`postgres exited: ${lastLines(await server.logText())}`);
-      if (Date.now() > until) throw new Error(`postgres did not accept queries within ${timeoutMs} ms: ${String(err)}`);
+      if (Date.now() > until)
+        throw new Error(`postgres did not accept queries within ${timeoutMs} ms: ${String(err)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -6,7 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { CaptureOptions, CaptureSession } from '../../capture';
-import { identifySystem, timelineHistory, toolArgs, toolEnv, withSql, type PostgresStore } from './connection';
+import {
+  identifySystem,
+  timelineHistory,
+  toolArgs,
+  toolEnv,
+  withSql,
+  type PostgresStore,
+} from './connection';
 import { ensureSlot, slotName } from './slot';
 import { prepareSpool, SpoolIndex, type ServerHistory } from './spool';
 import { pgProgram } from './tools';
@@ -21,7 +28,16 @@ export async function startCapture(store: PostgresStore, options: CaptureOptions
   await prepareSpool(options.spool, history, options.resumeFrom);
   const receiver = spawn(
     pgProgram('pg_receivewal'),
-    [...toolArgs(store), '--directory', options.spool, '--slot', slot, '--synchronous', '--no-loop', '--verbose'],
+    [
+      ...toolArgs(store),
+      '--directory',
+      options.spool,
+      '--slot',
+      slot,
+      '--synchronous',
+      '--no-loop',
+      '--verbose',
+    ],
     { env: { ...toolEnv(store), PGAPPNAME: `lazarus_${slot}` }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const index = new SpoolIndex(options.spool, history.systemId);
@@ -55,7 +71,12 @@ function supervise(receiver: ChildProcess, signal: AbortSignal) {
     receiver.once('error', reject);
     receiver.once('close', (code, sig) => {
       if (stopping) resolve();
-      else reject(new Error(`pg_receivewal stopped (${sig ?? `exit code ${code}`}): ${log.trim().split('\n').slice(-4).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `pg_receivewal stopped (${sig ?? `exit code ${code}`}): ${log.trim().split('\n').slice(-4).join(' | ')}`,
+          ),
+        );
     });
   });
   ended.catch(() => {}); // the caller gets it through `ended`

@@ -3,7 +3,10 @@ import type { Client } from 'pg';
 
 /** A slot name from a stream name: lower case letters, digits and underscores, at most 63. */
 export function slotName(streamName: string): string {
-  const name = streamName.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+  const name = streamName
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63);
   if (!name) throw new Error(`capture stream name "${streamName}" gives no replication slot name`);
   return name;
 }
@@ -22,13 +25,17 @@ export async function ensureSlot(client: Client, slot: string): Promise<void> {
     return;
   }
   if (found.slot_type !== 'physical')
-    throw new Error(`replication slot "${slot}" on the source is ${found.slot_type}, not physical: drop it or name the stream otherwise`);
+    throw new Error(
+      `replication slot "${slot}" on the source is ${found.slot_type}, not physical: drop it or name the stream otherwise`,
+    );
   if (found.wal_status === 'lost')
     throw new Error(
       `replication slot "${slot}" lost WAL the capture had not received (max_slot_wal_keep_size was exceeded): the log has a gap; take a new base, then SELECT pg_drop_replication_slot('${slot}') to start again`,
     );
   if (found.active_pid !== null)
-    throw new Error(`replication slot "${slot}" is in use by process ${found.active_pid} on the source: another capture of this stream runs`);
+    throw new Error(
+      `replication slot "${slot}" is in use by process ${found.active_pid} on the source: another capture of this stream runs`,
+    );
 }
 
 /**

@@ -66,7 +66,8 @@ export class SpoolIndex {
     const found = await walFiles(this.spool);
     const segments = found.filter((f): f is Segment => f.type === 'segment').sort(bySegment);
     const listed: LogFile[] = [];
-    for (const history of found.filter((f) => f.type === 'history')) listed.push(await this.historyFile(history));
+    for (const history of found.filter((f) => f.type === 'history'))
+      listed.push(await this.historyFile(history));
     for (const segment of segments) listed.push(await this.segmentFile(segment));
     const plainNames = new Set(segments.map((s) => segmentFileName(s.timeline, s.segment)));
     for (const name of this.scans.keys()) if (!plainNames.has(name)) this.scans.delete(name);
@@ -96,7 +97,10 @@ export class SpoolIndex {
     const known = this.scans.get(plain);
     if (known?.complete) return known;
     const more = await scanSegment(path.join(this.spool, file.name), plain, known?.lastRecord);
-    const commits = [...(known?.commits ?? []), ...more.commits.filter((c) => c.offset > (known?.lastRecord ?? -1))];
+    const commits = [
+      ...(known?.commits ?? []),
+      ...more.commits.filter((c) => c.offset > (known?.lastRecord ?? -1)),
+    ];
     const scan = {
       lastRecord: more.lastRecord ?? known?.lastRecord,
       end: more.end ?? known?.end,
@@ -172,7 +176,9 @@ export async function prepareSpool(
   resumeFrom?: LogPoint & { lineage: string },
 ): Promise<void> {
   await fs.mkdir(spool, { recursive: true });
-  const recordedSystem = await fs.readFile(path.join(spool, SYSTEM_FILE), 'utf8').catch(() => history.systemId);
+  const recordedSystem = await fs
+    .readFile(path.join(spool, SYSTEM_FILE), 'utf8')
+    .catch(() => history.systemId);
   const segments = (await walFiles(spool)).filter((f): f is Segment => f.type === 'segment');
   const offHistory = segments.filter(
     (f) => recordedSystem.trim() !== history.systemId || !onHistory(history, f.timeline, f.segment),
@@ -196,7 +202,8 @@ export async function prepareSpool(
     !onHistory(history, receiverStart.timeline, receiverStart.segment) ||
     receiverStart.segment < wanted.segment ||
     (receiverStart.segment === wanted.segment && receiverStart.timeline < wanted.timeline);
-  if (startsWrong) await placeholder(path.join(spool, segmentFileName(wanted.timeline, wanted.segment, true)));
+  if (startsWrong)
+    await placeholder(path.join(spool, segmentFileName(wanted.timeline, wanted.segment, true)));
 }
 
 async function setAside(spool: string, files: Segment[]): Promise<void> {

@@ -11,12 +11,7 @@ import path from 'node:path';
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 
 export type PgProgram =
-  | 'initdb'
-  | 'postgres'
-  | 'pg_basebackup'
-  | 'pg_receivewal'
-  | 'pg_waldump'
-  | 'pg_controldata';
+  'initdb' | 'postgres' | 'pg_basebackup' | 'pg_receivewal' | 'pg_waldump' | 'pg_controldata';
 
 /** The directory of a major version's binaries: LAZARUS_PG_BIN, else Debian's layout. */
 export function binDir(major?: number): string | undefined {

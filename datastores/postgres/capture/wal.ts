@@ -34,7 +34,8 @@ export const lineageOf = (systemId: string, timeline: number) => `${systemId}/${
 
 export function parseLineage(lineage: string): { systemId: string; timeline: number } {
   const match = /^(\d+)\/(\d+)$/.exec(lineage);
-  if (!match) throw new Error(`not a PostgreSQL lineage: "${lineage}" (expected <system_identifier>/<timeline>)`);
+  if (!match)
+    throw new Error(`not a PostgreSQL lineage: "${lineage}" (expected <system_identifier>/<timeline>)`);
   return { systemId: match[1], timeline: Number(match[2]) };
 }
 
@@ -61,7 +62,8 @@ export function parseWalFileName(name: string): WalFileName | undefined {
 
 export function segmentFileName(timeline: number, segment: number, partial = false): string {
   const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  const name = hex(timeline) + hex(Math.floor(segment / SEGMENTS_PER_XLOGID)) + hex(segment % SEGMENTS_PER_XLOGID);
+  const name =
+    hex(timeline) + hex(Math.floor(segment / SEGMENTS_PER_XLOGID)) + hex(segment % SEGMENTS_PER_XLOGID);
   return partial ? `${name}.partial` : name;
 }
 
