@@ -378,24 +378,29 @@ describe('PostgreSQL capture engine', () => {
     await writer.stop();
     await expect(session1.ended).rejects.toThrow(/pg_receivewal/);
     await upload(spool1, await session1.files());
+    // What the capture held when the source died (the source never coming back)...
+    await expectLostSpan('crash, as captured at the kill', await replayTo({ kind: 'latest' }));
+    // ...and after it restarted (crash recovery) and a new session resumed.
     const durable = logs((f) => !f.name.endsWith('.history')).at(-1)!;
     await source.restart();
     session1 = await startSession(spool1, { ...durable.end, lineage: durable.lineage, file: durable.name });
     await upload(spool1, await waitDurable(session1));
     assertContinuous(logs());
-    const recovered = await replayTo({ kind: 'latest' });
+    await expectLostSpan('crash, after restart and resume', await replayTo({ kind: 'latest' }));
+  });
+
+  /** Acknowledged commits missing from a replay to latest: their span (first to last ack) at most 1 s. */
+  async function expectLostSpan(label: string, recovered: PostgresRecovered): Promise<void> {
     try {
       const have = new Set(await ids(recovered.store));
       const lost = writer.acked.filter((a) => !have.has(a.id));
       const span = lost.length ? lost.at(-1)!.at - lost[0].at : 0;
-      console.log(
-        `crash: ${writer.acked.length} acknowledged, ${lost.length} missing after replay to latest, span ${span} ms`,
-      );
+      console.log(`${label}: ${writer.acked.length} acknowledged, ${lost.length} missing, span ${span} ms`);
       expect(span).toBeLessThanOrEqual(1000);
     } finally {
       await recovered.stop();
     }
-  });
+  }
 
   test('capture killed and the source restarted: a new session with resumeFrom continues with no gap', async () => {
     writer = new TickWriter(source.store);

@@ -29,7 +29,7 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
   await fs.rm(input.workDir, { recursive: true, force: true });
   await ownDirectory(input.workDir, runAs, 0o755);
   await ownDirectory(dataDir, runAs);
-  await assertReadable(input.logDir, runAs);
+  await assertReadable(input.logDir, input.base, runAs);
   await unpackBase(input.base, dataDir, runAs);
   const major = Number((await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).trim());
   await ownDirectory(path.join(dataDir, 'pg_wal'), runAs);
@@ -66,14 +66,15 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
   }
 }
 
-/** restore_command runs as the server's OS user: each downloaded file must be readable by it. */
-async function assertReadable(logDir: string, runAs: RunAs | undefined): Promise<void> {
+/** tar and restore_command run as the server's OS user: the base and each downloaded file must be readable by it. */
+async function assertReadable(logDir: string, base: string, runAs: RunAs | undefined): Promise<void> {
   const script =
-    'test -x "$1" || { echo "$1"; exit 1; }; for f in "$1"/*; do test -e "$f" || continue; test -r "$f" || { echo "$f"; exit 1; }; done';
-  const out = await run('sh', ['-c', script, 'sh', logDir], runAs).catch((err: Error) => err.message);
+    'test -r "$2" || { echo "$2"; exit 1; }; test -x "$1" || { echo "$1"; exit 1; }; ' +
+    'for f in "$1"/*; do test -e "$f" || continue; test -r "$f" || { echo "$f"; exit 1; }; done';
+  const out = await run('sh', ['-c', script, 'sh', logDir, base], runAs).catch((err: Error) => err.message);
   if (out)
     throw new Error(
-      `the replay's scratch server runs as uid ${runAs?.uid ?? process.getuid?.()} and cannot read ${out.trim()}: make logDir and its files readable by it (chmod a+rX)`,
+      `the replay's scratch server runs as uid ${runAs?.uid ?? process.getuid?.()} and cannot read ${out.trim()}: make the base, logDir and its files readable by it (chmod a+rX)`,
     );
 }
 
