@@ -8,15 +8,16 @@
 import { spawn } from 'node:child_process';
 import type { BaseCopy } from '../../capture';
 import { BackupManifestWatcher } from './base-tar';
-import { identifySystem, toolArgs, toolEnv, type PostgresStore } from './connection';
+import { identifySystem, serverMajor, toolArgs, toolEnv, type PostgresStore } from './connection';
 import { pgProgram } from './tools';
 import { lineageOf, lsnToOffset, pointAt } from './wal';
 
 export async function takeBase(store: PostgresStore, signal: AbortSignal): Promise<BaseCopy> {
   const { systemId } = await identifySystem(store);
+  const major = await serverMajor(store);
   const startedAt = new Date().toISOString();
   const child = spawn(
-    pgProgram('pg_basebackup'),
+    pgProgram('pg_basebackup', major),
     [...toolArgs(store), '--pgdata=-', '--format=tar', '--wal-method=none', '--checkpoint=fast', '--verbose'],
     { env: toolEnv(store), stdio: ['ignore', 'pipe', 'pipe'], signal },
   );

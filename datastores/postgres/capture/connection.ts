@@ -46,6 +46,16 @@ export function toolEnv(store: PostgresStore): NodeJS.ProcessEnv {
   return { ...process.env, PGCONNECT_TIMEOUT: '10', ...(password ? { PGPASSWORD: password } : {}) };
 }
 
+/** The server's major version: the programs that read its WAL and base must be that version's. */
+export async function serverMajor(store: PostgresStore): Promise<number> {
+  return withSql(store, async (client) => {
+    const { rows } = await client.query<{ major: number }>(
+      "SELECT current_setting('server_version_num')::int / 10000 AS major",
+    );
+    return rows[0].major;
+  });
+}
+
 /** The server's identity and where its WAL stands, by the replication protocol. */
 export async function identifySystem(
   store: PostgresStore,

@@ -11,6 +11,7 @@ import {
   timelineHistory,
   toolArgs,
   toolEnv,
+  serverMajor,
   withSql,
   type PostgresStore,
 } from './connection';
@@ -20,14 +21,16 @@ import { pgProgram } from './tools';
 import { parseHistory } from './wal';
 
 const STARTED = /starting log streaming at/;
+const START_TIMEOUT_MS = 30_000;
 
 export async function startCapture(store: PostgresStore, options: CaptureOptions): Promise<CaptureSession> {
   const slot = slotName(options.streamName);
   const history = await serverHistory(store);
+  const major = await serverMajor(store);
   await withSql(store, (client) => ensureSlot(client, slot));
   await prepareSpool(options.spool, history, options.resumeFrom);
   const receiver = spawn(
-    pgProgram('pg_receivewal'),
+    pgProgram('pg_receivewal', major),
     [
       ...toolArgs(store),
       '--directory',
@@ -40,7 +43,7 @@ export async function startCapture(store: PostgresStore, options: CaptureOptions
     ],
     { env: { ...toolEnv(store), PGAPPNAME: `lazarus_${slot}` }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const index = new SpoolIndex(options.spool, history.systemId);
+  const index = new SpoolIndex(options.spool, history.systemId, major);
   const session = supervise(receiver, options.signal);
   await session.started;
   let listing = Promise.resolve<Awaited<ReturnType<SpoolIndex['files']>>>([]);
@@ -63,18 +66,28 @@ function supervise(receiver: ChildProcess, signal: AbortSignal) {
   let stopping = false;
   let markStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => (markStarted = resolve));
+  let gaveUp = '';
+  // A receiver that neither streams nor fails (a server that never answers) is given up on.
+  const startTimer = setTimeout(() => {
+    gaveUp = `did not start streaming within ${START_TIMEOUT_MS / 1000} s; `;
+    receiver.kill('SIGKILL');
+  }, START_TIMEOUT_MS);
   receiver.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-8192);
-    if (STARTED.test(log)) markStarted();
+    if (STARTED.test(log)) {
+      clearTimeout(startTimer);
+      markStarted();
+    }
   });
   const ended = new Promise<void>((resolve, reject) => {
     receiver.once('error', reject);
     receiver.once('close', (code, sig) => {
+      clearTimeout(startTimer);
       if (stopping) resolve();
       else
         reject(
           new Error(
-            `pg_receivewal stopped (${sig ?? `exit code ${code}`}): ${log.trim().split('\n').slice(-4).join(' | ')}`,
+            `pg_receivewal stopped (${sig ?? `exit code ${code}`}): ${gaveUp}${log.trim().split('\n').slice(-4).join(' | ')}`,
           ),
         );
     });
@@ -86,6 +99,7 @@ function supervise(receiver: ChildProcess, signal: AbortSignal) {
     if (receiver.exitCode === null && receiver.signalCode === null) receiver.kill('SIGINT');
     await ended.catch(() => {});
   };
-  signal.addEventListener('abort', () => void stop(), { once: true });
+  if (signal.aborted) void stop();
+  else signal.addEventListener('abort', () => void stop(), { once: true });
   return { started: Promise.race([started, ended]), ended, stop };
 }

@@ -49,6 +49,7 @@ export class SpoolIndex {
   constructor(
     private readonly spool: string,
     private readonly systemId: string,
+    private readonly major?: number,
   ) {}
 
   async files(): Promise<LogFile[]> {
@@ -96,7 +97,7 @@ export class SpoolIndex {
   private async scan(file: Segment, plain: string): Promise<SegmentScan> {
     const known = this.scans.get(plain);
     if (known?.complete) return known;
-    const more = await scanSegment(path.join(this.spool, file.name), plain, known?.lastRecord);
+    const more = await scanSegment(path.join(this.spool, file.name), plain, known?.lastRecord, this.major);
     const commits = [
       ...(known?.commits ?? []),
       ...more.commits.filter((c) => c.offset > (known?.lastRecord ?? -1)),

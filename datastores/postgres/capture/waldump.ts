@@ -36,22 +36,27 @@ const COMMIT = /^COMMIT (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) UTC/;
  * Scans the segment file at `file` (named `segmentName` without `.partial`), from the
  * record at `from` (a previous scan's lastRecord) or from its first record.
  */
-export async function scanSegment(file: string, segmentName: string, from?: number): Promise<SegmentScan> {
+export async function scanSegment(
+  file: string,
+  segmentName: string,
+  from?: number,
+  major?: number,
+): Promise<SegmentScan> {
   // pg_waldump reads only files named as segments, and follows on into the next one it
   // finds: a directory holding just this one, under its plain name, keeps it to the file.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lazarus-waldump-'));
   try {
     await fs.symlink(path.resolve(file), path.join(dir, segmentName));
     const args = [...(from !== undefined ? ['-s', offsetToLsn(from)] : []), path.join(dir, segmentName)];
-    return await readRecords(args);
+    return await readRecords(args, major);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
-async function readRecords(args: string[]): Promise<SegmentScan> {
+async function readRecords(args: string[], major?: number): Promise<SegmentScan> {
   // TZ=UTC: pg_waldump prints commit times in its own zone.
-  const child = spawn(pgProgram('pg_waldump'), args, {
+  const child = spawn(pgProgram('pg_waldump', major), args, {
     env: { ...process.env, TZ: 'UTC' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
