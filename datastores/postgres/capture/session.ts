@@ -5,7 +5,7 @@
  * retrying on its own, so that `ended` tells the generic layer to start a new session.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { CaptureOptions, CaptureSession } from '../../capture';
+import type { CaptureOptions, CaptureSession, LogFile } from '../../capture';
 import {
   identifySystem,
   timelineHistory,
@@ -18,7 +18,7 @@ import {
 import { ensureSlot, slotName } from './slot';
 import { prepareSpool, SpoolIndex, type ServerHistory } from './spool';
 import { pgProgram } from './tools';
-import { parseHistory } from './wal';
+import { lineageOf, parseHistory } from './wal';
 
 const STARTED = /starting log streaming at/;
 const START_TIMEOUT_MS = 30_000;
@@ -46,12 +46,34 @@ export async function startCapture(store: PostgresStore, options: CaptureOptions
   const index = new SpoolIndex(options.spool, history.systemId, major);
   const session = supervise(receiver, options.signal);
   await session.started;
-  let listing = Promise.resolve<Awaited<ReturnType<SpoolIndex['files']>>>([]);
+  // Held back only on the lineage streamed on: after a fork the old one gets no more.
+  const current = lineageOf(history.systemId, history.timeline);
+  const durableOnly = notBehind(options.resumeFrom?.lineage === current ? options.resumeFrom : undefined);
+  let listing = Promise.resolve<LogFile[]>([]);
   return {
     // One listing at a time: each reads on from where the previous one stopped.
-    files: () => (listing = listing.catch(() => []).then(() => index.files())),
+    files: () => (listing = listing.catch(() => []).then(async () => durableOnly(await index.files()))),
     ended: session.ended,
     stop: session.stop,
+  };
+}
+
+/**
+ * Leaves out a .partial holding no whole record yet (nothing in it is durable), and the
+ * resumed segment until it is streamed again at least as far as the previous session got:
+ * a shorter version must never replace, upstream, the one already uploaded under its name.
+ */
+function notBehind(resumeFrom: CaptureOptions['resumeFrom']): (files: LogFile[]) => LogFile[] {
+  let behind = resumeFrom;
+  return (files) => {
+    const kept = files.filter((f) => f.sealed || f.end.offset > f.start.offset);
+    if (!behind) return kept;
+    const { lineage, offset } = behind;
+    const lagging = (f: LogFile) =>
+      !f.sealed && f.lineage === lineage && f.start.offset <= offset && f.end.offset < offset;
+    if (!kept.some(lagging) && kept.some((f) => f.lineage === lineage && f.end.offset >= offset))
+      behind = undefined;
+    return kept.filter((f) => !lagging(f));
   };
 }
 
