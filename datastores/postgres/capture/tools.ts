@@ -4,8 +4,7 @@
  * binaries come from that version's directory, not whatever `pg_*` the PATH finds first.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
