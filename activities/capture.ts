@@ -246,7 +246,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 class TailUploader {
   uploads = 0;
   bytesStored = 0;
-  private readonly stored = new Map<string, string>();
+  private readonly stored = new Map<string, { end: number; sealed: boolean }>();
 
   constructor(
     private readonly repo: Repository,
@@ -258,10 +258,15 @@ class TailUploader {
   async upload(files: LogFile[]): Promise<DurablePoint | undefined> {
     const durableAt = new Date().toISOString();
     for (const file of files) {
-      const state = `${file.end.offset}/${file.sealed}`;
-      if (this.stored.get(file.name) === state) continue;
+      const last = this.stored.get(file.name);
+      // Never replaced by less (a resumed tool rewriting a file from its start): only by more.
+      if (
+        last &&
+        (last.end > file.end.offset || (last.end === file.end.offset && last.sealed === file.sealed))
+      )
+        continue;
       await this.store(file, durableAt);
-      this.stored.set(file.name, state);
+      this.stored.set(file.name, { end: file.end.offset, sealed: file.sealed });
     }
     // Everything up to the newest file's end was seen durable now, stored or unchanged.
     const newest = files.filter((f) => !f.auxiliary).at(-1);

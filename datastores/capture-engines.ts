@@ -4,11 +4,13 @@
  */
 import type { Datastore, DatastoreKind, StoreOf } from './registry';
 import type { CaptureEngine } from './capture';
+import { postgresCaptureEngine } from './postgres/capture';
 import { redisCaptureEngine } from './redis/capture';
 
 type CapturingKind = 'postgres' | 'mariadb' | 'redis';
 
 const engines: Partial<{ [K in CapturingKind]: CaptureEngine<StoreOf<K>> }> = {
+  postgres: postgresCaptureEngine,
   redis: redisCaptureEngine,
 };
 

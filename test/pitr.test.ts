@@ -67,11 +67,17 @@ async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
   }
 }
 
+interface StatusRow {
+  window: Array<{ from: string; to: string }>;
+  gaps: unknown[];
+  rpo?: { seconds: number; bytes: number };
+}
+
 function status() {
   const run = lazarus(['pitr', 'status', file, '--json'], env);
   return {
     code: run.code,
-    rows: JSON.parse(run.stdout || '[]') as Array<Record<string, any>>,
+    rows: JSON.parse(run.stdout || '[]') as StatusRow[],
     stderr: run.stderr,
   };
 }
@@ -120,7 +126,7 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
     'SELECT id FROM ticks WHERE pg_xact_commit_timestamp(xmin) <= $1 ORDER BY id',
     [target],
   );
-  const rpo = status().rows[0].rpo;
+  const rpo = status().rows[0].rpo!;
   console.log(`capture RPO under a 100 rows/s writer: ${rpo.seconds.toFixed(3)} s, ${rpo.bytes} bytes`);
   expect(rpo.seconds).toBeLessThanOrEqual(1.5);
 

@@ -46,13 +46,15 @@ export class StreamRecords {
     return this.records.writeOnce(streamBaseKey(app, service, base.id), base, `base ${base.id} exists`);
   }
 
-  /** Replaces the file's record; a sealed file's record is never replaced by an open one. */
+  /**
+   * Replaces the file's record with one that holds more: a sealed file's record is never
+   * replaced by an open one, nor any by one that ends earlier (a resumed tool rewriting
+   * the file from its start); the same end again only moves durableAt.
+   */
   async saveLog(app: string, service: string, log: LogRecord): Promise<void> {
     const key = streamLogKey(app, service, log.lineage, log.name);
-    if (!log.sealed) {
-      const stored = await this.records.read<LogRecord>(key);
-      if (stored?.sealed) return;
-    }
+    const stored = await this.records.read<LogRecord>(key);
+    if (stored && (stored.end.offset > log.end.offset || (stored.sealed && !log.sealed))) return;
     await this.records.put(key, log);
   }
 

@@ -115,7 +115,8 @@ export class SpoolIndex {
   /** A history file is part of the log (replay needs it to follow a fork), zero bytes long at its fork's segment. */
   private async historyFile(file: WalFileName): Promise<LogFile> {
     const entries = parseHistory(await fs.readFile(path.join(this.spool, file.name), 'utf8'));
-    const forkedAt = entries.at(-1)?.switchpoint ?? 0;
+    const parent = entries.at(-1);
+    const forkedAt = parent?.switchpoint ?? 0;
     const at: LogPoint = pointAt(segmentStart(segmentOf(forkedAt)));
     return {
       name: file.name,
@@ -125,6 +126,11 @@ export class SpoolIndex {
       end: at,
       marks: [],
       timeQuality: 'exact',
+      // Not log itself: it says where the timeline left its parent, for the generic timeline.
+      auxiliary: true,
+      ...(parent
+        ? { forkedFrom: { lineage: lineageOf(this.systemId, parent.timeline), offset: forkedAt } }
+        : {}),
     };
   }
 }
