@@ -14,6 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import type { LogFile, LogMark, LogPoint, LogRecord } from '../contracts/streams';
 import type { ReplayTarget } from '../datastores/capture';
 import type { Validator } from '../model/validators';
+import type { Datastore } from '../model/manifest';
+import { stagingId } from '../contracts/ids';
 import { type ReplayPlan, type StreamTarget, planReplay } from '../model/timeline';
 import type { Repository } from '../repository/repository';
 import type { StreamInput } from './capture';
@@ -27,6 +29,8 @@ export interface PointRestoreInput extends StreamInput {
   mode: 'in-place' | 'drill';
   stagingId: string;
   validators?: Validator[];
+  /** PostgreSQL: the one database, or every database of the recovered cluster. */
+  restoreAs?: 'database' | 'cluster';
 }
 
 export interface PointPlan {
@@ -95,7 +99,7 @@ export function pointRestoreActivities(deps: PointDeps) {
           signal: Context.current().cancellationSignal,
         });
         try {
-          const validations = await finish(deps, input, recovered.store, repo);
+          const validations = await finish(deps, input, recovered.store, recovered.siblings, repo);
           return { ...summary(plan), reached: recovered.reached, validations, ...timing(started) };
         } finally {
           await recovered.stop().catch(() => {});
@@ -111,12 +115,23 @@ async function finish(
   deps: PointDeps,
   input: PointRestoreInput,
   recovered: PointRestoreInput['datastore'],
+  siblings: (() => Promise<string[]>) | undefined,
   repo: Repository,
 ): Promise<ValidationResult[] | undefined> {
   const adapter = deps.adapterFor(input.datastore);
   const ctx = adapterContext(input.stagingId);
   if (input.mode === 'in-place') {
-    await adapter.restore(input.datastore, await adapter.snapshot(recovered, ctx), ctx);
+    const restoreOne = async (live: Datastore, copy: Datastore, staging: string) => {
+      const at = { ...ctx, stagingId: staging };
+      await adapter.restore(live, await adapter.snapshot(copy, at), at);
+    };
+    await restoreOne(input.datastore, recovered, ctx.stagingId);
+    // restore_as: cluster: every other database of the recovered cluster, each staged and swapped.
+    const others = input.restoreAs === 'cluster' ? ((await siblings?.()) ?? []) : [];
+    for (const name of others) {
+      const live = adapter.retarget(input.datastore, name);
+      await restoreOne(live, adapter.retarget(recovered, name), stagingId(ctx.stagingId, name));
+    }
     return undefined;
   }
   const context = { LAZARUS_SERVICE: input.service, LAZARUS_TARGET: adapter.describe(recovered) };

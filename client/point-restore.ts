@@ -60,7 +60,8 @@ async function membersAt(manifest: Manifest, repo: Repo, services: string[], at:
     const plan = planReplay(bases, logs, target);
     if ('problem' in plan) throw new UserError(`--at ${at}: ${service}: ${plan.problem}`);
     const s = manifest.services[service];
-    members.push({ service, datastore: s.datastore!, target, validators: s.validate });
+    const restoreAs = capturedServices(manifest).find((c) => c.service === service)?.policy.restore_as;
+    members.push({ service, datastore: s.datastore!, target, validators: s.validate, restoreAs });
   }
   return members;
 }

@@ -83,6 +83,11 @@ export interface Recovered<D extends Datastore = Datastore> {
   reached: LogPoint;
   /** Stops the scratch server and removes its files. */
   stop(): Promise<void>;
+  /**
+   * Where a store-wide restore writes besides `store` (`restore_as: cluster`): each other
+   * database of the recovered server, as `retarget` targets; none for kinds that recover one.
+   */
+  siblings?(): Promise<string[]>;
 }
 
 export interface ReplayInput<D extends Datastore> {

@@ -49,11 +49,16 @@ export type PlanOutcome = ReplayPlan | { problem: string };
 
 const ms = (iso: string) => Date.parse(iso);
 
-/** A lineage's files in log order; auxiliary files (timeline histories) left out. */
+/**
+ * A lineage's files in log order; auxiliary files (timeline histories) left out, and an
+ * open file a sealed one covers (a WAL `.partial` once its segment is complete) too.
+ */
 function filesOf(logs: LogRecord[], lineage: string): LogRecord[] {
-  return logs
-    .filter((l) => l.lineage === lineage && !l.auxiliary)
-    .sort((a, b) => a.start.offset - b.start.offset);
+  const own = logs.filter((l) => l.lineage === lineage && !l.auxiliary);
+  const sealed = own.filter((l) => l.sealed);
+  const superseded = (l: LogRecord) =>
+    !l.sealed && sealed.some((s) => s.start.offset <= l.start.offset && l.end.offset <= s.end.offset);
+  return own.filter((l) => !superseded(l)).sort((a, b) => a.start.offset - b.start.offset);
 }
 
 /** The lineages in the order they began: a fork after the lineage it continues. */
@@ -72,9 +77,11 @@ function contiguousFrom(logs: LogRecord[], lineage: string, offset: number): Log
   const first = files.findIndex((f) => f.start.offset <= offset && offset <= f.end.offset);
   if (first < 0) return [];
   const run = [files[first]];
+  let reached = files[first].end.offset;
   for (const next of files.slice(first + 1)) {
-    if (next.start.offset > run[run.length - 1].end.offset) break;
+    if (next.start.offset > reached) break;
     run.push(next);
+    reached = Math.max(reached, next.end.offset);
   }
   return run;
 }
@@ -115,16 +122,18 @@ function gapsOf(logs: LogRecord[]): LogGap[] {
   const gaps: LogGap[] = [];
   for (const lineage of lineagesOf(logs)) {
     const files = filesOf(logs, lineage);
-    files.slice(1).forEach((next, i) => {
-      const prev = files[i];
-      if (next.start.offset <= prev.end.offset) return;
-      gaps.push({
-        lineage,
-        after: { file: prev.name, offset: prev.end.offset, time: prev.durableAt },
-        before: { file: next.name, offset: next.start.offset, time: next.firstTime },
-        bytes: next.start.offset - prev.end.offset,
-      });
-    });
+    let prev = files[0];
+    for (const next of files.slice(1)) {
+      if (next.start.offset > prev.end.offset) {
+        gaps.push({
+          lineage,
+          after: { file: prev.name, offset: prev.end.offset, time: prev.durableAt },
+          before: { file: next.name, offset: next.start.offset, time: next.firstTime },
+          bytes: next.start.offset - prev.end.offset,
+        });
+      }
+      if (next.end.offset >= prev.end.offset) prev = next;
+    }
   }
   return gaps;
 }

@@ -14,7 +14,7 @@ import { Client } from 'pg';
 import { type PostgresSource, startPostgresSource } from '../tools/postgres-source';
 import { lazarus } from './support/cli';
 import * as stores from './support/stores';
-import { serverAddress, uniqueQueue, waitFor } from './support/temporal';
+import { serverAddress, testClient, uniqueQueue, waitFor } from './support/temporal';
 import { killHard, spawnWorker } from './support/worker-process';
 
 jest.setTimeout(240_000);
@@ -82,6 +82,24 @@ function status() {
   };
 }
 
+/** Waits until the durable point is the source's head; on a timeout, says where capture stood. */
+async function caughtUp(timeoutMs: number) {
+  try {
+    await waitFor(async () => status().rows[0]?.rpo?.bytes === 0, timeoutMs);
+  } catch {
+    const client = await testClient();
+    const described = await client.workflow.getHandle('capture/pitrtest/orders').describe();
+    const pending = described.raw.pendingActivities?.map((a) => ({
+      type: a.activityType?.name,
+      attempt: a.attempt,
+      failure: a.lastFailure?.message,
+    }));
+    throw new Error(
+      `capture did not catch up: ${JSON.stringify(status().rows[0])}; workflow ${described.status.name}, pending ${JSON.stringify(pending)}`,
+    );
+  }
+}
+
 beforeAll(async () => {
   dir = stores.tempDir();
   source = await startPostgresSource({
@@ -97,7 +115,7 @@ beforeAll(async () => {
         tier: 'critical',
         datastore: { kind: 'postgres', host: '127.0.0.1', port: source.port, database: 'shop' },
         pitr: { base_every: '1h', session: '20s' },
-        validate: [{ row_count: 'ticks', min: 1 }],
+        validate: [{ row_count: { table: 'ticks', min: 1 } }],
       },
     },
   });
@@ -161,7 +179,7 @@ test('the capture worker killed: a new worker resumes capture with no gap, and l
   await new Promise((r) => setTimeout(r, 3000));
   await writer.stop();
   const acked = writer.acked.slice(before);
-  await waitFor(async () => status().rows[0]?.rpo?.bytes === 0, 60_000);
+  await caughtUp(60_000);
   const now = status();
   expect(now.rows[0].gaps).toEqual([]);
   const drill = JSON.parse(lazarus(['drill', file, '--at', 'latest', '--json'], env).stdout);
@@ -180,7 +198,7 @@ test('a deleted log object: verify reports the gap; restores past it, before the
     await sql('SELECT pg_switch_wal()');
     await new Promise((r) => setTimeout(r, 1500));
   }
-  await waitFor(async () => status().rows[0]?.rpo?.bytes === 0, 30_000);
+  await caughtUp(30_000);
   lazarus(['pitr', 'stop', file], env);
   const logsDir = path.join(dir, 'repo', 'streams', 'pitrtest', 'orders', 'logs');
   const [lineage] = await fs.readdir(logsDir);

@@ -18,6 +18,7 @@ export interface PointRestoreMember {
   datastore: Datastore;
   target: StreamTarget;
   validators?: Validator[];
+  restoreAs?: 'database' | 'cluster';
 }
 
 export interface PointRestoreWorkflowInput {
@@ -68,6 +69,7 @@ export async function restoreToPointInTime(input: PointRestoreWorkflowInput): Pr
       mode: input.mode,
       stagingId: stagingId(`${input.asked}/${input.mode}`, member.service),
       validators: member.validators,
+      restoreAs: member.restoreAs,
     });
     if (result.restored[member.service].validations?.some((v) => !v.ok)) result.outcome = 'failed';
   }

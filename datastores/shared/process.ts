@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -87,3 +88,15 @@ function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): Error {
     return new Error(`${cmd} is not installed on this worker (it is needed for this datastore)`);
   return err;
 }
+
+/**
+ * The command and arguments of a long-running tool that must die with the worker (a log
+ * receiver, a scratch server): on Linux, run under `setpriv --pdeathsig KILL`, so a worker
+ * killed with SIGKILL leaves nothing holding a replication slot or writing into a spool.
+ * Elsewhere, the command as it is.
+ */
+export function tiedToWorker(cmd: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+}
+
+const SETPRIV = '/usr/bin/setpriv';

@@ -109,3 +109,12 @@ describe('stream retention', () => {
     expect(plan.removeLogs).toEqual([]);
   });
 });
+
+test('an open file a sealed one covers is no gap and is not replayed twice', () => {
+  const partial = { ...log('2.partial', 100, 150, 10, 15), sealed: false };
+  const logs = [log('1', 0, 100, 0, 10), partial, log('2', 100, 200, 10, 20), log('3', 200, 300, 20, 30)];
+  const bases = [base('b1', 50, 60, 5)];
+  expect(timelineOf(bases, logs).gaps).toEqual([]);
+  const plan = planReplay(bases, logs, { kind: 'time', time: at(25) });
+  expect('logs' in plan && plan.logs.map((l) => l.name)).toEqual(['1', '2', '3']);
+});

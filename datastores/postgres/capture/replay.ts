@@ -54,6 +54,14 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
       reached,
       dataDir,
       shutdown: () => server.stop(),
+      siblings: async () => {
+        const rows = await query<{ datname: string }>(
+          { ...store, database: 'postgres' },
+          'SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> $1 AND datname <> $2 ORDER BY datname',
+          [store.database, 'postgres'],
+        );
+        return rows.map((r) => r.datname);
+      },
       stop: async () => {
         await server.stop();
         await remove();

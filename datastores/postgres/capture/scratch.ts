@@ -5,6 +5,7 @@
  * files say (a base carries its source's postgresql.conf: port, archive_command...).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tiedToWorker } from '../../shared/process';
 import { closeSync, openSync, readFileSync, promises as fs } from 'node:fs';
 import { waitForPort } from '../../../tools/local-server';
 import { withSql, type PostgresStore } from './connection';
@@ -42,7 +43,7 @@ export class PostgresServer {
       args.push('-c', `${name}=${value}`);
     const log = openSync(logFile, 'a');
     try {
-      this.child = spawn(pgProgram('postgres', major), args, {
+      this.child = spawn(...tiedToWorker(pgProgram('postgres', major), args), {
         stdio: ['ignore', log, log],
         ...(runAs ?? {}),
       });

@@ -5,6 +5,7 @@
  * retrying on its own, so that `ended` tells the generic layer to start a new session.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tiedToWorker } from '../../shared/process';
 import type { CaptureOptions, CaptureSession, LogFile } from '../../capture';
 import {
   identifySystem,
@@ -30,8 +31,7 @@ export async function startCapture(store: PostgresStore, options: CaptureOptions
   await withSql(store, (client) => ensureSlot(client, slot));
   await prepareSpool(options.spool, history, options.resumeFrom);
   const receiver = spawn(
-    pgProgram('pg_receivewal', major),
-    [
+    ...tiedToWorker(pgProgram('pg_receivewal', major), [
       ...toolArgs(store),
       '--directory',
       options.spool,
@@ -40,7 +40,7 @@ export async function startCapture(store: PostgresStore, options: CaptureOptions
       '--synchronous',
       '--no-loop',
       '--verbose',
-    ],
+    ]),
     { env: { ...toolEnv(store), PGAPPNAME: `lazarus_${slot}` }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const index = new SpoolIndex(options.spool, history.systemId, major);
