@@ -38,9 +38,12 @@ export interface SessionInput extends StreamInput {
   uploadEveryMs: number;
 }
 
+/** A session's uploads: what re-storing the growing files cost (the chunker keeps it to their new chunks). */
 export interface SessionOutput {
   durable?: DurablePoint;
   uploads: number;
+  bytesRead: number;
+  bytesNew: number;
   bytesStored: number;
 }
 
@@ -228,7 +231,8 @@ async function runSession(
     throw ApplicationFailure.nonRetryable(ended.message, 'CaptureGap', { durable });
   }
   if (ended) throw ended;
-  return { durable, uploads: uploader.uploads, bytesStored: uploader.bytesStored };
+  const { uploads, bytesRead, bytesNew, bytesStored } = uploader;
+  return { durable, uploads, bytesRead, bytesNew, bytesStored };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -245,6 +249,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 class TailUploader {
   uploads = 0;
+  /** The files' bytes read to store them again; of those, the new chunks' bytes; and what those took stored. */
+  bytesRead = 0;
+  bytesNew = 0;
   bytesStored = 0;
   private readonly stored = new Map<string, { end: number; sealed: boolean }>();
 
@@ -276,8 +283,9 @@ class TailUploader {
   }
 
   private async store(file: LogFile, durableAt: string): Promise<void> {
-    const before = this.repo.engine.index.blobCount;
-    const snapshot = await this.repo.storeSnapshot(createReadStream(path.join(this.spool, file.name)));
+    const { ref: snapshot, stats } = await this.repo.storeSnapshotWithStats(
+      createReadStream(path.join(this.spool, file.name)),
+    );
     const marks = await this.repo.storeSnapshot(
       Readable.from(file.marks.map((m) => `${JSON.stringify(m)}\n`)),
     );
@@ -292,7 +300,9 @@ class TailUploader {
     };
     await this.repo.streams.saveLog(this.input.app, this.input.service, record);
     this.uploads++;
-    if (this.repo.engine.index.blobCount > before) this.bytesStored += snapshot.size;
+    this.bytesRead += stats.bytes;
+    this.bytesNew += stats.newBytes;
+    this.bytesStored += stats.storedBytes;
     this.lastRecord.set(file.name, record);
   }
 

@@ -136,7 +136,9 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
   expect(started.stdout).toMatch(/orders: started/);
   await writer.start();
   await waitFor(async () => status().rows[0]?.window?.length > 0, 60_000);
-  await new Promise((r) => setTimeout(r, 3000));
+  // The RPO measured under the writer: the source's head against the durable point.
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) samples.push(status().rows[0].rpo!.seconds);
   const [{ t }] = await sql<{ t: Date }>("SELECT now() - interval '1.4 seconds' AS t");
   const target = new Date(t.getTime() + Math.floor(Math.random() * 1000)).toISOString();
   await new Promise((r) => setTimeout(r, 2000));
@@ -144,9 +146,10 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
     'SELECT id FROM ticks WHERE pg_xact_commit_timestamp(xmin) <= $1 ORDER BY id',
     [target],
   );
-  const rpo = status().rows[0].rpo!;
-  console.log(`capture RPO under a 100 rows/s writer: ${rpo.seconds.toFixed(3)} s, ${rpo.bytes} bytes`);
-  expect(rpo.seconds).toBeLessThanOrEqual(1.5);
+  console.log(
+    `capture RPO under a 100 rows/s writer, 5 samples: ${samples.map((s) => s.toFixed(3)).join(', ')} s`,
+  );
+  expect(Math.max(...samples)).toBeLessThanOrEqual(1.5);
 
   const drill = lazarus(['drill', file, '--at', target, '--json'], env);
   expect(drill.code).toBe(0);
@@ -220,4 +223,16 @@ test('a deleted log object: verify reports the gap; restores past it, before the
   const early = lazarus(['drill', file, '--at', '2001-01-01T00:00:00Z'], env);
   expect(early.code).toBe(2);
   expect(early.stderr).toMatch(/before the oldest restorable point; restorable: \d{4}-/);
+});
+
+test("pitr start refuses a source that is not ready, naming each missing setting and its fix (this machine's shared PostgreSQL)", async () => {
+  const shared = await stores.writeManifest(stores.tempDir(), {
+    app: 'pitrshared',
+    services: { books: { datastore: { kind: 'postgres', database: 'postgres' }, pitr: {} } },
+  });
+  const refused = lazarus(['pitr', 'start', shared], env);
+  console.log(`preflight on the shared server 127.0.0.1:5432:\n${refused.stderr}`);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/capture cannot start; nothing was changed on any server/);
+  expect(refused.stderr).toMatch(/pg_hba\.conf.*\n\s+fix: .*host replication/);
 });

@@ -41,6 +41,8 @@ export interface CaptureStatus {
   durable?: DurablePoint;
   lastState?: StreamState;
   lastError?: string;
+  /** What storing the growing log cost over the finished sessions (see SessionOutput). */
+  uploads?: { count: number; bytesRead: number; bytesNew: number; bytesStored: number };
   /** A session ended on a gap: the next takes a new base whatever the state says. */
   gapSeen?: boolean;
   stopping: boolean;
@@ -120,6 +122,13 @@ async function oneSession(input: CaptureStreamInput, stream: Stream, status: Cap
   try {
     const out = await running;
     status.durable = out.durable ?? status.durable;
+    const sum = status.uploads ?? { count: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0 };
+    status.uploads = {
+      count: sum.count + out.uploads,
+      bytesRead: sum.bytesRead + out.bytesRead,
+      bytesNew: sum.bytesNew + out.bytesNew,
+      bytesStored: sum.bytesStored + out.bytesStored,
+    };
   } catch (err) {
     if (!isCancellation(err)) status.lastError = (err as Error).message;
     if (isGap(err)) {
