@@ -6,7 +6,7 @@
  * worker, a restarted source or a dropped connection costs a retry, never a gap.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -272,8 +272,8 @@ class TailUploader {
         (last.end > file.end.offset || (last.end === file.end.offset && last.sealed === file.sealed))
       )
         continue;
-      await this.store(file, durableAt);
-      this.stored.set(file.name, { end: file.end.offset, sealed: file.sealed });
+      if (await this.store(file, durableAt))
+        this.stored.set(file.name, { end: file.end.offset, sealed: file.sealed });
     }
     // Everything up to the newest file's end was seen durable now, stored or unchanged.
     const newest = files.filter((f) => !f.auxiliary).at(-1);
@@ -282,10 +282,16 @@ class TailUploader {
     return newest && { ...newest.end, lineage: newest.lineage, file: newest.name };
   }
 
-  private async store(file: LogFile, durableAt: string): Promise<void> {
-    const { ref: snapshot, stats } = await this.repo.storeSnapshotWithStats(
-      createReadStream(path.join(this.spool, file.name)),
-    );
+  /** Stores the file as it is now; false when the tool renamed it away meanwhile (sealed: listed next time). */
+  private async store(file: LogFile, durableAt: string): Promise<boolean> {
+    const handle = await fs.open(path.join(this.spool, file.name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!handle) return false;
+    const { ref: snapshot, stats } = await this.repo
+      .storeSnapshotWithStats(handle.createReadStream())
+      .finally(() => handle.close().catch(() => {}));
     const marks = await this.repo.storeSnapshot(
       Readable.from(file.marks.map((m) => `${JSON.stringify(m)}\n`)),
     );
@@ -304,6 +310,7 @@ class TailUploader {
     this.bytesNew += stats.newBytes;
     this.bytesStored += stats.storedBytes;
     this.lastRecord.set(file.name, record);
+    return true;
   }
 
   private readonly lastRecord = new Map<string, LogRecord>();
