@@ -20,6 +20,10 @@ import { startDevServer } from '../temporal/dev-server';
 import { settingsFromEnv } from '../temporal/settings';
 import { createWorker, installQuietRuntime } from '../worker/create-worker';
 import { startMemcached } from './memcached-server';
+import Redis from 'ioredis';
+import { captureWorkflowId, checkpointsWorkflowId } from '../contracts/ids';
+import { capturedServices } from '../model/captured';
+import { startRedisSource } from './redis-source';
 
 const log = (message: string) => console.error(message);
 
@@ -134,7 +138,78 @@ async function runEveryType(client: Client, taskQueue: string, manifest: Manifes
     ids.push(run.workflowId);
   }
   ids.push(await adaptiveRun(client, taskQueue, manifest));
+  ids.push(...(await captureRuns(client, taskQueue)));
   return ids;
+}
+
+/**
+ * Continuous capture of a throwaway Redis (issue 14): a capture with its base and a group's
+ * checkpoints, both stopped by their signals, and a drill to the latest point.
+ */
+async function captureRuns(client: Client, taskQueue: string): Promise<string[]> {
+  const source = await startRedisSource();
+  try {
+    const dir = path.join(os.tmpdir(), `lazarus-histories-pitr-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'lazarus.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        app: 'historypitr',
+        services: {
+          sessions: {
+            datastore: { ...source.store },
+            pitr: { session: '5s' },
+            validate: [{ key_count: { pattern: '*', min: 1 } }],
+          },
+        },
+        consistency_groups: { all: { members: ['sessions'], checkpoint_every: '1s' } },
+      }),
+    );
+    const manifest = loadManifest(file);
+    const spec = { app: manifest.app, repository: manifest.repository };
+    const datastore = manifest.services.sessions.datastore!;
+    const policy = capturedServices(manifest)[0].policy;
+    const capture = await client.workflow.start('captureStream', {
+      taskQueue,
+      workflowId: captureWorkflowId(spec.app, 'sessions'),
+      args: [{ spec, service: 'sessions', datastore, policy }],
+    });
+    const checkpoints = await client.workflow.start('checkpointGroup', {
+      taskQueue,
+      workflowId: checkpointsWorkflowId(spec.app, 'all'),
+      args: [{ spec, group: 'all', members: [{ service: 'sessions', datastore }], everyMs: 1000 }],
+    });
+    const writer = new Redis(source.port, '127.0.0.1');
+    for (let i = 0; i < 60; i++) {
+      await writer.set(`key${i}`, String(i));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    writer.disconnect();
+    await checkpoints.signal('stopCheckpoints');
+    await capture.signal('stopCapture');
+    await Promise.all([checkpoints.result(), capture.result()]);
+    const drill = await startRun(client, taskQueue, {
+      operation: 'restore-at',
+      input: {
+        spec,
+        members: [
+          {
+            service: 'sessions',
+            datastore,
+            target: { kind: 'latest' },
+            validators: manifest.services.sessions.validate,
+          },
+        ],
+        mode: 'drill',
+        asked: 'latest',
+      },
+    });
+    await drill.result;
+    return [capture.workflowId, checkpoints.workflowId, drill.workflowId];
+  } finally {
+    await source.remove();
+  }
 }
 
 /** The adaptive scheduler over one schedule, stopped once it has made a check. */

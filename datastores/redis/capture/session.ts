@@ -8,9 +8,8 @@
 import { CaptureGapError } from '../../capture';
 import type { CaptureOptions, CaptureSession, LogPoint } from '../../capture';
 import type { Datastore } from '../../../model/manifest';
-import { head } from './head';
 import { ReplicationLink } from './link';
-import { replidOf } from './points';
+import { offsetPoint, replidOf } from './points';
 import { RespReader, commandWords } from './resp';
 import { Spool } from './spool';
 import type { Arrival } from './spool';
@@ -32,9 +31,12 @@ export async function startCapture(
   options: CaptureOptions,
   segmentBytes: number,
 ): Promise<RedisCaptureSession> {
-  const from = options.resumeFrom ?? (await head(store));
   const link = await ReplicationLink.open(store, options.signal);
-  const replid = await continueAfter(link, from).catch((err: unknown) => {
+  const { from, replid } = await (
+    options.resumeFrom
+      ? continueAfter(link, options.resumeFrom).then((id) => ({ from: options.resumeFrom!, replid: id }))
+      : startAtHead(link)
+  ).catch((err: unknown) => {
     link.close();
     throw err;
   });
@@ -96,6 +98,26 @@ async function continueAfter(link: ReplicationLink, from: LogPoint & { lineage: 
     );
   }
   return reply.replid ?? replidOf(from);
+}
+
+/**
+ * With nothing to resume, a full resync: a master that never had a replica has no backlog
+ * (and takes a new replication id when it makes one), so continuing after its head would
+ * look like a gap. The RDB is read past, not kept: the base is taken on its own.
+ */
+async function startAtHead(
+  link: ReplicationLink,
+): Promise<{ from: LogPoint & { lineage: string }; replid: string }> {
+  const reply = await link.psync('?', -1);
+  if (reply.kind !== 'full')
+    throw new Error(`redis: ${link.describe} answered PSYNC ? -1 without a full resync`);
+  let skipped = 0;
+  for await (const chunk of link.rdb()) skipped += chunk.length;
+  void skipped;
+  return {
+    from: { ...offsetPoint(reply.replid, reply.offset), lineage: reply.replid },
+    replid: reply.replid,
+  };
 }
 
 /** Finds where commands end in the stream outside MULTI/EXEC. */
