@@ -148,6 +148,30 @@ async function upload(spool: string, logDir: string, files: LogFile[]) {
   for (const f of files) await fs.copyFile(path.join(spool, f.name), path.join(logDir, f.name));
 }
 
+/** The capture tool this test process started for a spool (found by its command line and parent). */
+async function captureToolPid(spool: string): Promise<number> {
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (
+      cmdline.startsWith('mariadb-binlog') &&
+      cmdline.includes(`--result-file=${spool}/`) &&
+      parent === process.pid
+    )
+      return Number(entry);
+  }
+  throw new Error(`no mariadb-binlog of this test streams into ${spool}`);
+}
+
+/** The files of several sessions sharing a spool: a later listing of a file replaces an earlier one. */
+function merged(...listings: LogFile[][]): LogFile[] {
+  const byName = new Map<string, LogFile>();
+  for (const listing of listings) for (const f of listing) byName.set(f.name, f);
+  return [...byName.values()].sort((a, b) => a.start.offset - b.start.offset);
+}
+
 describe('MariaDB continuous capture', () => {
   let root: string;
   const sources: MariadbSource[] = [];
@@ -206,7 +230,7 @@ describe('MariaDB continuous capture', () => {
     }
   }
 
-  it('restores exactly the rows committed at or before five times, a mark, and refuses targets past the log', async () => {
+  it('restores exactly the rows committed at or before six times (one inside a receipt window), a mark, and refuses targets past the log', async () => {
     const src = await source('exact');
     const spool = path.join(root, 'exact-spool');
     const follower = await startCapture(src.store, spool);
@@ -237,7 +261,8 @@ describe('MariaDB continuous capture', () => {
     const markTime = new Map(
       files.flatMap((f) => f.marks).map((m) => [m.position.split(' ')[0], Date.parse(m.time)]),
     );
-    const lags = written.map((r) => markTime.get(r.gtid)! * 1000 - micros(r.ts)).sort((a, b) => a - b);
+    const lagOf = (r: Row) => markTime.get(r.gtid)! * 1000 - micros(r.ts);
+    const lags = written.map(lagOf).sort((a, b) => a - b);
     const pct = (p: number) => (lags[Math.floor((lags.length - 1) * p)] / 1000).toFixed(1);
     console.log(
       `mariadb capture: ${written.length} rows, base at ${basePoint.end.position}; mark time - row time (ms): ` +
@@ -245,7 +270,9 @@ describe('MariaDB continuous capture', () => {
     );
 
     const all = await rowsOf(src.store);
-    const first = micros(written[20].ts) / 1000;
+    // Targets from the base on: before it, a time is refused (a test of its own below).
+    const afterBase = written.filter((r) => seqOf(r.gtid) > seqOf(basePoint.end.position));
+    const first = micros(afterBase[5].ts) / 1000;
     const last = micros(written.at(-20)!.ts) / 1000;
     const targets = [
       rotations[0] + 3,
@@ -254,6 +281,9 @@ describe('MariaDB continuous capture', () => {
       first + Math.random() * (last - first),
       first + Math.random() * (last - first),
     ].map((t) => new Date(Math.floor(t)).toISOString());
+    // And one inside a receipt window on purpose: the ms right after the row seen latest after its time.
+    const slowest = afterBase.slice(5, -20).reduce((a, b) => (lagOf(b) > lagOf(a) ? b : a));
+    targets.push(new Date(Math.ceil(micros(slowest.ts) / 1000)).toISOString());
     const figures: string[] = [];
     for (const time of targets) {
       const tMicros = Date.parse(time) * 1000;
@@ -293,6 +323,10 @@ describe('MariaDB continuous capture', () => {
     await expect(
       replayTo(src.store, base, logDir, files, { kind: 'position', position: 'x', offset: beyond }),
     ).rejects.toThrow(/outside the captured log/);
+    const beforeBase = new Date(micros(written[0].ts) / 1000).toISOString();
+    await expect(
+      replayTo(src.store, base, logDir, files, { kind: 'time', time: beforeBase }),
+    ).rejects.toThrow(/before the base's consistent point/);
     await expect(replayTo(src.store, base, logDir, files, { kind: 'name', name: 'nope' })).rejects.toThrow(
       /no mark named nope/,
     );
@@ -300,4 +334,82 @@ describe('MariaDB continuous capture', () => {
     await follower.session.stop();
     await expect(follower.session.ended).resolves.toBeUndefined();
   });
+  it('resumes with no gap nor duplicate after the capture tool is killed and after the source crashes', async () => {
+    const src = await source('crash');
+    const spool = path.join(root, 'crash-spool');
+    const first = await startCapture(src.store, spool);
+    let writer = await Writer.start(src.store);
+    const base = path.join(root, 'crash-base.sql');
+    await sleep(500);
+    await writeBase(src.store, base);
+    await sleep(1000);
+
+    // The capture tool dies: the session ends in error; the next resumes from what was durable.
+    process.kill(await captureToolPid(spool), 'SIGKILL');
+    await expect(first.session.ended).rejects.toThrow(/mariadb-binlog exited/);
+    first.end();
+    const durable1 = first.durable();
+    const second = await startCapture(src.store, spool, durable1);
+    await sleep(1500);
+
+    // The source is killed under the writer: what it acknowledged must all come back.
+    await src.kill();
+    await expect(second.session.ended).rejects.toThrow(/mariadb-binlog exited/);
+    second.end();
+    const acked = await writer.stop();
+    expect(writer.error).toBeDefined();
+    const durable2 = second.durable();
+    await src.restart();
+    const third = await startCapture(src.store, spool, durable2);
+    writer = await Writer.start(src.store);
+    await sleep(1000);
+    acked.push(...(await writer.stop()));
+    const files = merged(first.listing, second.listing, await caughtUp(third, src.store));
+    third.end();
+    await third.session.stop();
+
+    for (let i = 1; i < files.length; i++) expect(files[i].start.offset).toBe(files[i - 1].end.offset);
+    const gtids = files.flatMap((f) => f.marks).map((m) => seqOf(m.position));
+    expect(gtids).toEqual(gtids.map((_, i) => gtids[0] + i)); // every GTID once, none skipped
+    const logDir = path.join(root, 'crash-logs');
+    await upload(spool, logDir, files);
+    const { rows, reached } = await replayTo(src.store, base, logDir, files, { kind: 'latest' });
+    const restored = new Set(rows.map((r) => r.id));
+    const lost = acked.filter((r) => !restored.has(r.id));
+    const span = lost.length ? (micros(lost.at(-1)!.ts) - micros(lost[0].ts)) / 1000 : 0;
+    console.log(
+      `mariadb crash: ${files.length} files ${files.map((f) => `${f.name}[${f.start.offset}..${f.end.offset}]`).join(' ')}; ` +
+        `resumed at ${durable1.end.position} and ${durable2.end.position}; reached ${reached.position}; ` +
+        `acknowledged ${acked.length}, restored ${rows.length}, acknowledged but missing ${lost.length} (span ${span} ms)`,
+    );
+    expect(span).toBeLessThanOrEqual(1000);
+    expect(lost).toEqual([]);
+    expect(rows.map((r) => r.id)).toEqual((await rowsOf(src.store)).map((r) => r.id));
+  });
+
+  it('preflight names each missing setting with its fix, and reads the shared server without changing it', async () => {
+    const bare = await source('bare', false);
+    const missing = await engine.preflight(bare.store);
+    console.log(`mariadb preflight, unprepared throwaway:\n  ${missing.map(requirementText).join('\n  ')}`);
+    expect(missing.map((m) => m.setting)).toEqual(
+      expect.arrayContaining(['log_bin', 'binlog_format', 'gtid_strict_mode', 'sync_binlog']),
+    );
+    for (const m of missing) expect(m.fix).toMatch(/my\.cnf|GRANT/);
+    expect(await engine.preflight(sources[0].store)).toEqual([]);
+    const shared: MariadbStore = {
+      kind: 'mariadb',
+      host: '127.0.0.1',
+      port: 3306,
+      user: 'root',
+      database: 'mysql',
+    };
+    const said = await engine.preflight(shared).then(
+      (r) => (r.length ? r.map(requirementText).join('\n  ') : 'ready'),
+      (err: Error) => `not readable: ${err.message}`,
+    );
+    console.log(`mariadb preflight, shared server 127.0.0.1:3306 (read only):\n  ${said}`);
+  });
 });
+
+const requirementText = (m: { setting: string; found: string; needed: string; fix: string }) =>
+  `${m.setting}: found ${m.found}, needed ${m.needed}; fix: ${m.fix}`;

@@ -139,10 +139,16 @@ class Spool implements CaptureSession {
     this.options.signal.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
+  /**
+   * Still lists what was durable after the tool died (`ended` tells why). The file resumed
+   * in is listed only once its new copy reached the durable point: until then it is shorter
+   * than what was uploaded of it, and if the source's binlog differs it is never listed.
+   */
   async files(): Promise<LogFile[]> {
     await this.read();
-    if (this.failure && !this.stopping) throw this.failure;
+    const resume = this.resume;
     return [...this.trackers.values()]
+      .filter((t) => !resume || resume.found || t.name !== resume.at.file)
       .map((t) => t.describe(this.lineage))
       .filter((f): f is LogFile => f !== undefined);
   }
@@ -171,6 +177,7 @@ class Spool implements CaptureSession {
       const successor = names[i + 1];
       if (successor) await tracker.seal(successor);
       else await tracker.refresh();
+      this.passedResume(tracker);
     }
   }
 
@@ -187,19 +194,29 @@ class Spool implements CaptureSession {
   }
 
   /**
-   * The file streamed anew must hold, at the durable point, the end of the group the
-   * previous session ended with: otherwise the source's binlog is not the one captured.
+   * The file streamed anew must hold the previous session's durable point at the same
+   * place: no group across it, and the group ending there the same GTID. Otherwise the
+   * source's binlog is not the one captured.
    */
   private checkResume(file: string, group: EventGroup): void {
     const resume = this.resume;
     if (!resume || resume.found || file !== resume.at.file) return;
     const { pos } = resume.at;
-    if (group.end === pos && (!resume.gtid || resume.gtid === gtidText(group.gtid))) resume.found = true;
-    else if (group.end >= pos)
+    const straddles = group.start < pos && group.end > pos;
+    const otherGtid = group.end === pos && resume.gtid && resume.gtid !== gtidText(group.gtid);
+    if (straddles || otherGtid)
       throw new Error(
         `mariadb: ${file}:${pos} on the source is not where the previous session stopped (${resume.gtid || 'no GTID'}): ` +
           'the binlog was rewritten (RESET MASTER, a restored server?); a new stream and base are needed',
       );
+    if (group.end >= pos) resume.found = true;
+  }
+
+  /** The resumed file read up to the durable point with no mismatch (an idle source adds no group). */
+  private passedResume(tracker: FileTracker): void {
+    const resume = this.resume;
+    if (resume && !resume.found && tracker.name === resume.at.file && tracker.parsed >= resume.at.pos)
+      resume.found = true;
   }
 
   private fail(err: Error): void {

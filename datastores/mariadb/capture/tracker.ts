@@ -32,6 +32,11 @@ export class FileTracker {
     private readonly check: (group: EventGroup) => void,
   ) {}
 
+  /** Where reading stopped: every event before it was read whole. */
+  get parsed(): number {
+    return this.next;
+  }
+
   get sealed(): boolean {
     return this.sealedAt !== undefined;
   }
