@@ -245,6 +245,12 @@ describe('MariaDB continuous capture', () => {
     rotations.push(Date.now());
     await sleep(1000);
     const mark = await engine.mark(src.store, 'exact_m1');
+    const head = await engine.head(src.store);
+    const durable = (await follower.poll()).at(-1)!.end;
+    console.log(
+      `mariadb RPO sample under the writer: head ${head.position}, durable ${durable.position}, ` +
+        `${head.offset - durable.offset} bytes behind`,
+    );
     await sleep(1000);
     await admin.query('FLUSH BINARY LOGS');
     rotations.push(Date.now());
@@ -330,6 +336,15 @@ describe('MariaDB continuous capture', () => {
     await expect(replayTo(src.store, base, logDir, files, { kind: 'name', name: 'nope' })).rejects.toThrow(
       /no mark named nope/,
     );
+    const withoutMiddle = files.filter((_, i) => i !== 1);
+    await expect(replayTo(src.store, base, logDir, withoutMiddle, { kind: 'latest' })).rejects.toThrow(
+      /has a gap/,
+    );
+    const cutDir = path.join(root, 'exact-logs-cut');
+    await upload(spool, cutDir, files);
+    const newest = path.join(cutDir, files.at(-1)!.name);
+    await fs.truncate(newest, Math.floor((await fs.stat(newest)).size / 2));
+    await expect(replayTo(src.store, base, cutDir, files, { kind: 'latest' })).rejects.toThrow(/cut short/);
     follower.end();
     await follower.session.stop();
     await expect(follower.session.ended).resolves.toBeUndefined();

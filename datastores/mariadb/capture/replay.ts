@@ -34,7 +34,7 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
   const stop = await resolveStop(input.target, logs, logDir, baseOffset);
   const baseGtid = gtidInDomain(base.gtidList, domain);
   const expected = stop
-    ? ((await lastAppliedTo(store.database, logs, logDir, baseOffset, stop.offset)) ?? baseGtid)
+    ? ((await lastAppliedTo(store.database, logs, logDir, baseOffset, stop)) ?? baseGtid)
     : baseGtid;
 
   const server = await startLocalServer({

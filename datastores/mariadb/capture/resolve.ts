@@ -101,19 +101,27 @@ async function byName(
 /**
  * The last GTID at or before `stop` that the replay applies to `database`: what the
  * recovered server must show it reached (mariadb-binlog --database skips the others).
+ * Refuses when the downloaded files do not hold the stop's transaction (cut short).
  */
 export async function lastAppliedTo(
   database: string,
   logs: LogFile[],
   logDir: string,
   fromOffset: number,
-  stopOffset: number,
+  stop: Mark,
 ): Promise<string | undefined> {
   let last: string | undefined;
+  let stopFound = false;
   await eachGroup(logs, logDir, (group, name) => {
     const end = offsetOf({ file: name, pos: group.end });
-    if (end > fromOffset && end <= stopOffset && group.databases.has(database)) last = gtidText(group.gtid);
+    if (end === stop.offset) stopFound = true;
+    if (end > fromOffset && end <= stop.offset && group.databases.has(database)) last = gtidText(group.gtid);
   });
+  if (!stopFound)
+    throw new TargetError(
+      `mariadb: the downloaded binlog files in ${logDir} do not hold the target's transaction ${stop.position} ` +
+        '(a file cut short or missing): download them again',
+    );
   return last;
 }
 
@@ -125,7 +133,9 @@ async function eachGroup(
 ) {
   for (const log of logs) {
     const file = path.join(logDir, log.name);
-    const { size } = await fs.stat(file);
+    const { size } = await fs.stat(file).catch(() => {
+      throw new TargetError(`mariadb: ${log.name} was not downloaded into ${logDir}`);
+    });
     const reader = await BinlogReader.open(file);
     try {
       await scanGroups(reader, new GroupAssembler(), 0, size, (g) => onGroup(g, log.name));
