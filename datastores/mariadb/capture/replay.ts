@@ -37,6 +37,8 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
     ? ((await lastAppliedTo(store.database, logs, logDir, baseOffset, stop)) ?? baseGtid)
     : baseGtid;
 
+  // A fresh data directory: an earlier, interrupted attempt's must not be taken for a base.
+  await fs.rm(path.join(input.workDir, 'server'), { recursive: true, force: true });
   const server = await startLocalServer({
     dir: path.join(input.workDir, 'server'),
     serverId: SCRATCH_SERVER_ID,

@@ -126,7 +126,14 @@ class Spool implements CaptureSession {
     child.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < 16_384) stderr += chunk.toString('utf8');
     });
-    child.on('error', (err) => this.fail(err));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // A tool that never started has no exit to wait for.
+      if (child.pid !== undefined) return this.fail(err);
+      const missing = err.code === 'ENOENT';
+      void this.finish(
+        missing ? new Error('mariadb-binlog is not installed on this worker (capture streams with it)') : err,
+      );
+    });
     child.on(
       'exit',
       (code, signal) =>
