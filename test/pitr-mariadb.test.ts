@@ -402,6 +402,23 @@ describe('MariaDB continuous capture', () => {
     expect(rows.map((r) => r.id)).toEqual((await rowsOf(src.store)).map((r) => r.id));
   });
 
+  it('refuses to resume into a binlog rewritten since (RESET MASTER), rather than splice two histories', async () => {
+    const src = await source('reset');
+    const spool = path.join(root, 'reset-spool');
+    const follower = await startCapture(src.store, spool);
+    const writer = await Writer.start(src.store);
+    await sleep(300);
+    await writer.stop();
+    await caughtUp(follower, src.store);
+    follower.end();
+    await follower.session.stop();
+    const admin = await connect(src.store);
+    await admin.query('RESET MASTER');
+    await admin.query('INSERT INTO ticks (ts) VALUES (NOW(6)), (NOW(6))');
+    admin.destroy();
+    await expect(startCapture(src.store, spool, follower.durable())).rejects.toThrow(/binlog was rewritten/);
+  });
+
   it('preflight names each missing setting with its fix, and reads the shared server without changing it', async () => {
     const bare = await source('bare', false);
     const missing = await engine.preflight(bare.store);

@@ -13,7 +13,15 @@ import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import type { CaptureOptions, CaptureSession, LogFile } from '../../capture';
 import type { EventGroup } from './binlog';
-import { binlogPosOf, fileSequence, FIRST_EVENT, gtidText, parsePosition, type BinlogPos } from './points';
+import {
+  binlogPosOf,
+  fileSequence,
+  FIRST_EVENT,
+  gtidInDomain,
+  gtidText,
+  parsePosition,
+  type BinlogPos,
+} from './points';
 import { binlogHead, lineage, type MariadbStore, toolConnection, toolEnv, withServer } from './server';
 import { FileTracker } from './tracker';
 
@@ -38,18 +46,39 @@ async function startFile(server: mysql.Connection, options: CaptureOptions): Pro
   if (!head) throw new Error('mariadb: binary logging is off on the source (log_bin): see preflight');
   const from = options.resumeFrom;
   if (!from) return head.file;
-  const { lineage: now } = await lineage(server);
+  const { lineage: now, domain } = await lineage(server);
   if (from.lineage !== now)
     throw new Error(
       `mariadb: the source's lineage is ${now}, the stream's ${from.lineage}: a new stream (and base) is needed`,
     );
-  const file = binlogPosOf(from.offset, from.file ?? head.file).file;
+  const at = binlogPosOf(from.offset, from.file ?? head.file);
   const [logs] = await server.query<mysql.RowDataPacket[]>('SHOW BINARY LOGS');
-  if (!logs.some((l) => l.Log_name === file))
+  if (!logs.some((l) => l.Log_name === at.file))
     throw new Error(
-      `mariadb: the source no longer has ${file}, where capture stopped (purged?): the stream has a gap; take a new base`,
+      `mariadb: the source no longer has ${at.file}, where capture stopped (purged?): the stream has a gap; take a new base`,
     );
-  return file;
+  await checkSameLog(server, at, parsePosition(from.position).gtid, domain);
+  return at.file;
+}
+
+/**
+ * The source must be at the durable point's GTID at its binlog position, as when it was
+ * captured: a RESET MASTER or a server restored from elsewhere rewrites the files under
+ * the same names, and resuming into them would splice two histories.
+ */
+async function checkSameLog(server: mysql.Connection, at: BinlogPos, gtid: string, domain: number) {
+  if (!gtid) return;
+  const [[row]] = await server.query<mysql.RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS gtid', [
+    at.file,
+    at.pos,
+  ]);
+  const found = row.gtid === null ? undefined : gtidInDomain(String(row.gtid), domain);
+  if (found !== gtid)
+    throw new Error(
+      `mariadb: the source's binlog at ${at.file}:${at.pos} is ${found === undefined ? 'not a position in it' : `at GTID ${found || 'none'}`}, ` +
+        `where the previous session captured ${gtid}: the binlog was rewritten (RESET MASTER, a restored server?); ` +
+        'a new stream and base are needed',
+    );
 }
 
 /** Files of an earlier session from the start file on: streamed again, they must not be read as this session's. */
