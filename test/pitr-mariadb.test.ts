@@ -127,7 +127,9 @@ class Follower {
   }
 
   durable(): LogFile {
-    return this.listing.at(-1)!;
+    const last = this.listing.at(-1);
+    if (!last) throw new Error('the session never listed a durable file');
+    return last;
   }
 }
 
@@ -371,8 +373,10 @@ describe('MariaDB continuous capture', () => {
     await src.kill();
     await expect(second.session.ended).rejects.toThrow(/mariadb-binlog exited/);
     second.end();
-    const acked = await writer.stop();
+    // The writer learns of the crash at its next commit: wait for that, so its last acknowledged row is known.
+    for (let i = 0; i < 100 && !writer.error; i++) await sleep(20);
     expect(writer.error).toBeDefined();
+    const acked = await writer.stop();
     const durable2 = second.durable();
     await src.restart();
     const third = await startCapture(src.store, spool, durable2);
