@@ -21,22 +21,7 @@ import { type MariadbStore, queryRow, toolConnection, withServer } from './serve
 const SCRATCH_SERVER_ID = 4_000_000_001;
 
 export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovered<MariadbStore>> {
-  const { logs, logDir, store } = input;
-  checkContinuity(logs);
-  const domain = domainOfLineage(logs[0].lineage);
-  const base = await basePoint(input.base);
-  const baseOffset = offsetOf(base);
-  if (baseOffset < logs[0].start.offset || baseOffset > logs.at(-1)!.end.offset)
-    throw new TargetError(
-      `mariadb: the base's point ${base.file}:${base.pos} is not inside the captured log ` +
-        `(${logs[0].start.position} to ${logs.at(-1)!.end.position}): download the files from the base's on`,
-    );
-  const stop = await resolveStop(input.target, logs, logDir, baseOffset);
-  const baseGtid = gtidInDomain(base.gtidList, domain);
-  const expected = stop
-    ? ((await lastAppliedTo(store.database, logs, logDir, baseOffset, stop)) ?? baseGtid)
-    : baseGtid;
-
+  const { domain, base, baseGtid, stop, expected } = await plan(input);
   // A fresh data directory: an earlier, interrupted attempt's must not be taken for a base.
   await fs.rm(path.join(input.workDir, 'server'), { recursive: true, force: true });
   const server = await startLocalServer({
@@ -54,7 +39,7 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
       host: '127.0.0.1',
       port: server.port,
       user: 'root',
-      database: store.database,
+      database: input.store.database,
     };
     await loadBase(scratch, input.base, base.gtidList, input.signal);
     if (stop) await applyLogs(scratch, input, base, stop, input.signal);
@@ -64,6 +49,29 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
     await stopServer();
     throw err;
   }
+}
+
+/**
+ * Everything decided before a server is started: the base's point inside continuous logs,
+ * the transaction to stop after, and the GTID the recovered server must then show.
+ */
+async function plan(input: ReplayInput<MariadbStore>) {
+  const { logs, logDir, store } = input;
+  checkContinuity(logs);
+  const domain = domainOfLineage(logs[0].lineage);
+  const base = await basePoint(input.base);
+  const baseOffset = offsetOf(base);
+  if (baseOffset < logs[0].start.offset || baseOffset > logs.at(-1)!.end.offset)
+    throw new TargetError(
+      `mariadb: the base's point ${base.file}:${base.pos} is not inside the captured log ` +
+        `(${logs[0].start.position} to ${logs.at(-1)!.end.position}): download the files from the base's on`,
+    );
+  const stop = await resolveStop(input.target, logs, logDir, baseOffset);
+  const baseGtid = gtidInDomain(base.gtidList, domain);
+  const expected = stop
+    ? ((await lastAppliedTo(store.database, logs, logDir, baseOffset, stop)) ?? baseGtid)
+    : baseGtid;
+  return { domain, base, baseGtid, stop, expected };
 }
 
 /**
