@@ -95,7 +95,7 @@ export function pointRestoreActivities(deps: PointDeps) {
           base,
           logDir,
           logs,
-          target: replayTargetOf(input.target),
+          target: replayTargetOf(input.target, logs),
           signal: Context.current().cancellationSignal,
         });
         try {
@@ -172,9 +172,18 @@ async function readMarks(repo: Repository, ref: LogRecord['marks']): Promise<Log
     .map((line) => JSON.parse(line) as LogMark);
 }
 
-function replayTargetOf(target: StreamTarget): ReplayTarget {
+/**
+ * The engine's target. A time after the log's last change (the plan checked the log was
+ * durable through it) is the latest point: nothing was written in between, and an engine
+ * asked to stop at a time past its log's end would report it short.
+ */
+function replayTargetOf(target: StreamTarget, logs: LogFile[]): ReplayTarget {
   if (target.kind === 'position')
     return { kind: 'position', position: target.position, offset: target.offset };
+  if (target.kind === 'time') {
+    const lastChange = Math.max(...logs.flatMap((l) => l.marks.map((m) => Date.parse(m.time))));
+    if (Date.parse(target.time) > lastChange) return { kind: 'latest' };
+  }
   return target;
 }
 

@@ -4,13 +4,15 @@
  */
 import type { Datastore, DatastoreKind, StoreOf } from './registry';
 import type { CaptureEngine } from './capture';
+import { mariadbCaptureEngine } from './mariadb/capture';
 import { postgresCaptureEngine } from './postgres/capture';
 import { redisCaptureEngine } from './redis/capture';
 
 type CapturingKind = 'postgres' | 'mariadb' | 'redis';
 
-const engines: Partial<{ [K in CapturingKind]: CaptureEngine<StoreOf<K>> }> = {
+const engines: { [K in CapturingKind]: CaptureEngine<StoreOf<K>> } = {
   postgres: postgresCaptureEngine,
+  mariadb: mariadbCaptureEngine,
   redis: redisCaptureEngine,
 };
 

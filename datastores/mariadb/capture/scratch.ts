@@ -4,6 +4,7 @@
  * starts one configured as a capture source. Stopping it leaves its directory to the caller.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tiedToWorker } from '../../shared/process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -87,7 +88,7 @@ async function installDb(cnf: string): Promise<void> {
 }
 
 async function launch(cnf: string, port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('mariadbd', [`--defaults-file=${cnf}`], {
+  const child = spawn(...tiedToWorker('mariadbd', [`--defaults-file=${cnf}`]), {
     stdio: 'ignore',
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
   });

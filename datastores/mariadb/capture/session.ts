@@ -7,6 +7,7 @@
  * which replace the earlier copy (no duplicate), continuing where it stopped (no gap).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tiedToWorker } from '../../shared/process';
 import { createHash } from 'node:crypto';
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
@@ -101,8 +102,7 @@ function clientId(streamName: string): number {
 
 function spawnTool(store: MariadbStore, options: CaptureOptions, start: string): ChildProcess {
   return spawn(
-    'mariadb-binlog',
-    [
+    ...tiedToWorker('mariadb-binlog', [
       ...toolConnection(store),
       '--read-from-remote-server',
       '--raw',
@@ -110,7 +110,7 @@ function spawnTool(store: MariadbStore, options: CaptureOptions, start: string):
       `--stop-never-slave-server-id=${clientId(options.streamName)}`,
       `--result-file=${options.spool}${path.sep}`,
       start,
-    ],
+    ]),
     { env: { ...process.env, ...toolEnv(store) }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
 }

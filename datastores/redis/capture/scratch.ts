@@ -3,6 +3,7 @@
  * asked. Serves a replay's scratch copy and the tests' throwaway sources (tools/redis-source.ts).
  */
 import { spawn } from 'node:child_process';
+import { tiedToWorker } from '../../shared/process';
 import type { ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +61,7 @@ export async function startRedisProcess(options: RedisProcessOptions): Promise<R
 }
 
 async function launch(args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...tiedToWorker('redis-server', args), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     if (output.length < 16_384) output += chunk.toString('utf8');
