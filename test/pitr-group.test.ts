@@ -1,17 +1,19 @@
 /**
- * A consistency group under continuous capture: a PostgreSQL and a Redis source written
+ * A consistency group under continuous capture: PostgreSQL, MariaDB and Redis sources written
  * by one writer that numbers its writes with one sequence, a checkpoint recorded every
  * second, and the group restored to one checkpoint: each member's last sequence is the
  * one it held at the checkpoint, and the two differ by no more than what the recorded
- * skew allows.
+ * skew allows (the spread of the three).
  */
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import type { CheckpointRecord } from '../contracts/streams';
 import { Repository } from '../repository/repository';
+import { type MariadbSource, startMariadbSource } from '../tools/mariadb-source';
 import { type PostgresSource, startPostgresSource } from '../tools/postgres-source';
 import { type RedisSource, startRedisSource } from '../tools/redis-source';
 import { lazarus } from './support/cli';
@@ -24,6 +26,7 @@ jest.setTimeout(240_000);
 const TICK_MS = 10;
 let pg: PostgresSource;
 let redis: RedisSource;
+let maria: MariadbSource;
 let worker: ChildProcess;
 let dir: string;
 let file: string;
@@ -37,6 +40,13 @@ beforeAll(async () => {
     database: 'ledger',
   });
   redis = await startRedisSource();
+  maria = await startMariadbSource({
+    dir: path.join(os.tmpdir(), `lazarus-pitr-group-maria-${process.pid}`),
+    database: 'stock',
+  });
+  const stock = await mysql.createConnection({ ...maria.store, password: undefined });
+  await stock.query('CREATE TABLE seq (n int PRIMARY KEY)');
+  await stock.end();
   const client = new Client({ ...pg.store, password: undefined });
   await client.connect();
   await client.query('CREATE TABLE seq (n int PRIMARY KEY)');
@@ -54,7 +64,7 @@ beforeAll(async () => {
         pitr: {},
       },
     },
-    consistency_groups: { checkout: { members: ['ledger', 'sessions'], checkpoint_every: '1s' } },
+    consistency_groups: { checkout: { members: ['ledger', 'sessions', 'stock'], checkpoint_every: '1s' } },
   });
   worker = await spawnWorker(queue);
   const spawned = worker as ChildProcess & { printed(): string };
@@ -69,6 +79,7 @@ afterAll(async () => {
   if (worker) await killHard(worker);
   await pg?.stop();
   await redis?.remove();
+  await maria?.stop();
 });
 
 async function checkpoints(): Promise<CheckpointRecord[]> {
@@ -86,6 +97,7 @@ test('the group restored to a checkpoint: each member at its recorded point, wit
   const sql = new Client({ ...pg.store, password: undefined });
   await sql.connect();
   const kv = new Redis(redis.port, '127.0.0.1');
+  const db = await mysql.createConnection({ ...maria.store, password: undefined });
   let n = 0;
   let writing = true;
   const writer = (async () => {
@@ -93,6 +105,7 @@ test('the group restored to a checkpoint: each member at its recorded point, wit
       n++;
       await sql.query('INSERT INTO seq VALUES ($1)', [n]);
       await kv.rpush('seq', String(n));
+      await db.query('INSERT INTO seq VALUES (?)', [n]);
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
   })();
@@ -103,6 +116,7 @@ test('the group restored to a checkpoint: each member at its recorded point, wit
   writing = false;
   await writer;
   await sql.end();
+  await db.end();
   const all = await checkpoints();
   const chosen = all[all.length - 3];
   const restored = lazarus(['restore', file, '--at', chosen.name, '--yes', '--json'], env);
@@ -115,16 +129,23 @@ test('the group restored to a checkpoint: each member at its recorded point, wit
   await check.end();
   const list = (await kv.lrange('seq', 0, -1)).map(Number);
   kv.disconnect();
+  const check2 = await mysql.createConnection({ ...maria.store, password: undefined });
+  const [stockRows] = await check2.query('SELECT n FROM seq ORDER BY n');
+  await check2.end();
+  const stock = (stockRows as Array<{ n: number }>).map((r) => r.n);
+  const lastStock = stock.at(-1) ?? 0;
   const lastPg = rows.at(-1) ?? 0;
   const lastRedis = list.at(-1) ?? 0;
   const allowed = Math.ceil(chosen.skewMs / TICK_MS) + 1;
   console.log(
     `checkpoint ${chosen.name} at ${chosen.at} (skew ${chosen.skewMs} ms, of ${all.length}): ` +
-      `ledger ends at ${lastPg}, sessions at ${lastRedis}, of ${n} written; allowed spread ${allowed}`,
+      `ledger ends at ${lastPg}, sessions at ${lastRedis}, stock at ${lastStock}, of ${n} written; allowed spread ${allowed}`,
   );
   expect(rows).toEqual(Array.from({ length: lastPg }, (_, i) => i + 1));
   expect(list).toEqual(Array.from({ length: lastRedis }, (_, i) => i + 1));
   expect(lastPg).toBeGreaterThan(0);
   expect(lastPg).toBeLessThan(n);
-  expect(Math.abs(lastPg - lastRedis)).toBeLessThanOrEqual(allowed);
+  expect(stock).toEqual(Array.from({ length: lastStock }, (_, i) => i + 1));
+  const lasts = [lastPg, lastRedis, lastStock];
+  expect(Math.max(...lasts) - Math.min(...lasts)).toBeLessThanOrEqual(allowed);
 });

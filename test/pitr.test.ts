@@ -138,7 +138,12 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
   await waitFor(async () => status().rows[0]?.window?.length > 0, 60_000);
   // The RPO measured under the writer: the source's head against the durable point.
   const samples: number[] = [];
-  for (let i = 0; i < 5; i++) samples.push(status().rows[0].rpo!.seconds);
+  const behind: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { rpo } = status().rows[0];
+    samples.push(rpo!.seconds);
+    behind.push(rpo!.bytes);
+  }
   const [{ t }] = await sql<{ t: Date }>("SELECT now() - interval '1.4 seconds' AS t");
   const target = new Date(t.getTime() + Math.floor(Math.random() * 1000)).toISOString();
   await new Promise((r) => setTimeout(r, 2000));
@@ -147,7 +152,7 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
     [target],
   );
   console.log(
-    `capture RPO under a 100 rows/s writer, 5 samples: ${samples.map((s) => s.toFixed(3)).join(', ')} s`,
+    `capture RPO under a 100 rows/s writer, 5 samples: ${samples.map((s) => s.toFixed(3)).join(', ')} s; ${behind.join(', ')} bytes`,
   );
   expect(Math.max(...samples)).toBeLessThanOrEqual(1.5);
 
