@@ -63,6 +63,10 @@ beforeAll(async () => {
         datastore: { kind: 'redis', host: '127.0.0.1', port: redis.port, db: 0, staging_db: 15 },
         pitr: {},
       },
+      stock: {
+        datastore: { kind: 'mariadb', host: '127.0.0.1', port: maria.port, database: 'stock' },
+        pitr: {},
+      },
     },
     consistency_groups: { checkout: { members: ['ledger', 'sessions', 'stock'], checkpoint_every: '1s' } },
   });
@@ -93,7 +97,7 @@ async function checkpoints(): Promise<CheckpointRecord[]> {
 
 test('the group restored to a checkpoint: each member at its recorded point, within the recorded skew', async () => {
   const started = lazarus(['pitr', 'start', file], env);
-  expect(started.stdout).toMatch(/group checkout: started/);
+  expect(started.stdout + started.stderr).toMatch(/group checkout: started/);
   const sql = new Client({ ...pg.store, password: undefined });
   await sql.connect();
   const kv = new Redis(redis.port, '127.0.0.1');

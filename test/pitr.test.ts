@@ -57,8 +57,8 @@ class Writer {
   }
 }
 
-async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ ...source.store, password: undefined });
+async function sql<T>(text: string, params: unknown[] = [], database = source.store.database): Promise<T[]> {
+  const client = new Client({ ...source.store, database, password: undefined });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
@@ -107,6 +107,9 @@ beforeAll(async () => {
     database: 'shop',
   });
   await sql('CREATE TABLE ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  // Another database of the cluster: restore_as: cluster brings it back to the same instant.
+  await sql('CREATE DATABASE audit');
+  await sql('CREATE TABLE entries (what text)', [], 'audit');
   file = await stores.writeManifest(dir, {
     app: 'pitrtest',
     repository: { path: 'repo' },
@@ -114,7 +117,7 @@ beforeAll(async () => {
       orders: {
         tier: 'critical',
         datastore: { kind: 'postgres', host: '127.0.0.1', port: source.port, database: 'shop' },
-        pitr: { base_every: '1h', session: '20s' },
+        pitr: { base_every: '1h', session: '20s', restore_as: 'cluster' },
         validate: [{ row_count: { table: 'ticks', min: 1 } }],
       },
     },
@@ -130,11 +133,12 @@ afterAll(async () => {
 
 const writer = new Writer();
 
-test('capture starts after the preflight; drill and restore --at a sub-second time give exactly the rows committed by then', async () => {
+test('capture starts after the preflight; drill and restore --at a sub-second time give exactly the rows committed by then, in every database of the cluster', async () => {
   const started = lazarus(['pitr', 'start', file], env);
   expect(started.stderr).toBe('');
   expect(started.stdout).toMatch(/orders: started/);
   await writer.start();
+  await sql("INSERT INTO entries VALUES ('before the target')", [], 'audit');
   await waitFor(async () => status().rows[0]?.window?.length > 0, 60_000);
   // The RPO measured under the writer: the source's head against the durable point.
   const samples: number[] = [];
@@ -147,6 +151,7 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
   const [{ t }] = await sql<{ t: Date }>("SELECT now() - interval '1.4 seconds' AS t");
   const target = new Date(t.getTime() + Math.floor(Math.random() * 1000)).toISOString();
   await new Promise((r) => setTimeout(r, 2000));
+  await sql("INSERT INTO entries VALUES ('after the target')", [], 'audit');
   const expected = await sql<{ id: number }>(
     'SELECT id FROM ticks WHERE pg_xact_commit_timestamp(xmin) <= $1 ORDER BY id',
     [target],
@@ -175,6 +180,8 @@ test('capture starts after the preflight; drill and restore --at a sub-second ti
     `restore --at ${target}: expected ${expected.length} rows, restored ${rows.length}, ${missing} missing, ${extra} extra`,
   );
   expect(rows.map((r) => r.id)).toEqual(expected.map((e) => e.id));
+  const audit = await sql<{ what: string }>('SELECT what FROM entries', [], 'audit');
+  expect(audit.map((a) => a.what)).toEqual(['before the target']);
 });
 
 test('the capture worker killed: a new worker resumes capture with no gap, and latest holds every acknowledged row', async () => {
