@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import type { FreezeContext, SnapshotPoint } from '../adapter';
 import { spoolFile } from '../shared/spooled-point';
+import { untilAnswering } from './answering';
 
 /** Called during the freeze: the fork (and so the point) happens before BGSAVE returns. */
 export async function forkPoint(
@@ -127,26 +128,7 @@ class TemporaryServer {
     void fs.rm(this.socket, { force: true });
   }
 
-  private async waitUntilReady(): Promise<void> {
-    for (let attempt = 0; attempt < 500; attempt++) {
-      const probe = new Redis({
-        path: this.socket,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        // LOADING errors until the RDB is in memory.
-        await probe.ping();
-        return;
-      } catch {
-        await sleep(20);
-      } finally {
-        probe.disconnect();
-      }
-    }
-    throw new Error('redis-server did not become ready within 10 s');
+  private waitUntilReady(): Promise<void> {
+    return untilAnswering({ path: this.socket }, { attempts: 500, pauseMs: 20 });
   }
 }

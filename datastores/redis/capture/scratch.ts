@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { tiedToWorker } from '../../shared/process';
 import type { ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { freePort, waitForPort } from '../../../tools/local-server';
+import { untilAnswering } from '../answering';
 
 export interface RedisProcess {
   port: number;
@@ -84,28 +84,16 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
 }
 
 /** PING answers LOADING until the dataset is in memory. */
-async function waitLoaded(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output()}`);
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch {
-      await sleep(50);
-    } finally {
-      probe.disconnect();
-    }
-  }
-  throw new Error(`redis-server on port ${port} was still loading after 30 s`);
+function waitLoaded(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  return untilAnswering(
+    { port, host: '127.0.0.1' },
+    {
+      attempts: 600,
+      pauseMs: 50,
+      exited: () =>
+        child.exitCode !== null ? `redis-server exited (${child.exitCode}): ${output()}` : undefined,
+    },
+  );
 }
 
 async function shutdown(child: ChildProcess, port: number): Promise<void> {
