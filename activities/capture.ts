@@ -214,10 +214,15 @@ async function runSession(
       ended = err ?? new Error('capture ended');
     },
   );
-  const deadline = Date.now() + input.sessionMs;
+  const started = Date.now();
+  const deadline = started + input.sessionMs;
   try {
-    while (!stopped && Date.now() < deadline && !ctx.cancellationSignal.aborted) {
-      await sleep(input.uploadEveryMs, ctx.cancellationSignal);
+    for (let tick = 1; !stopped && Date.now() < deadline && !ctx.cancellationSignal.aborted; tick++) {
+      // Ticks at a fixed rate: an upload's own time does not push the next one back (a
+      // slow one skips the ticks it overran), so the tail is never older than one period.
+      const behind = Math.floor((Date.now() - started) / input.uploadEveryMs);
+      tick = Math.max(tick, behind + 1);
+      await sleep(started + tick * input.uploadEveryMs - Date.now(), ctx.cancellationSignal);
       durable = (await uploader.upload(await session.files())) ?? durable;
       ctx.heartbeat(durable);
     }

@@ -21,7 +21,7 @@ export async function runAtPoint(
   selected: string[],
   at: string,
   mode: 'in-place' | 'drill',
-  opts: ExecuteOptions,
+  opts: ExecuteOptions & { nearestCheckpoint?: boolean },
 ): Promise<void> {
   const capturing = capturedServices(manifest);
   const captured = new Set(capturing.map((c) => c.service));
@@ -34,7 +34,10 @@ export async function runAtPoint(
   const repo = await openRepositoryOf(file, manifest.repository);
   let members: PointRestoreMember[];
   try {
-    members = await membersAt(manifest, repo, order(manifest, stateful), at);
+    members = await membersAt(manifest, repo, order(manifest, stateful), at, {
+      nearest: opts.nearestCheckpoint === true,
+      json: opts.json === true,
+    });
   } finally {
     await repo.close();
   }
@@ -48,8 +51,24 @@ function order(manifest: Manifest, services: string[]): string[] {
 }
 
 /** Each member's target, checked against its stream's records now: a refusal here starts nothing. */
-async function membersAt(manifest: Manifest, repo: Repo, services: string[], at: string) {
-  const checkpoint = await findCheckpoint(manifest, repo, at);
+async function membersAt(
+  manifest: Manifest,
+  repo: Repo,
+  services: string[],
+  at: string,
+  { nearest, json }: { nearest: boolean; json: boolean },
+) {
+  const checkpoint = nearest
+    ? await checkpointBefore(manifest, repo, services, at)
+    : await findCheckpoint(manifest, repo, at);
+  if (checkpoint && !json)
+    console.error(
+      `checkpoint ${checkpoint.name} of group ${checkpoint.group}, at ${checkpoint.at} (skew ${checkpoint.skewMs} ms${checkpoint.paused ? ', paused: an exact cut' : ''})`,
+    );
+  else if (services.length > 1 && !json && at !== 'latest')
+    console.error(
+      `each store is restored to ${at} by its own log's clock; they agree to within their capture's clock skew (--nearest-checkpoint gives one instant)`,
+    );
   const members: PointRestoreMember[] = [];
   for (const service of services) {
     const target = targetFor(at, checkpoint?.members[service]);
@@ -78,6 +97,26 @@ function targetFor(
       `--at ${at}: write a time (2026-12-01T09:30:15.250Z), a group checkpoint's name, or latest`,
     );
   return { kind: 'time', time: new Date(t).toISOString() };
+}
+
+/** --nearest-checkpoint: the newest checkpoint at or before the time, of a group holding every chosen store. */
+async function checkpointBefore(manifest: Manifest, repo: Repo, services: string[], at: string) {
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) throw new UserError(`--nearest-checkpoint needs --at <time>, not ${at}`);
+  const groups = Object.entries(manifest.consistencyGroups).filter(([, g]) =>
+    services.every((s) => g.members.includes(s)),
+  );
+  const before = [];
+  for (const [group] of groups)
+    before.push(
+      ...(await repo.streams.checkpoints(manifest.app, group)).filter((c) => Date.parse(c.at) <= t),
+    );
+  const newest = before.sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0];
+  if (!newest)
+    throw new UserError(
+      `--at ${at} --nearest-checkpoint: no checkpoint at or before it of a group holding ${listed(services)}`,
+    );
+  return newest;
 }
 
 async function findCheckpoint(manifest: Manifest, repo: Repo, name: string) {

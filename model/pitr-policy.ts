@@ -17,8 +17,10 @@ export const pitrSchema = z
         'How often a new base backup is taken; shorter means less log to replay, a faster restore (default 1d)',
       ),
     upload_every: durationSchema({ ms: 1000, text: '1s' })
-      .default(1000)
-      .describe('How often the growing log tail reaches the repository (at most, and by default, 1s)'),
+      .default(500)
+      .describe(
+        'How often the growing log tail reaches the repository: at most 1s; default 500ms, which keeps the RPO under a second',
+      ),
     session: durationSchema()
       .default(3_600_000)
       .describe('How long one capture session runs before it hands over to the next (default 1h)'),

@@ -27,6 +27,10 @@ export function register(program: Command): void {
       .option(
         '--at <time|checkpoint|latest>',
         'drill the captured stores (pitr) at a point in time: replayed on scratch servers, validated, removed',
+      )
+      .option(
+        '--nearest-checkpoint',
+        'with --at <time>: the newest group checkpoint at or before it (one instant for the group), not each store to the time',
       ),
     'drill',
     '1d, 12h',
@@ -37,6 +41,7 @@ export function register(program: Command): void {
 }
 
 interface DrillFlags {
+  nearestCheckpoint?: boolean;
   at?: string;
   backup?: string;
   report?: string;

@@ -46,6 +46,10 @@ export function register(program: Command): void {
       '--at <time|checkpoint|latest>',
       'captured stores (pitr) to a point in time: an ISO time, a group checkpoint, or latest; needs --yes',
     )
+    .option(
+      '--nearest-checkpoint',
+      'with --at <time>: the newest group checkpoint at or before it (one instant for the group), not each store to the time',
+    )
     .option('-y, --yes', 'restore without waiting for `lazarus approve`')
     .option('--approval-timeout <duration>', 'how long to wait for approval before stopping unchanged', '1h')
     .addOption(concurrency())
@@ -103,6 +107,7 @@ async function restoreAt(file: string, manifest: Manifest, services: string[], o
 }
 
 interface RestoreFlags {
+  nearestCheckpoint?: boolean;
   at?: string;
   backup?: string;
   services?: string;
