@@ -50,7 +50,10 @@ async function main(cleanup: Cleanup): Promise<void> {
   const source = await startBenchSource(path.join(dir, 'source'), SCALE);
   cleanup.add('stop the source', () => source.stop());
   const bytes = await clusterBytes(source);
-  const [{ version }] = await query<{ version: string }>(source.store, 'SHOW server_version');
+  const [{ server_version: version }] = await query<{ server_version: string }>(
+    source.store,
+    'SHOW server_version',
+  );
 
   log('pgBackRest: stanza, archiving on (restart), full backup');
   const pgbackrest = await PgBackRest.setUp(path.join(dir, 'pgbackrest'), source, runAs);
@@ -92,7 +95,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   log('waiting until both hold the whole load (pgBackRest: the next archive_timeout)');
   await bothDurable(sampler, sampler.headNow(), (PGBACKREST_SETTINGS.archiveTimeoutSeconds + 30) * 1000);
   await sampler.stop();
-  await lazarus.stopCapture();
+  const captureUploads = await lazarus.stopCapture(temporal.client);
   const expectedRows = await historyRowsAt(source, target);
 
   log(`restore to ${target}: pgBackRest`);
@@ -112,6 +115,11 @@ async function main(cleanup: Cleanup): Promise<void> {
       sampleEveryMs: SAMPLE_EVERY_MS,
       lateSamples: sampler.late,
       failedReads: sampler.failedReads,
+      lazarusCaptureUploads: captureUploads ?? null,
+      pgbackrestRepoBytes: {
+        backup: await storedBytes(path.join(pgbackrest.repoDir, 'backup')),
+        archive: await storedBytes(path.join(pgbackrest.repoDir, 'archive')),
+      },
       notes: [
         'RPO: age of the first WAL byte not yet durable in the repository, vs pg_current_wal_lsn; pgBackRest durable = end of pg_stat_archiver.last_archived_wal',
         'restoreSeconds: to the recovered server promoted and its pgbench_history counted (Lazarus: the restore activity: download, replay on a scratch server, validator); restoreWallSeconds: pgBackRest plus stop and removal, Lazarus the whole `lazarus drill --at` command',

@@ -9,6 +9,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadManifest } from '../../config/load-manifest';
+import type { Client } from '@temporalio/client';
+import { captureWorkflowId } from '../../contracts/ids';
+import type { CaptureStatus } from '../../workflows/capture';
 import type { PointRestoreResult } from '../../workflows/point-restore';
 import { timelineOf } from '../../model/timeline';
 import { MissingRepositoryError } from '../../repository/engine/format';
@@ -149,18 +152,26 @@ export class LazarusSide {
     };
   }
 
-  /** `pitr stop`: the running session stores what it holds and the capture workflow ends. */
-  async stopCapture(): Promise<void> {
-    if (this.captureStopped) return;
+  /**
+   * `pitr stop`, then the capture workflow's end: its status sums what re-storing the
+   * growing log files cost over its sessions (undefined when it does not say).
+   */
+  async stopCapture(client?: Client): Promise<CaptureStatus['uploads']> {
+    if (this.captureStopped) return undefined;
     this.captureStopped = true;
     await this.lazarus(['pitr', 'stop', this.manifestFile]);
-    // The session's last upload and end take about one upload period.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const handle = client?.workflow.getHandle(captureWorkflowId(APP, SERVICE));
+    const ended = handle?.result().catch(() => undefined) as Promise<CaptureStatus | undefined> | undefined;
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000).unref());
+    const status = ended && (await Promise.race([ended, timeout]));
+    return status?.uploads;
   }
 
   /** Capture stopped if it still runs, the repository closed, the worker ended. */
   async shutdown(): Promise<void> {
     await this.stopCapture().catch((err: Error) => console.error(err.message));
+    // The session's last upload and end take about one upload period.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await this.repo?.close();
     await endProcess(this.worker.child);
   }
