@@ -123,6 +123,10 @@ test('the group restored to a checkpoint: each member at its recorded point, wit
   await db.end();
   const all = await checkpoints();
   const chosen = all[all.length - 3];
+  const near = new Date(Date.parse(chosen.at) + 5).toISOString();
+  const drill = lazarus(['drill', file, '--at', near, '--nearest-checkpoint'], env);
+  expect(drill.code).toBe(0);
+  expect(drill.stderr).toContain(`checkpoint ${chosen.name} of group checkout`);
   const restored = lazarus(['restore', file, '--at', chosen.name, '--yes', '--json'], env);
   expect(restored.stderr).not.toMatch(/lazarus:/);
   expect(restored.code).toBe(0);

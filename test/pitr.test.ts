@@ -235,6 +235,13 @@ test('a deleted log object: verify reports the gap; restores past it, before the
   const early = lazarus(['drill', file, '--at', '2001-01-01T00:00:00Z'], env);
   expect(early.code).toBe(2);
   expect(early.stderr).toMatch(/before the oldest restorable point; restorable: \d{4}-/);
+
+  // prune frees the missing file's data and keeps every stream's other bases and log.
+  expect(lazarus(['prune', file], env).code).toBe(0);
+  expect(lazarus(['verify', file, '--read-data'], env).stdout).not.toMatch(/DAMAGED (pack|snapshot)/);
+  const before = new Date(Date.parse(status().rows[0].window[0].from) + 500).toISOString();
+  const drill = JSON.parse(lazarus(['drill', file, '--at', before, '--json'], env).stdout);
+  expect(drill.outcome).toBe('succeeded');
 });
 
 test("pitr start refuses a source that is not ready, naming each missing setting and its fix (this machine's shared PostgreSQL)", async () => {
