@@ -16,7 +16,7 @@ import { CaptureGapError } from '../datastores/capture';
 import type { CaptureEngine, CaptureSession, Requirement } from '../datastores/capture';
 import type { Datastore, Hook } from '../model/manifest';
 import { timelineOf, type StreamTimeline } from '../model/timeline';
-import { whileLocked } from '../repository/records/locks';
+import { releaseLock, whileLocked } from '../repository/records/locks';
 import type { Repository } from '../repository/repository';
 import type { FeatureDeps } from './deps';
 
@@ -102,9 +102,10 @@ export function captureActivities(deps: CaptureDeps) {
       try {
         const takenAt = new Date().toISOString();
         const base = await engine.takeBase(input.datastore, { scratchDir, signal });
-        const snapshot = await whileLocked(repo, 'shared', `capture/${input.app}/${input.service}`, () =>
+        const owner = `capture/${input.app}/${input.service}/base`;
+        const snapshot = await whileLocked(repo, 'shared', owner, () =>
           repo.storeSnapshot(base.data),
-        );
+        ).finally(() => releaseLock(repo, owner));
         const { start, end, lineage } = await base.done;
         const record: BaseRecord = {
           id: input.baseId,
@@ -136,6 +137,7 @@ export function captureActivities(deps: CaptureDeps) {
       const spool = spoolOf(input);
       await fs.mkdir(spool, { recursive: true });
       const owner = `capture/${input.app}/${input.service}`;
+      // Released when the session ends: a stopped capture does not hold prune off for half an hour.
       return whileLocked(repo, 'shared', owner, async () => {
         const session = await engine.capture(input.datastore, {
           spool,
@@ -145,7 +147,7 @@ export function captureActivities(deps: CaptureDeps) {
         });
         const uploader = new TailUploader(repo, input, spool);
         return runSession(session, uploader, input, resumeFrom);
-      });
+      }).finally(() => releaseLock(repo, owner));
     },
 
     /** The stream's timeline, the RPO measured now, and whether a new base is due. */

@@ -103,6 +103,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   const pgbackrestRestore = await pgbackrest.restoreTo(target, countSql, DATABASE);
   log(`restore to ${target}: lazarus drill`);
   const lazarusRestore = await lazarus.drill(target);
+  // Each upload stored the growing file's changed chunks again: prune frees the superseded ones.
+  const lazarusBeforePrune = await storedBytes(lazarus.repoDir);
+  await lazarus.prune();
 
   const result = summary({
     context: {
@@ -116,6 +119,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       lateSamples: sampler.late,
       failedReads: sampler.failedReads,
       lazarusCaptureUploads: captureUploads ?? null,
+      lazarusStoredBeforePrune: lazarusBeforePrune,
       pgbackrestRepoBytes: {
         backup: await storedBytes(path.join(pgbackrest.repoDir, 'backup')),
         archive: await storedBytes(path.join(pgbackrest.repoDir, 'archive')),
@@ -123,7 +127,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       notes: [
         'RPO: age of the first WAL byte not yet durable in the repository, vs pg_current_wal_lsn; pgBackRest durable = end of pg_stat_archiver.last_archived_wal',
         'restoreSeconds: to the recovered server promoted and its pgbench_history counted (Lazarus: the restore activity: download, replay on a scratch server, validator); restoreWallSeconds: pgBackRest plus stop and removal, Lazarus the whole `lazarus drill --at` command',
-        'storedBytes: du -sb of the repository directory after the run',
+        'storedBytes: du -sb of the repository directory after the run (Lazarus: after `lazarus prune`, which frees the superseded versions of the growing log files; before it: lazarusStoredBeforePrune)',
       ],
     },
     clusterBytes: bytes,

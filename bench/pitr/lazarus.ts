@@ -167,6 +167,11 @@ export class LazarusSide {
     return status?.uploads;
   }
 
+  /** `lazarus prune`: frees the superseded versions of the log files that grew while captured. */
+  async prune(): Promise<void> {
+    await this.lazarus(['prune', this.manifestFile]);
+  }
+
   /** Capture stopped if it still runs, the repository closed, the worker ended. */
   async shutdown(): Promise<void> {
     await this.stopCapture().catch((err: Error) => console.error(err.message));
