@@ -217,9 +217,14 @@ test('a deleted log object: verify reports the gap; restores past it, before the
   lazarus(['pitr', 'stop', file], env);
   const logsDir = path.join(dir, 'repo', 'streams', 'pitrtest', 'orders', 'logs');
   const [lineage] = await fs.readdir(logsDir);
-  const files = (await fs.readdir(path.join(logsDir, lineage))).filter((f) => /^[0-9A-F]{24}/.test(f)).sort();
-  expect(files.length).toBeGreaterThanOrEqual(3);
-  await fs.rm(path.join(logsDir, lineage, files[files.length - 2]));
+  // A sealed segment in the middle, with the record of its .partial (which may cover it whole).
+  const sealed = (await fs.readdir(path.join(logsDir, lineage)))
+    .filter((f) => /^[0-9A-F]{24}\.json$/.test(f))
+    .sort();
+  expect(sealed.length).toBeGreaterThanOrEqual(3);
+  const segment = sealed[sealed.length - 2].replace('.json', '');
+  for (const record of [`${segment}.json`, `${segment}.partial.json`])
+    await fs.rm(path.join(logsDir, lineage, record), { force: true });
 
   const verify = lazarus(['verify', file], env);
   expect(verify.code).toBe(3);
