@@ -15,10 +15,11 @@ import type { RepositorySpec } from '../contracts/repository-spec';
 import { CaptureGapError } from '../datastores/capture';
 import type { CaptureEngine, CaptureSession, Requirement } from '../datastores/capture';
 import type { Datastore, Hook } from '../model/manifest';
-import { timelineOf, type StreamTimeline } from '../model/timeline';
+import { lagBehind, timelineOf, type StreamTimeline } from '../model/timeline';
 import { releaseLock, whileLocked } from '../repository/records/locks';
 import type { Repository } from '../repository/repository';
 import type { FeatureDeps } from './deps';
+import { withHeartbeats } from './support';
 
 export interface StreamInput {
   repository: RepositorySpec;
@@ -98,28 +99,28 @@ export function captureActivities(deps: CaptureDeps) {
       const scratchDir = path.join(spoolOf(input), 'base');
       await fs.mkdir(scratchDir, { recursive: true });
       const signal = Context.current().cancellationSignal;
-      const beat = setInterval(() => Context.current().heartbeat('base'), 1000);
       try {
-        const takenAt = new Date().toISOString();
-        const base = await engine.takeBase(input.datastore, { scratchDir, signal });
-        const owner = `capture/${input.app}/${input.service}/base`;
-        const snapshot = await whileLocked(repo, 'shared', owner, () =>
-          repo.storeSnapshot(base.data),
-        ).finally(() => releaseLock(repo, owner));
-        const { start, end, lineage } = await base.done;
-        const record: BaseRecord = {
-          id: input.baseId,
-          snapshot,
-          lineage,
-          start,
-          end,
-          takenAt,
-          consistentAt: end.time ?? new Date().toISOString(),
-        };
-        await repo.streams.saveBase(input.app, input.service, record);
-        return record;
+        return await withHeartbeats(async () => {
+          const takenAt = new Date().toISOString();
+          const base = await engine.takeBase(input.datastore, { scratchDir, signal });
+          const owner = `capture/${input.app}/${input.service}/base`;
+          const snapshot = await whileLocked(repo, 'shared', owner, () =>
+            repo.storeSnapshot(base.data),
+          ).finally(() => releaseLock(repo, owner));
+          const { start, end, lineage } = await base.done;
+          const record: BaseRecord = {
+            id: input.baseId,
+            snapshot,
+            lineage,
+            start,
+            end,
+            takenAt,
+            consistentAt: end.time ?? new Date().toISOString(),
+          };
+          await repo.streams.saveBase(input.app, input.service, record);
+          return record;
+        });
       } finally {
-        clearInterval(beat);
         await fs.rm(scratchDir, { recursive: true, force: true });
       }
     },
@@ -260,7 +261,8 @@ class TailUploader {
   bytesRead = 0;
   bytesNew = 0;
   bytesStored = 0;
-  private readonly stored = new Map<string, { end: number; sealed: boolean }>();
+  /** What this session stored of each file: its last record. */
+  private readonly stored = new Map<string, LogRecord>();
 
   constructor(
     private readonly repo: Repository,
@@ -274,13 +276,13 @@ class TailUploader {
     for (const file of files) {
       const last = this.stored.get(file.name);
       // Never replaced by less (a resumed tool rewriting a file from its start): only by more.
+      const end = last?.end.offset;
       if (
-        last &&
-        (last.end > file.end.offset || (last.end === file.end.offset && last.sealed === file.sealed))
+        end !== undefined &&
+        (end > file.end.offset || (end === file.end.offset && last!.sealed === file.sealed))
       )
         continue;
-      if (await this.store(file, durableAt))
-        this.stored.set(file.name, { end: file.end.offset, sealed: file.sealed });
+      await this.store(file, durableAt);
     }
     // Everything up to the newest file's end was seen durable now, stored or unchanged.
     const newest = files.filter((f) => !f.auxiliary).at(-1);
@@ -289,13 +291,13 @@ class TailUploader {
     return newest && { ...newest.end, lineage: newest.lineage, file: newest.name };
   }
 
-  /** Stores the file as it is now; false when the tool renamed it away meanwhile (sealed: listed next time). */
-  private async store(file: LogFile, durableAt: string): Promise<boolean> {
+  /** Stores the file as it is now; skipped when the tool renamed it away meanwhile (sealed: listed next time). */
+  private async store(file: LogFile, durableAt: string): Promise<void> {
     const handle = await fs.open(path.join(this.spool, file.name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    if (!handle) return false;
+    if (!handle) return;
     const { ref: snapshot, stats } = await this.repo
       .storeSnapshotWithStats(handle.createReadStream())
       .finally(() => handle.close().catch(() => {}));
@@ -316,15 +318,12 @@ class TailUploader {
     this.bytesRead += stats.bytes;
     this.bytesNew += stats.newBytes;
     this.bytesStored += stats.storedBytes;
-    this.lastRecord.set(file.name, record);
-    return true;
+    this.stored.set(file.name, record);
   }
-
-  private readonly lastRecord = new Map<string, LogRecord>();
 
   /** An unchanged newest file: only its durableAt moves (a quiet source is still protected). */
   private async touch(file: LogFile, durableAt: string): Promise<void> {
-    const record = this.lastRecord.get(file.name);
+    const record = this.stored.get(file.name);
     if (!record || record.durableAt === durableAt) return;
     record.durableAt = durableAt;
     await this.repo.streams.saveLog(this.input.app, this.input.service, record);
@@ -346,22 +345,14 @@ function stateOf(
   baseEveryMs: number,
 ): StreamState {
   const newest = bases.at(-1);
-  const durable = timeline.durable;
-  const sameLineage = head && durable && head.lineage === durable.lineage;
-  const lagBytes = sameLineage ? Math.max(0, head.offset - durable.offset) : undefined;
-  const lagSeconds =
-    durable && lagBytes !== undefined
-      ? lagBytes === 0
-        ? 0
-        : Math.max(0, (Date.now() - Date.parse(durable.at)) / 1000)
-      : undefined;
+  const lag = lagBehind(timeline.durable, head, Date.now());
   return {
     timeline,
     bases: bases.length,
     newestBaseAt: newest?.consistentAt,
     head,
-    lagBytes,
-    lagSeconds,
+    lagBytes: lag?.bytes,
+    lagSeconds: lag?.seconds,
     baseDue: baseDue(newest, timeline, head, baseEveryMs),
   };
 }

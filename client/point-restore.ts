@@ -6,6 +6,7 @@
 import { UserError } from '../model/errors';
 import type { Manifest } from '../model/manifest';
 import { capturedServices } from '../model/captured';
+import type { PitrPolicy } from '../model/pitr-policy';
 import { restoreLayers } from '../model/graph';
 import { type StreamTarget, planReplay } from '../model/timeline';
 import type { PointRestoreMember, PointRestoreResult } from '../workflows/point-restore';
@@ -23,10 +24,9 @@ export async function runAtPoint(
   mode: 'in-place' | 'drill',
   opts: ExecuteOptions & { nearestCheckpoint?: boolean },
 ): Promise<void> {
-  const capturing = capturedServices(manifest);
-  const captured = new Set(capturing.map((c) => c.service));
+  const policies = new Map(capturedServices(manifest).map((c) => [c.service, c.policy]));
   const stateful = selected.filter((s) => manifest.services[s].datastore);
-  const uncaptured = stateful.filter((s) => !captured.has(s));
+  const uncaptured = stateful.filter((s) => !policies.has(s));
   if (uncaptured.length > 0)
     throw new UserError(
       `--at restores continuously captured stores only; ${listed(uncaptured)} has no pitr: leave it out with --services, or restore it from a backup without --at`,
@@ -37,6 +37,7 @@ export async function runAtPoint(
     members = await membersAt(manifest, repo, order(manifest, stateful), at, {
       nearest: opts.nearestCheckpoint === true,
       json: opts.json === true,
+      policies,
     });
   } finally {
     await repo.close();
@@ -56,7 +57,7 @@ async function membersAt(
   repo: Repo,
   services: string[],
   at: string,
-  { nearest, json }: { nearest: boolean; json: boolean },
+  { nearest, json, policies }: { nearest: boolean; json: boolean; policies: Map<string, PitrPolicy> },
 ) {
   const checkpoint = nearest
     ? await checkpointBefore(manifest, repo, services, at)
@@ -79,7 +80,7 @@ async function membersAt(
     const plan = planReplay(bases, logs, target);
     if ('problem' in plan) throw new UserError(`--at ${at}: ${service}: ${plan.problem}`);
     const s = manifest.services[service];
-    const restoreAs = capturedServices(manifest).find((c) => c.service === service)?.policy.restore_as;
+    const restoreAs = policies.get(service)?.restore_as;
     members.push({ service, datastore: s.datastore!, target, validators: s.validate, restoreAs });
   }
   return members;

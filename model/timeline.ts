@@ -319,3 +319,18 @@ export function streamRetention(
     restorableFrom: merged(after.intervals)[0]?.from,
   };
 }
+
+/**
+ * The RPO now: how far the durable point trails the source's head, in bytes, and in
+ * seconds since the durable point was last seen complete (0 when it is the head).
+ * Undefined when the head is on another lineage (there is nothing to subtract).
+ */
+export function lagBehind(
+  durable: StreamTimeline['durable'],
+  head: (LogPoint & { lineage: string }) | undefined,
+  nowMs: number,
+): { bytes: number; seconds: number } | undefined {
+  if (!durable || !head || head.lineage !== durable.lineage) return undefined;
+  const bytes = Math.max(0, head.offset - durable.offset);
+  return { bytes, seconds: bytes === 0 ? 0 : Math.max(0, (nowMs - Date.parse(durable.at)) / 1000) };
+}

@@ -13,7 +13,7 @@ import { captureEngineFor } from '../../datastores/capture-engines';
 import { UserError } from '../../model/errors';
 import type { Manifest } from '../../model/manifest';
 import { capturedServices } from '../../model/captured';
-import { merged, timelineOf } from '../../model/timeline';
+import { lagBehind, merged, timelineOf } from '../../model/timeline';
 import { runAttributes } from '../../temporal/runs';
 import { connectClient, settingsFromEnv } from '../../temporal/settings';
 import type { CaptureStreamInput } from '../../workflows/capture';
@@ -184,13 +184,7 @@ async function streamStatus(
     .head(store)
     .catch((err: Error) => ({ error: err.message }));
   const durable = timeline.durable;
-  const lag =
-    durable && 'offset' in head && head.lineage === durable.lineage
-      ? {
-          bytes: Math.max(0, head.offset - durable.offset),
-          seconds: head.offset > durable.offset ? (Date.now() - Date.parse(durable.at)) / 1000 : 0,
-        }
-      : undefined;
+  const lag = lagBehind(durable, 'offset' in head ? head : undefined, Date.now());
   return {
     service,
     window: merged(timeline.intervals),

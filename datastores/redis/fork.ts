@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import type { FreezeContext, SnapshotPoint } from '../adapter';
 import { spoolFile } from '../shared/spooled-point';
-import { untilAnswering } from './answering';
+import { THROWAWAY_SETTINGS, untilAnswering } from './throwaway';
 
 /** Called during the freeze: the fork (and so the point) happens before BGSAVE returns. */
 export async function forkPoint(
@@ -96,12 +96,7 @@ class TemporaryServer {
         path.dirname(rdb),
         '--dbfilename',
         path.basename(rdb),
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--databases',
-        '256',
+        ...THROWAWAY_SETTINGS,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

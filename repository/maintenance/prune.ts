@@ -19,7 +19,8 @@ import { whileLocked } from '../records/locks';
 import { PackWriter, readPackHeader } from '../engine/pack';
 import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
-import { type SnapshotUses, snapshotUses, streamSnapshots } from './usage';
+import { type SnapshotUses, snapshotUses } from './usage';
+import { snapshotsOf } from '../records/streams';
 import { UserError } from '../../model/errors';
 
 /** What prune reads of a repository. */
@@ -79,7 +80,7 @@ export async function prune(
 
 async function planPrune(repo: PrunedRepository): Promise<Plan> {
   await repo.engine.index.load();
-  const uses = snapshotUses(await repo.catalog.list(), await streamSnapshots(repo.streams));
+  const uses = snapshotUses(await repo.catalog.list(), snapshotsOf(await repo.streams.all()));
   const used = await referencedBlobs(repo, uses.trees);
   const stored = new Map<string, number>();
   for await (const { key, size } of repo.engine.backend.list(PACKS_PREFIX)) stored.set(packIdOf(key), size);

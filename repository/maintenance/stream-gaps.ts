@@ -3,17 +3,13 @@
  * the stream it breaks and where, so that a restore past it is never a surprise.
  */
 import { timelineOf } from '../../model/timeline';
-import type { StreamRecords, StreamSnapshot } from '../records/streams';
+import type { StreamContents } from '../records/streams';
 import type { VerifyProblem } from './verify';
 
-export async function streamProblems(
-  records: StreamRecords,
-  snapshots: StreamSnapshot[],
-): Promise<VerifyProblem[]> {
-  const streams = new Map(snapshots.map((s) => [`${s.app}/${s.service}`, s]));
+export function streamProblems(streams: StreamContents[]): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
-  for (const { app, service } of streams.values()) {
-    const timeline = timelineOf(await records.bases(app, service), await records.logs(app, service));
+  for (const { app, service, bases, logs } of streams) {
+    const timeline = timelineOf(bases, logs);
     for (const gap of timeline.gaps) {
       problems.push({
         subject: `stream ${app}/${service}`,

@@ -32,10 +32,3 @@ export function snapshotUses(backups: BackupEntry[], streams: StreamSnapshot[] =
     add(s.ref, { app: s.app, backupId: 'stream', service: `${s.service} (${s.label})` });
   return uses;
 }
-
-/** Every snapshot the streams hold, read once. */
-export async function streamSnapshots(streams: { snapshots(): AsyncGenerator<StreamSnapshot> }) {
-  const out: StreamSnapshot[] = [];
-  for await (const s of streams.snapshots()) out.push(s);
-  return out;
-}

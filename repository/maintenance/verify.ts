@@ -13,7 +13,8 @@ import type { BackupEntry } from '../records/catalog';
 import { readPackHeader } from '../engine/pack';
 import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
-import { type SnapshotUser, snapshotUses, streamSnapshots } from './usage';
+import { type SnapshotUser, snapshotUses } from './usage';
+import { snapshotsOf } from '../records/streams';
 import { streamProblems } from './stream-gaps';
 
 /** What verify reads of a repository. */
@@ -136,9 +137,9 @@ async function collectUsage(
   problems: VerifyProblem[],
 ): Promise<number> {
   const parts = repo.engine;
-  const streams = await streamSnapshots(repo.streams);
-  problems.push(...(await streamProblems(repo.streams, streams)));
-  const { trees, legacy } = snapshotUses(backups, streams);
+  const streams = await repo.streams.all();
+  problems.push(...streamProblems(streams));
+  const { trees, legacy } = snapshotUses(backups, snapshotsOf(streams));
   for (const [treeId, { users }] of trees) {
     for (const user of users) usage.add(treeId, user);
     let chunks: string[];

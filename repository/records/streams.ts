@@ -25,6 +25,14 @@ export interface StreamSnapshot {
   ref: SnapshotRef;
 }
 
+/** One stream's records. */
+export interface StreamContents {
+  app: string;
+  service: string;
+  bases: BaseRecord[];
+  logs: LogRecord[];
+}
+
 export class StreamRecords {
   constructor(private readonly records: RecordStore) {}
 
@@ -82,14 +90,28 @@ export class StreamRecords {
     return this.records.remove(checkpointKey(app, checkpoint.group, checkpoint.name));
   }
 
-  /** Every snapshot some stream of any application needs. */
-  async *snapshots(): AsyncGenerator<StreamSnapshot> {
+  /** Every stream of every application with its bases and logs, read in one listing. */
+  async all(): Promise<StreamContents[]> {
+    const byStream = new Map<string, StreamContents>();
     for await (const { key, record } of this.records.list<BaseRecord & LogRecord>(streamsPrefix())) {
       const [, app, service, what] = key.split('/');
-      if (what === 'bases') yield { app, service, label: `base ${record.id}`, ref: record.snapshot };
-      if (what !== 'logs') continue;
-      yield { app, service, label: `log ${record.name}`, ref: record.snapshot };
-      yield { app, service, label: `marks ${record.name}`, ref: record.marks };
+      const id = `${app}/${service}`;
+      const stream = byStream.get(id) ?? { app, service, bases: [], logs: [] };
+      byStream.set(id, stream);
+      if (what === 'bases') stream.bases.push(record);
+      if (what === 'logs') stream.logs.push(record);
     }
+    return [...byStream.values()];
   }
+}
+
+/** Every snapshot the streams need: what prune keeps and verify reads. */
+export function snapshotsOf(streams: StreamContents[]): StreamSnapshot[] {
+  return streams.flatMap(({ app, service, bases, logs }) => [
+    ...bases.map((b) => ({ app, service, label: `base ${b.id}`, ref: b.snapshot })),
+    ...logs.flatMap((l) => [
+      { app, service, label: `log ${l.name}`, ref: l.snapshot },
+      { app, service, label: `marks ${l.name}`, ref: l.marks },
+    ]),
+  ]);
 }

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import Redis from 'ioredis';
 import { freePort, waitForPort } from '../../../tools/local-server';
-import { untilAnswering } from '../answering';
+import { THROWAWAY_SETTINGS, untilAnswering } from '../throwaway';
 
 export interface RedisProcess {
   port: number;
@@ -40,12 +40,7 @@ export async function startRedisProcess(options: RedisProcessOptions): Promise<R
     options.dir,
     '--daemonize',
     'no',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--databases',
-    '256',
+    ...THROWAWAY_SETTINGS,
     ...(options.args ?? []),
   ];
   let child = await launch(args, port);

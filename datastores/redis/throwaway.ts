@@ -1,6 +1,12 @@
-/** Waiting for a redis-server just started: it answers PING only once its dataset is in memory. */
+/** What every throwaway redis-server Lazarus starts shares: its settings, and the wait for it to answer. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis, { type RedisOptions } from 'ioredis';
+
+/**
+ * A server that keeps nothing on disk of its own (no RDB saves, no AOF) and has room for
+ * any database index a store names: a group snapshot's fork, a replay's scratch server.
+ */
+export const THROWAWAY_SETTINGS = ['--save', '', '--appendonly', 'no', '--databases', '256'];
 
 /**
  * Resolves once the server at `where` (a port or a Unix socket) answers PING; rejects when
