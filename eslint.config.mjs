@@ -49,7 +49,15 @@ function reaching(path, { except = [] } = {}) {
  * the import paths that reach it.
  */
 function layers() {
-  const datastoreSpecs = ['datastores/registry.ts', 'datastores/kind.ts', 'datastores/*/spec.ts'];
+  const datastoreSpecs = [
+    'datastores/registry.ts',
+    'datastores/kind.ts',
+    'datastores/*/spec.ts',
+    'functions/registry.ts',
+    'functions/spec.ts',
+    'functions/probe.ts',
+    'functions/*/spec.ts',
+  ];
   const entryScripts = ['tools/prerequisites.ts', 'tools/record-histories.ts'];
   return [
     { name: 'contracts/', pure: true, files: ['contracts/**/*.ts'], imported: [reaching('contracts')] },
@@ -57,15 +65,20 @@ function layers() {
       name: 'the domain (model/ and the datastore specs)',
       pure: true,
       files: ['model/**/*.ts', ...datastoreSpecs],
-      imported: [reaching('model'), reaching('datastores/(?:registry|kind|[^/]+/spec)')],
+      imported: [
+        reaching('model'),
+        reaching('datastores/(?:registry|kind|[^/]+/spec)'),
+        reaching('functions/(?:registry|spec|probe|[^/]+/spec)'),
+      ],
       // Inside datastores/ a spec reaches its adapter without naming the folder: ./adapter, ../shared.
-      nearbyIo: '^\\.{1,2}/(?:\\.\\./)*(?:adapters?|shared|[^/]+/adapter)(?:/.*)?$',
+      nearbyIo: '^\\.{1,2}/(?:\\.\\./)*(?:adapters?|shared|platforms?|[^/]+/(?:adapter|platform))(?:/.*)?$',
     },
     { name: 'config/', files: ['config/**/*.ts'], imported: [reaching('config')] },
     {
       name: 'the I/O layer (datastore adapters, repository, discovery, temporal, tools)',
       files: [
         'datastores/**/*.ts',
+        'functions/**/*.ts',
         'repository/**/*.ts',
         'discovery/**/*.ts',
         'temporal/**/*.ts',
@@ -75,6 +88,7 @@ function layers() {
       ignores: [...datastoreSpecs, ...entryScripts, 'temporal/runs.ts'],
       imported: [
         reaching('datastores', { except: ['registry', 'kind', '[^/]+/spec'] }),
+        reaching('functions', { except: ['registry', 'spec', 'probe', '[^/]+/spec'] }),
         reaching('(?:repository|discovery|examples)'),
         reaching('temporal', { except: ['runs'] }),
         reaching('tools', { except: ['prerequisites', 'record-histories'] }),

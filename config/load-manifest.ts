@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type FunctionSpec, platformSpecFor } from '../functions/registry';
 import YAML, { type Document, LineCounter, isPair, isScalar, isSeq } from 'yaml';
 import { z } from 'zod';
 import { FieldProblem, ManifestError, UserError } from '../model/errors';
@@ -34,6 +35,7 @@ export function parseManifest(text: string, file: string): Manifest {
     ...validatorProblems(manifest),
     ...tierProblems(manifest),
     ...cacheProblems(manifest),
+    ...functionProblems(manifest),
     ...pitrProblems(manifest),
   ];
   if (problems.length > 0) throw new ManifestError(file, problems);
@@ -169,6 +171,17 @@ function cacheProblems(manifest: ParsedManifest): FieldProblem[] {
       });
   }
   return problems;
+}
+
+/** A function's state is its platform's and its bound services': it is never also a datastore or a cache. */
+function functionProblems(manifest: ParsedManifest): FieldProblem[] {
+  return Object.entries(manifest.services)
+    .filter(([, service]) => service.function && (service.datastore || service.cache))
+    .map(([name]) => ({
+      path: `services.${name}.function`,
+      message:
+        'a service is a function, a datastore or a cache, not two of them: give the function its own service and list the store under its depends_on',
+    }));
 }
 
 /** `pitr` on a service asks for continuous capture: only kinds that have a log to stream take it. */
@@ -322,6 +335,8 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
       if (store && isPathStore(store)) {
         return [name, { ...service, datastore: { ...store, path: path.resolve(baseDir, store.path) } }];
       }
+      if (service.function)
+        return [name, { ...service, function: resolveFunction(service.function, name, baseDir) }];
       return [name, service];
     }),
   );
@@ -338,6 +353,17 @@ function resolvePaths(manifest: ParsedManifest, baseDir: string): Manifest {
     tiers: tierTargets(manifest.tiers),
     sandbox: path.resolve(baseDir, manifest.drill?.sandbox ?? '.lazarus/sandbox'),
   };
+}
+
+/** A function's path fields made absolute, and its defaults (a state directory named after the service) filled. */
+function resolveFunction(fn: FunctionSpec, service: string, baseDir: string): FunctionSpec {
+  const spec = platformSpecFor(fn.platform);
+  const resolved: Record<string, unknown> = { ...fn };
+  for (const field of spec.pathFields) {
+    const value = resolved[field];
+    if (typeof value === 'string') resolved[field] = path.resolve(baseDir, value);
+  }
+  return spec.withDefaults?.(resolved as FunctionSpec, { service, baseDir }) ?? (resolved as FunctionSpec);
 }
 
 /** The built-in tiers with their defaults under what the manifest sets, then its own tiers (checked complete). */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import { cacheSchema } from '../datastores/caches/spec';
 import { datastoreSchema } from '../datastores/registry';
+import { functionSchema } from '../functions/registry';
 import { durationSchema } from './duration';
 import { checkpointEverySchema, pitrSchema, type PitrPolicy } from './pitr-policy';
 import { validatorSchema } from './validators';
@@ -90,6 +91,11 @@ export const serviceSchema = z.strictObject({
     .optional()
     .describe(
       'A cache (memcached, or Redis used as one): nothing is backed up; it is flushed after the services it depends_on are restored in place',
+    ),
+  function: functionSchema
+    .optional()
+    .describe(
+      'A serverless function (a Worker on workerd, an AWS Lambda): every backup keeps its live version; restores deploy it after the services it depends_on (its bound D1, KV, R2, tables)',
     ),
   hooks: serviceHooks.optional(),
   pitr: pitrSchema.optional(),
