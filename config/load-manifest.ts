@@ -392,7 +392,7 @@ function describeUnion(issue: z.core.$ZodIssue): FieldProblem[] {
 }
 
 /** Turns a zod issue into a field path and a message that says what is allowed. */
-function describeIssue(issue: z.core.$ZodIssue): FieldProblem {
+export function describeIssue(issue: z.core.$ZodIssue): FieldProblem {
   const fieldPath = issue.path.map(String).join('.');
   switch (issue.code) {
     case 'invalid_union':
