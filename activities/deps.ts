@@ -8,6 +8,8 @@ import type { Cache } from '../datastores/caches/spec';
 import type { DatastoreAdapter } from '../datastores/adapter';
 import type { CaptureEngine } from '../datastores/capture';
 import type { Datastore } from '../model/manifest';
+import type { FunctionPlatform } from '../functions/platform';
+import type { FunctionSpec } from '../functions/registry';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { OpenOptions, Repository } from '../repository/repository';
 import type { runHookOnce } from './hooks';
@@ -30,6 +32,8 @@ export interface ActivityDeps extends ActivitySettings {
   adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D>;
   /** The capture engine of a datastore's kind (continuous capture); none for kinds without a log. */
   captureEngineFor<D extends Datastore>(store: D): CaptureEngine<D> | undefined;
+  /** The platform registry: the I/O of a function's platform (functions/platforms.ts). */
+  platformFor<F extends FunctionSpec>(fn: F): FunctionPlatform<F>;
   /** Opens a repository (`create`: initialises a missing one); called once per repository and worker. */
   openRepository(spec: RepositorySpec, options: OpenOptions): Promise<Repository>;
   /** Empties a cache (memcached, Redis) after the stores it fronts were restored. */

@@ -14,6 +14,7 @@ import { pointRestoreActivities } from './point-restore';
 import { catalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 import { drillActivities } from './drill';
+import { functionActivities } from './functions';
 import { hookActivities } from './hooks';
 import { repositoryCache } from './repositories';
 import { restoreActivities } from './restore';
@@ -25,6 +26,13 @@ export type { GroupSnapshotInput, GroupSnapshotOutput, SnapshotInput, SnapshotOu
 export type { RestoreServiceInput, RestoreServiceOutput } from './restore';
 export type { StepTiming } from './support';
 export type { DurablePoint, SessionInput, SessionOutput, StreamInput, StreamState } from './capture';
+export type {
+  CaptureFunctionInput,
+  CaptureFunctionOutput,
+  DeployFunctionInput,
+  DeployFunctionOutput,
+  FunctionStepInput,
+} from './functions';
 export type { PointPlan, PointRestoreInput, PointRestoreOutput } from './point-restore';
 
 export function createActivities(deps: ActivityDeps) {
@@ -40,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...cacheActivities(features),
     ...captureActivities(features),
     ...pointRestoreActivities(features),
+    ...functionActivities(features),
   };
 }
 

@@ -51,9 +51,12 @@ export interface GroupSnapshotOutput {
   members: Record<string, { snapshot: SnapshotRef; position?: string }>;
 }
 
-export function snapshotActivities(deps: FeatureDeps) {
-  /** Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified. */
-  const storeVerified = async (
+/**
+ * Stores a snapshot stream, then reads it back: a snapshot is only recorded once verified.
+ * Function bundles are stored the same way (activities/functions.ts).
+ */
+export function verifiedStore(deps: FeatureDeps) {
+  return async (
     repo: SnapshotStore & Lockable,
     lockOwner: string,
     service: string,
@@ -75,6 +78,10 @@ export function snapshotActivities(deps: FeatureDeps) {
     if (problem) throw new Error(`snapshot of ${service} failed verification: ${problem.problem}`);
     return ref;
   };
+}
+
+export function snapshotActivities(deps: FeatureDeps) {
+  const storeVerified = verifiedStore(deps);
 
   return {
     /** Streams a datastore's snapshot into the repository, then reads it back to verify it. */

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { FunctionVersion, VersionContent } from '../contracts/functions';
 import type { Datastore } from '../model/manifest';
+import { UserError } from '../model/errors';
 import type { FunctionOn, FunctionSpec, PlatformName } from './registry';
 
 export interface PlatformContext {
@@ -44,19 +45,18 @@ export interface ProbeResult {
   body: string;
 }
 
-/** A function is absent from its platform (deleted, never deployed): capture has nothing to read. */
-export class FunctionAbsentError extends Error {
+/** A user's error (never retried): a function is absent from its platform (deleted, never deployed): capture has nothing to read. */
+export class FunctionAbsentError extends UserError {
   constructor(
     readonly functionName: string,
     detail: string,
   ) {
     super(`function ${functionName} is not deployed: ${detail}`);
-    this.name = 'FunctionAbsentError';
   }
 }
 
 /** A secret the version reads has no value where the deploy looks: nothing was deployed. */
-export class MissingSecretError extends Error {
+export class MissingSecretError extends UserError {
   constructor(
     readonly functionName: string,
     readonly secrets: string[],
@@ -66,7 +66,6 @@ export class MissingSecretError extends Error {
       `function ${functionName} reads secret${secrets.length > 1 ? 's' : ''} ${secrets.join(', ')}, ` +
         `which ${secrets.length > 1 ? 'have' : 'has'} no value; nothing was deployed: ${fix}`,
     );
-    this.name = 'MissingSecretError';
   }
 }
 

@@ -90,6 +90,14 @@ export function checkpointKey(app: string, group: string, name: string): string 
   return `${checkpointsPrefix(app, group)}${safeName(name)}.json`;
 }
 
+/** Function versions: every application's, one application's, or one function service's. */
+export function functionsPrefix(app?: string, service?: string): string {
+  return `functions/${app ? `${app}/` : ''}${service ? `${service}/` : ''}`;
+}
+export function functionVersionKey(app: string, service: string, id: string): string {
+  return `${functionsPrefix(app, service)}versions/${safeName(id)}.json`;
+}
+
 export const LOCKS_PREFIX = 'locks/';
 export function lockKey(owner: string): string {
   return `${LOCKS_PREFIX}${safeName(owner)}.json`;

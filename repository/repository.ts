@@ -28,6 +28,7 @@ import { DrillReports } from './records/drills';
 import { type LegalHold, LegalHolds } from './records/holds';
 import { RecordStore } from './records/record-store';
 import { StreamRecords } from './records/streams';
+import { FunctionRecords } from './records/functions';
 import { type StorageBackend, streamObject, unwrap } from './storage/backend';
 import { LocalBackend } from './storage/local';
 import { type StorageOptions, openStorage } from './storage/open';
@@ -72,6 +73,7 @@ export class Repository {
   readonly catalog: BackupCatalog;
   readonly drills: DrillReports;
   readonly streams: StreamRecords;
+  readonly functions: FunctionRecords;
   private readonly writer: WriterParts;
 
   private constructor(
@@ -96,6 +98,7 @@ export class Repository {
     this.catalog = new BackupCatalog(this.records, this.holds);
     this.drills = new DrillReports(this.records);
     this.streams = new StreamRecords(this.records);
+    this.functions = new FunctionRecords(this.records);
   }
 
   /** The local directory, for a repository on the local filesystem. */

@@ -9,6 +9,7 @@ import type { ActivityDeps, ActivitySettings } from '../activities';
 import { runHookOnce } from '../activities/hooks';
 import { adapterFor } from '../datastores/adapters';
 import { captureEngineFor } from '../datastores/capture-engines';
+import { platformFor } from '../functions/platforms';
 import { flushCache } from '../datastores/caches/flush';
 import { Repository } from '../repository/repository';
 
@@ -17,6 +18,7 @@ export function workerActivityDeps(settings: ActivitySettings = {}): ActivityDep
     ...settings,
     adapterFor,
     captureEngineFor,
+    platformFor,
     flushCache,
     openRepository: (spec, options) => Repository.open(spec, options),
     runHookOnce,

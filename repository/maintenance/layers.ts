@@ -7,6 +7,7 @@ import type { BackupCatalog } from '../records/backups';
 import type { DrillReports } from '../records/drills';
 import type { RecordStore } from '../records/record-store';
 import type { StreamRecords } from '../records/streams';
+import type { FunctionRecords } from '../records/functions';
 
 export interface RepositoryLayers {
   readonly engine: EngineParts;
@@ -14,6 +15,8 @@ export interface RepositoryLayers {
   readonly drills: DrillReports;
   /** Continuous capture's bases and logs: their snapshots are kept and checked like backups'. */
   readonly streams: StreamRecords;
+  /** Function versions: their bundles are kept and checked like backups'. */
+  readonly functions: FunctionRecords;
   /** For the repository lock (records/locks.ts). */
   readonly records: RecordStore;
 }

@@ -21,10 +21,11 @@ import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
 import { type SnapshotUses, snapshotUses } from './usage';
 import { snapshotsOf } from '../records/streams';
+import { bundlesOf } from '../records/functions';
 import { UserError } from '../../model/errors';
 
 /** What prune reads of a repository. */
-type PrunedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'records' | 'streams'>;
+type PrunedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'records' | 'streams' | 'functions'>;
 
 /** A pack with more than this share of unreferenced bytes is rewritten. */
 const REPACK_THRESHOLD = 0.1;
@@ -80,7 +81,10 @@ export async function prune(
 
 async function planPrune(repo: PrunedRepository): Promise<Plan> {
   await repo.engine.index.load();
-  const uses = snapshotUses(await repo.catalog.list(), snapshotsOf(await repo.streams.all()));
+  const uses = snapshotUses(await repo.catalog.list(), [
+    ...snapshotsOf(await repo.streams.all()),
+    ...bundlesOf(await repo.functions.all()),
+  ]);
   const used = await referencedBlobs(repo, uses.trees);
   const stored = new Map<string, number>();
   for await (const { key, size } of repo.engine.backend.list(PACKS_PREFIX)) stored.set(packIdOf(key), size);

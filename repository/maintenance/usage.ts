@@ -15,7 +15,10 @@ export interface SnapshotUses {
   legacy: Map<string, { ref: SnapshotRef; users: SnapshotUser[] }>;
 }
 
-/** The snapshots of backups and of continuous capture's streams (their user's backupId is `stream`). */
+/**
+ * The snapshots of backups, and those kept outside them: continuous capture's streams and
+ * function versions (their user's backupId is `stream` or `function`).
+ */
 export function snapshotUses(backups: BackupEntry[], streams: StreamSnapshot[] = []): SnapshotUses {
   const uses: SnapshotUses = { trees: new Map(), legacy: new Map() };
   const add = (snapshot: SnapshotRef, user: SnapshotUser) => {
@@ -29,6 +32,6 @@ export function snapshotUses(backups: BackupEntry[], streams: StreamSnapshot[] =
       add(snapshot, { app: backup.app, backupId: backup.id, service });
   }
   for (const s of streams)
-    add(s.ref, { app: s.app, backupId: 'stream', service: `${s.service} (${s.label})` });
+    add(s.ref, { app: s.app, backupId: s.keptBy ?? 'stream', service: `${s.service} (${s.label})` });
   return uses;
 }

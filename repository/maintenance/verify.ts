@@ -14,11 +14,12 @@ import { readPackHeader } from '../engine/pack';
 import type { RepositoryLayers } from './layers';
 import { readTree } from '../engine/snapshot-reader';
 import { type SnapshotUser, snapshotUses } from './usage';
+import { bundlesOf } from '../records/functions';
 import { snapshotsOf } from '../records/streams';
 import { streamProblems } from './stream-gaps';
 
 /** What verify reads of a repository. */
-type CheckedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'streams'>;
+type CheckedRepository = Pick<RepositoryLayers, 'engine' | 'catalog' | 'streams' | 'functions'>;
 
 const PACKS_IN_FLIGHT = 3;
 
@@ -139,7 +140,10 @@ async function collectUsage(
   const parts = repo.engine;
   const streams = await repo.streams.all();
   problems.push(...streamProblems(streams));
-  const { trees, legacy } = snapshotUses(backups, snapshotsOf(streams));
+  const { trees, legacy } = snapshotUses(backups, [
+    ...snapshotsOf(streams),
+    ...bundlesOf(await repo.functions.all()),
+  ]);
   for (const [treeId, { users }] of trees) {
     for (const user of users) usage.add(treeId, user);
     let chunks: string[];

@@ -23,6 +23,8 @@ export interface StreamSnapshot {
   /** `base <id>`, `log <file>`, `marks <file>`. */
   label: string;
   ref: SnapshotRef;
+  /** What keeps it outside any backup: a stream (the default) or a function's version. */
+  keptBy?: 'stream' | 'function';
 }
 
 /** One stream's records. */
