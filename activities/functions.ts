@@ -131,6 +131,17 @@ export function functionActivities(deps: FeatureDeps) {
       await withOutageRetries(() => deps.platformFor(fn).quiesce(fn, context()));
     },
 
+    /** Removes a drill's copy of the function; never called without the sandbox target. */
+    async tearDownFunction(input: FunctionStepInput): Promise<void> {
+      if (!input.target)
+        throw ApplicationFailure.nonRetryable(
+          `teardown of ${input.service} names no sandbox copy`,
+          'NoTarget',
+        );
+      const fn = deployed(input);
+      await withOutageRetries(() => deps.platformFor(fn).removeCopy(fn, context()));
+    },
+
     async resumeFunction(input: FunctionStepInput): Promise<void> {
       const fn = deployed(input);
       await withOutageRetries(() => deps.platformFor(fn).resume(fn, context()));

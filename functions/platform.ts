@@ -101,6 +101,11 @@ export interface FunctionPlatform<F extends FunctionSpec = FunctionSpec> {
   resume(fn: F, ctx: PlatformContext): Promise<void>;
   /** Calls the function as a client would (the manifest's `probe`) and reports its answer. */
   probe(fn: F, ctx: PlatformContext): Promise<ProbeResult>;
+  /**
+   * Stops and deletes the function with what it runs on (a sandbox host, a function of its
+   * own name): only ever called on a drill's copy. Harmless when it is gone already.
+   */
+  removeCopy(fn: F, ctx: PlatformContext): Promise<void>;
   /** Where the function is, for messages: `workerd notes at 127.0.0.1:8787`, `lambda orders (us-east-1)`. */
   describe(fn: F): string;
 }

@@ -8,8 +8,13 @@ import { withDependencies } from './graph';
 /** What the selection needs of a service: its dependencies, and whether it keeps state. */
 export type SelectableServices = Record<
   string,
-  { depends_on: readonly string[]; datastore?: unknown; cache?: unknown }
+  { depends_on: readonly string[]; datastore?: unknown; cache?: unknown; function?: unknown }
 >;
+
+/** A service a backup captures and a restore writes: a datastore, or a function's version. */
+export function keepsState(service: SelectableServices[string]): boolean {
+  return Boolean(service.datastore || service.function);
+}
 
 export interface RestoreRequest {
   /** The services asked for, already checked to be known; left out, every service. */
@@ -23,7 +28,7 @@ export interface RestoreSelection {
   services: string[];
   /** service -> the selected services it depends on: dependencies outside the selection are left as they are. */
   dependsOn: Record<string, string[]>;
-  /** The stores it writes: the selected services that keep state. */
+  /** What it writes: the selected services that keep state (datastores, and functions' versions). */
   stateful: string[];
 }
 
@@ -38,7 +43,7 @@ export function selectRestore(services: SelectableServices, request: RestoreRequ
   return {
     services: withCaches,
     dependsOn: dependenciesWithin(services, withCaches),
-    stateful: withCaches.filter((s) => services[s].datastore),
+    stateful: withCaches.filter((s) => keepsState(services[s])),
   };
 }
 

@@ -11,6 +11,7 @@ import { AppHooks, failAll } from './app-hooks';
 import { snapshotGroup } from './group';
 import { hookBlocks, hookFailure } from './hooks';
 import { backupIdAt } from '../contracts/ids';
+import { keepsState } from '../model/restore-selection';
 
 /** The repository lock waits out a prune: retried for about an hour. */
 const repositoryLock = proxyActivities<Activities>(lockStep);
@@ -24,7 +25,7 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
   const options = { ...defaultRunOptions, ...input.options };
   const startedAt = new Date();
   let backupId = backupIdAt(startedAt);
-  const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
+  const stateful = Object.keys(spec.services).filter((s) => keepsState(spec.services[s]));
   const state = new RunState(Object.keys(spec.services).length);
   state.finished(statelessOutcomes(spec));
   recordServices(stateful);
@@ -33,7 +34,10 @@ export async function backupApplication(input: BackupInput): Promise<RunResult> 
     app: spec.app,
     repository: spec.repository,
     members: Object.fromEntries(
-      stateful.map((s) => [s, { datastore: spec.services[s].datastore, hooks: spec.services[s].hooks }]),
+      stateful.map((s) => {
+        const { datastore, hooks } = spec.services[s];
+        return [s, { datastore, function: spec.services[s].function, hooks }];
+      }),
     ),
     dependsOn: Object.fromEntries(stateful.map((s) => [s, []])),
     options,
@@ -115,9 +119,15 @@ export async function backupPartition(plan: PartitionPlan): Promise<Record<strin
 function statelessOutcomes(spec: AppSpec): Record<string, NodeOutcome> {
   return Object.fromEntries(
     Object.keys(spec.services)
-      .filter((s) => !spec.services[s].datastore)
+      .filter((s) => !keepsState(spec.services[s]))
       .map((s) => [s, { status: 'stateless' } as NodeOutcome]),
   );
+}
+
+/** What a catalog entry calls a service's snapshot: its datastore's kind, or `function:<platform>`. */
+function kindOf(service: AppSpec['services'][string]): string {
+  if (service.function) return `function:${service.function.platform}`;
+  return service.datastore?.kind ?? 'none';
 }
 
 function catalogEntry(
@@ -138,7 +148,7 @@ function catalogEntry(
     dependsOn: Object.fromEntries(Object.entries(spec.services).map(([s, svc]) => [s, svc.depends_on])),
   };
   for (const [service, outcome] of Object.entries(outcomes)) {
-    const kind = spec.services[service].datastore?.kind ?? 'none';
+    const kind = kindOf(spec.services[service]);
     if (outcome.status === 'succeeded' && outcome.snapshot && outcome.takenAt) {
       entry.services[service] = {
         kind,
@@ -147,6 +157,7 @@ function catalogEntry(
         verified: true,
         group: outcome.group,
         position: outcome.position,
+        version: outcome.version,
       };
     } else {
       entry.failures[service] = outcome.reason ?? outcome.status;

@@ -1,4 +1,5 @@
 /** The catalog as the workflows see it: short bookkeeping activities, and finding the backup a run uses. */
+import { keepsState } from '../model/restore-selection';
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { catalogStep } from './activity-options';
@@ -13,6 +14,6 @@ export function resolveBackupFor(spec: AppSpec, backupId: string | undefined, se
     repository: spec.repository,
     app: spec.app,
     backupId,
-    services: services.filter((s) => spec.services[s].datastore),
+    services: services.filter((s) => keepsState(spec.services[s])),
   });
 }

@@ -75,7 +75,9 @@ export function buildDrillReport(facts: DrillFacts): DrillReport {
     const targets = tierTarget(spec, service.tier);
     const report: ServiceReport = {
       tier: service.tier,
-      kind: service.datastore?.kind ?? 'stateless',
+      kind: service.function
+        ? `function:${service.function.platform}`
+        : (service.datastore?.kind ?? 'stateless'),
       sandbox: facts.sandboxTargets[name],
       status: validation?.results.some((r) => !r.ok) ? 'failed' : outcome.status,
       reason: outcome.reason ?? failedChecks(validation?.results),
@@ -90,7 +92,7 @@ export function buildDrillReport(facts: DrillFacts): DrillReport {
       };
     }
     const backAt = validation?.finishedAt ?? outcome.finishedAt;
-    if (service.datastore && backAt && report.status === 'succeeded') {
+    if ((service.datastore || service.function) && backAt && report.status === 'succeeded') {
       report.rto = measure(Date.parse(backAt) - facts.startedAt, targets.rto);
     }
     const takenAt = backup.services[name]?.takenAt;

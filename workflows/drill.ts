@@ -152,11 +152,21 @@ async function tearDown(
   await Promise.all(
     Object.entries(targets).map(async ([service, target]) => {
       try {
-        await activities.tearDownSandbox({
-          datastore: spec.services[service].datastore!,
-          target,
-          stagingId: stagingId(workflowId, service),
-        });
+        const { function: fn, datastore } = spec.services[service];
+        if (fn)
+          await activities.tearDownFunction({
+            repository: spec.repository,
+            app: spec.app,
+            service,
+            function: fn,
+            target,
+          });
+        else
+          await activities.tearDownSandbox({
+            datastore: datastore!,
+            target,
+            stagingId: stagingId(workflowId, service),
+          });
       } catch (err) {
         problems.push(`${service} (${target}): ${rootMessage(err as Error)}`);
       }

@@ -11,6 +11,7 @@ import {
 } from '../model/restore-selection';
 import { recordOutcome, recordServices } from './outcome';
 import { runPlan } from './partition';
+import { functionsToQuiesce, withFunctionsQuiesced } from './function-steps';
 import { catalogActivities, resolveBackupFor } from './catalog-steps';
 import { targetProblems } from './sandbox';
 import { RunState } from './run-state';
@@ -65,7 +66,9 @@ export async function restoreApplication(input: RestoreInput): Promise<RunResult
   const before = await appHooks.run('before_restore');
   const outcomes = hookBlocks(before)
     ? failAll(selected, hookFailure(before))
-    : await runPlan(plan, 'restore', state);
+    : await withFunctionsQuiesced(plan, spec, functionsToQuiesce(plan, spec), () =>
+        runPlan(plan, 'restore', state),
+      );
   const after = await appHooks.run('after_restore');
   return finish(appHooks.outcome(outcomes, [before, after]), outcomes);
 }
@@ -125,6 +128,8 @@ export function restorePlan(
         {
           datastore: spec.services[s].datastore,
           ...cacheToFlush(spec, s, selected, targets),
+          function: spec.services[s].function,
+          version: backup.services[s]?.version,
           snapshot: backup.services[s]?.snapshot,
           target: targets[s],
           hooks: spec.services[s].hooks,

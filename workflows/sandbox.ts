@@ -6,6 +6,7 @@
  */
 import { type AnyDatastoreSpec, isPathStore, specFor } from '../datastores/registry';
 import { isLocalLocation, nested, within } from '../model/paths';
+import { platformSpecFor } from '../functions/registry';
 import type { Datastore, DatastoreKind } from '../model/manifest';
 import type { AppSpec } from './types';
 
@@ -43,7 +44,37 @@ export function sandboxFor(spec: AppSpec, drillKey: string, specs: SpecLookup = 
       problems.push(`${service} keeps its data under the drill sandbox ${root}: set drill.sandbox elsewhere`);
     }
   }
+  functionSandboxes(spec, { root, drillKey }, targets, problems);
   return { root, targets, problems };
+}
+
+/**
+ * A function's copy is deployed beside the original (a sandbox host, a function of
+ * another name), never over any production function.
+ */
+function functionSandboxes(
+  spec: AppSpec,
+  place: { root: string; drillKey: string },
+  targets: Record<string, string>,
+  problems: string[],
+): void {
+  const functions = Object.entries(spec.services).flatMap(([service, s]) =>
+    s.function ? [[service, s.function] as const] : [],
+  );
+  for (const [service, fn] of functions) {
+    const platform = platformSpecFor(fn.platform);
+    const planned = platform.sandboxTarget(fn, { ...place, service });
+    if ('problem' in planned) {
+      problems.push(planned.problem);
+      continue;
+    }
+    targets[service] = planned.target;
+    const copy = platform.retarget(fn, planned.target);
+    for (const [other, production] of functions) {
+      if (production.platform === fn.platform && platform.overlaps(copy, production))
+        problems.push(`the sandbox copy of ${service} (${planned.target}) would replace ${other}`);
+    }
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { stagingId, stepId } from '../contracts/ids';
 import { rootMessage } from '../model/errors';
 import { dataStep } from './activity-options';
 import { serviceHook, withHooks } from './hooks';
+import { runFunctionStep } from './function-steps';
 import type { NodeOutcome, PartitionPlan } from './types';
 
 /** What a run does to each service. */
@@ -22,11 +23,12 @@ export async function runStep(
   // Runs from before caches were known replay as they ran.
   if (step === 'restore' && member.cache && patched(CACHES_FLUSHED)) return flushCache(plan, service);
   // A stateless service has nothing to restore, but it is still a node of the graph.
-  if (!member.datastore) return { status: 'stateless' };
+  if (!member.datastore && !member.function) return { status: 'stateless' };
   const hook = serviceHook(plan, service);
+  const run = () => (member.function ? runFunctionStep : runDataStep)(plan, step, service);
   return step === 'snapshot'
-    ? withHooks(hook('pre_backup'), () => runDataStep(plan, step, service), hook('post_backup'), true)
-    : withHooks(undefined, () => runDataStep(plan, step, service), hook('post_restore'), false);
+    ? withHooks(hook('pre_backup'), run, hook('post_backup'), true)
+    : withHooks(undefined, run, hook('post_restore'), false);
 }
 
 const CACHES_FLUSHED = 'caches-flushed-after-restore';

@@ -1,6 +1,7 @@
 /** Inputs, outputs and progress of the workflows: plain data (IDs, refs, checksums), never payloads. */
 import type { Datastore, Hook, ServiceHookName } from '../model/manifest';
 import type { Cache } from '../datastores/caches/spec';
+import type { FunctionSpec } from '../functions/registry';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { GroupResult } from './group';
@@ -80,6 +81,10 @@ export interface NodeOutcome {
   position?: string;
   /** A cache's step: flushed after the stores it fronts were restored. */
   flushed?: boolean;
+  /** A function's step: the version captured or deployed. */
+  version?: string;
+  /** A function's answer after its deploy. */
+  probe?: { ok: boolean; status: number; body: string };
   hooks?: HookRecord[];
 }
 
@@ -118,6 +123,9 @@ export interface PartitionPlan {
       datastore?: Datastore;
       /** A cache to flush in this restore: set only when a store it fronts is restored in place. */
       cache?: Cache;
+      /** A function: captured in a backup, deployed (its `version`) in a restore. */
+      function?: FunctionSpec;
+      version?: string;
       snapshot?: SnapshotRef;
       target?: string;
       hooks?: Partial<Record<ServiceHookName, Hook>>;

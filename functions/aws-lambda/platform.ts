@@ -10,5 +10,6 @@ export const lambdaPlatform: PlatformFor<'aws-lambda'> = {
   quiesce: notYet,
   resume: notYet,
   probe: notYet,
+  removeCopy: notYet,
   describe: (fn) => `aws-lambda ${fn.name}`,
 };

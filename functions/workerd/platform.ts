@@ -10,5 +10,6 @@ export const workerdPlatform: PlatformFor<'workerd'> = {
   quiesce: notYet,
   resume: notYet,
   probe: notYet,
+  removeCopy: notYet,
   describe: (fn) => `workerd ${fn.wrangler}`,
 };

@@ -15,6 +15,8 @@ export interface ServiceSnapshot {
   group?: string;
   /** Where the store stood at that moment: an LSN, a GTID or binlog position, an offset. */
   position?: string;
+  /** A function's service: the version captured (its bundle is `snapshot`). */
+  version?: string;
   /** How much the store changed since the previous backup that holds it (see maintenance/change-rate.ts). */
   change?: ChangeSinceLast;
 }
