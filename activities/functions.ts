@@ -11,7 +11,8 @@ import type { VersionSource } from '../contracts/functions';
 import type { RepositorySpec } from '../contracts/repository-spec';
 import type { DeployOutcome, PlatformContext, ProbeResult } from '../functions/platform';
 import { type FunctionSpec, platformSpecFor } from '../functions/registry';
-import { namedVersion, shortVersion } from '../functions/versions';
+import { recordVersion } from '../functions/record';
+import { shortVersion } from '../functions/versions';
 import type { SnapshotRef } from '../repository/records/catalog';
 import type { FeatureDeps } from './deps';
 import { verifiedStore } from './snapshot';
@@ -67,25 +68,14 @@ export function functionActivities(deps: FeatureDeps) {
       const platform = deps.platformFor(input.function);
       return withOutageRetries(() =>
         withHeartbeats(async (progress) => {
-          const takenAt = new Date().toISOString();
           const captured = await platform.capture(input.function, context());
-          const bundle = await storeVerified(repo, input.lockOwner, input.service, captured.bundle, progress);
-          const expected = captured.content.bundle;
-          if (bundle.sha256 !== expected.sha256 || bundle.size !== expected.size)
-            throw new Error(
-              `the bundle of ${input.service} changed while it was read (${expected.size} bytes ` +
-                `announced, ${bundle.size} stored): the function was being deployed; the next attempt reads it again`,
-            );
-          const version = namedVersion(captured.content);
-          const recorded = await repo.functions.save({
-            app: input.app,
-            service: input.service,
-            version,
-            bundle,
-            firstSeenAt: takenAt,
-            source: input.source,
-          });
-          return { version: version.id, bundle, takenAt, recorded, ...timing(started) };
+          const { version, ...out } = await recordVersion(
+            repo.functions,
+            { app: input.app, service: input.service, source: input.source },
+            captured,
+            (bundle) => storeVerified(repo, input.lockOwner, input.service, bundle, progress),
+          );
+          return { version: version.id, ...out, ...timing(started) };
         }),
       );
     },

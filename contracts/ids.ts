@@ -101,3 +101,8 @@ export function captureWorkflowId(app: string, service: string): string {
 export function checkpointsWorkflowId(app: string, group: string): string {
   return `checkpoints/${app}/${group}`;
 }
+
+/** The one watcher of an application's functions: `functions-watch/<app>`, so a second start finds the first. */
+export function functionsWatchWorkflowId(app: string): string {
+  return `functions-watch/${app}`;
+}

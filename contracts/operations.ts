@@ -12,6 +12,8 @@ export const workflowTypes = {
   capture: 'captureStream',
   checkpoints: 'checkpointGroup',
   'restore-at': 'restoreToPointInTime',
+  'rollback-function': 'rollbackFunction',
+  'watch-functions': 'watchFunctions',
 } as const;
 
 /** What a run does: the first part of its workflow ID, and its `LazarusKind` search attribute. */

@@ -84,6 +84,11 @@ export interface FunctionPlatform<F extends FunctionSpec = FunctionSpec> {
    */
   deploy(fn: F, version: FunctionVersion, bundle: Readable, ctx: PlatformContext): Promise<DeployOutcome>;
   /**
+   * The version the function's project on disk describes (a wrangler file and its
+   * modules), for `lazarus functions deploy`; platforms deployed by their own tools leave it out.
+   */
+  fromProject?(fn: F, ctx: PlatformContext): Promise<CapturedFunction>;
+  /**
    * The platform's own way back to a version it still holds (a Lambda alias moved onto a
    * published version), without re-uploading code; undefined when it no longer holds it,
    * and the caller deploys instead. Platforms without such a path leave it out.

@@ -6,12 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, ServiceError, type WorkflowHandle, isGrpcServiceError } from '@temporalio/client';
 import { type Operation, workflowTypes } from '../contracts/operations';
 import { workflowIdFor } from '../contracts/ids';
+import { keepsState } from '../model/restore-selection';
 import { appKey, operationKey } from '../contracts/search-attributes';
 import type { RunResult } from '../workflows/types';
 import type * as workflows from '../workflows';
 
 /** The operations started as runs of an application (the adaptive scheduler is started by `schedule apply`). */
-export type RunOperation = Exclude<Operation, 'adapt'>;
+export type RunOperation = Exclude<Operation, 'adapt' | 'watch-functions'>;
 
 /** The input of an operation's workflow, read off the workflow function itself. */
 export type InputOf<O extends Operation> = Parameters<(typeof workflows)[(typeof workflowTypes)[O]]>[0];
@@ -36,7 +37,7 @@ export function runAttributes(operation: Operation, app: string) {
 function runSummary(request: RunRequest): string {
   const spec = request.input.spec;
   if (!('services' in spec)) return `${request.operation} of ${spec.app}'s repository`;
-  const stateful = Object.keys(spec.services).filter((s) => spec.services[s].datastore);
+  const stateful = Object.keys(spec.services).filter((s) => keepsState(spec.services[s]));
   return `${request.operation} of ${spec.app}: ${stateful.join(', ')}`;
 }
 
