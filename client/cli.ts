@@ -15,6 +15,7 @@ import * as dev from './commands/dev';
 import * as discover from './commands/discover';
 import * as drill from './commands/drill';
 import * as forget from './commands/forget';
+import * as functions from './commands/functions';
 import * as hold from './commands/hold';
 import * as pitr from './commands/pitr';
 import * as plan from './commands/plan';
@@ -45,6 +46,7 @@ const commands = [
   prune,
   hold,
   pitr,
+  functions,
   cost,
   schedule,
   discover,

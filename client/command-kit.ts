@@ -6,6 +6,7 @@ import { UserError } from '../model/errors';
 import { loadManifest } from '../config/load-manifest';
 import type { Manifest } from '../model/manifest';
 import { isLocalLocation } from '../model/paths';
+import { keepsState } from '../model/restore-selection';
 import type { RunOptions } from '../workflows/types';
 import { RepositoryLockedError } from '../repository/records/locks';
 import { MissingRepositoryError } from '../repository/engine/format';
@@ -55,7 +56,7 @@ export async function checkBackup(
     if (err instanceof MissingRepositoryError) throw err;
     return undefined;
   });
-  const stateful = selected.filter((s) => manifest.services[s].datastore);
+  const stateful = selected.filter((s) => keepsState(manifest.services[s]));
   await repo?.findBackup(manifest.app, backupId, stateful);
 }
 

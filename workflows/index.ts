@@ -7,4 +7,4 @@ export { adaptSchedules, intervalChangesQuery } from './adaptive';
 export { captureStream, captureStatusQuery, stopCaptureSignal } from './capture';
 export { restoreToPointInTime } from './point-restore';
 export { checkpointGroup, stopCheckpointsSignal } from './checkpoints';
-export { rollbackFunction, stopWatchingSignal, watchFunctions, watchStatusQuery } from './functions';
+export { rollbackFunction, stopWatchingSignal, watchFunctions, watchStatusQuery } from './function-runs';
