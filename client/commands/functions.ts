@@ -5,14 +5,11 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import os from 'node:os';
-import path from 'node:path';
 import { functionsWatchWorkflowId, isBackupId } from '../../contracts/ids';
 import { workflowTypes } from '../../contracts/operations';
 import type { VersionRecord } from '../../contracts/functions';
 import { loadManifest } from '../../config/load-manifest';
 import { platformFor } from '../../functions/platforms';
-import { recordVersion } from '../../functions/record';
 import type { FunctionSpec } from '../../functions/registry';
 import { shortVersion, versionId } from '../../functions/versions';
 import { appSpec } from '../../model/app-spec';
@@ -27,6 +24,7 @@ import type { WatchFunctionsInput, WatchStatus } from '../../workflows/function-
 import { stopWatchingSignal, watchStatusQuery } from '../../workflows/function-runs';
 import { action, json, openRepositoryOf, printJson } from '../command-kit';
 import { execute, printRunResult } from '../execute';
+import { cliContext, deployProject } from '../function-deploy';
 import { formatBytes, table } from '../output';
 
 export function register(program: Command): void {
@@ -149,10 +147,6 @@ async function liveVersion(fn: FunctionSpec): Promise<{ version?: string; proble
   }
 }
 
-function cliContext() {
-  return { signal: new AbortController().signal, scratchDir: path.join(os.tmpdir(), 'lazarus-functions') };
-}
-
 interface RollbackFlags extends Flags {
   to: string;
   codeOnly?: boolean;
@@ -251,32 +245,13 @@ async function versionNamed(
 async function deploy(file: string, service: string, flags: Flags) {
   const manifest = loadManifest(file);
   const fn = functionOf(manifest, file, service);
-  const platform = platformFor(fn);
-  if (!platform.fromProject)
-    throw new UserError(
-      `${fn.platform} functions are deployed with their own tools; Lazarus records and rolls them back`,
-    );
   const repo = await openRepositoryOf(file, manifest.repository);
-  const ctx = cliContext();
-  const recorded = await recordVersion(
-    repo.functions,
-    { app: manifest.app, service, source: 'deploy' },
-    await platform.fromProject(fn, ctx),
-    async (bundle) => {
-      const ref = await repo.storeSnapshot(bundle);
-      const problem = await repo.checkSnapshot(ref);
-      if (problem) throw new Error(`the bundle of ${service} failed verification: ${problem.problem}`);
-      return ref;
-    },
-  );
-  const outcome = await platform.deploy(fn, recorded.version, repo.openSnapshot(recorded.bundle), ctx);
-  const probe = await platform.probe(fn, ctx);
-  if (flags.json) return printJson({ function: service, version: recorded.version.id, ...outcome, probe });
-  console.log(
-    `${service}: ${shortVersion(recorded.version.id)} ${outcome.how} at ${outcome.endpoint ?? platform.describe(fn)}`,
-  );
-  console.log(`answer (${probe.status}): ${probe.body}`);
-  if (!probe.ok) process.exitCode = 1;
+  const deployed = await deployProject(repo, { app: manifest.app, service }, fn);
+  if (flags.json) return printJson({ function: service, ...deployed });
+  const where = deployed.endpoint ?? platformFor(fn).describe(fn);
+  console.log(`${service}: ${shortVersion(deployed.version)} ${deployed.how} at ${where}`);
+  console.log(`answer (${deployed.probe.status}): ${deployed.probe.body}`);
+  if (!deployed.probe.ok) process.exitCode = 1;
 }
 
 interface WatchFlags extends Flags {
