@@ -270,4 +270,14 @@ describe('workerd platform (real workerd, real HTTP)', () => {
     expect(await hostPid()).not.toBe(killed);
     expect(await get()).toMatchObject({ version: 'v1', notes: ['alpha', 'beta'] });
   });
+
+  test('the state directory deleted under a running host: the host stops, a deploy recreates the function', async () => {
+    const old = await hostPid();
+    await fs.rm(fn.state!, { recursive: true, force: true });
+    await waitForExit(old);
+    await expect(platform.capture(fn, ctx())).rejects.toBeInstanceOf(FunctionAbsentError);
+    expect(await deployHeld(fn, v1)).toMatchObject({ how: 'created' });
+    expect(await get()).toMatchObject({ version: 'v1', notes: [] });
+    expect(await hostPid()).not.toBe(old);
+  });
 });

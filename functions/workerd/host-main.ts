@@ -6,8 +6,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { announce, FunctionHost, serveAdmin } from './host';
-import { hostPaths, type HostPaths } from './layout';
+import { announce, FunctionHost, serveAdmin, untilReplaced } from './host';
+import { exists, stagingPaths } from '../../datastores/shared/local-paths';
+import { DEPLOY_STAGING, hostPaths, type HostPaths } from './layout';
 
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -27,11 +28,21 @@ async function tieWorkerdToHost(paths: HostPaths): Promise<void> {
   process.env.MINIFLARE_WORKERD_PATH = wrapper;
 }
 
+/**
+ * After a deploy that crashed between its two renames, the previous version is put back
+ * (staging is left alone: a deploy may be writing it now; the next deploy clears it).
+ */
+async function restoreSetAside(paths: HostPaths): Promise<void> {
+  const { setAside } = stagingPaths(paths.deployed, DEPLOY_STAGING);
+  if (!(await exists(paths.deployed)) && (await exists(setAside))) await fs.rename(setAside, paths.deployed);
+}
+
 async function main(state: string | undefined): Promise<void> {
   if (!state) throw new Error('usage: host-main.js <state dir>');
   const paths = hostPaths(state);
   await fs.mkdir(paths.hostDir, { recursive: true });
   await tieWorkerdToHost(paths);
+  await restoreSetAside(paths);
   process.env.WRANGLER_SEND_METRICS = 'false';
   const host = new FunctionHost(paths);
   // Queued first: a status request that arrives while the Worker starts waits for it.
@@ -47,6 +58,9 @@ async function main(state: string | undefined): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  await untilReplaced(paths);
+  console.error(`host ${process.pid}: ${paths.hostJson} no longer names this host; stopping`);
+  shutdown();
 }
 
 main(process.argv[2]).catch((err: Error) => {

@@ -9,11 +9,13 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Miniflare, type MiniflareOptions } from 'miniflare';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Miniflare, MiniflareCoreError, type MiniflareOptions } from 'miniflare';
 import { exists } from '../../datastores/shared/local-paths';
 import {
   bindingOptions,
   type DeployedVersion,
+  type HostAnnouncement,
   type HostPaths,
   type HostStatus,
   type ListenAddress,
@@ -81,7 +83,7 @@ export class FunctionHost {
     this.error = undefined;
     try {
       if (this.mf) await this.mf.setOptions(options.miniflare);
-      else this.mf = new Miniflare(options.miniflare);
+      else this.mf = await startMiniflare(options.miniflare);
       const url = await this.mf.ready;
       this.url = url.href;
       this.pickedPort ??= Number(url.port);
@@ -138,6 +140,41 @@ export class FunctionHost {
       version: this.mf ? this.version : deployed?.id,
       error: this.error,
     };
+  }
+}
+
+const PORT_RETRY_MS = 10_000;
+
+/**
+ * A new Miniflare instance. The port may still be held for a moment by the workerd of a
+ * host that has just gone (its state directory deleted, or killed): the start is retried
+ * while the address is in use.
+ */
+async function startMiniflare(options: MiniflareOptions): Promise<Miniflare> {
+  const deadline = Date.now() + PORT_RETRY_MS;
+  for (;;) {
+    const mf = new Miniflare(options);
+    try {
+      await mf.ready;
+      return mf;
+    } catch (err) {
+      await mf.dispose().catch(() => {});
+      if (!(err instanceof MiniflareCoreError && err.code === 'ERR_ADDRESS_IN_USE') || Date.now() > deadline)
+        throw err;
+      await sleep(250);
+    }
+  }
+}
+
+/**
+ * Resolves when host.json no longer names this process: the state directory was deleted
+ * (the function with it) or another host took over. The host then stops, freeing the port.
+ */
+export async function untilReplaced(paths: HostPaths, everyMs = 1000): Promise<void> {
+  for (;;) {
+    await sleep(everyMs);
+    const announced = await readJsonFile<HostAnnouncement>(paths.hostJson).catch(() => undefined);
+    if (announced?.pid !== process.pid) return;
   }
 }
 

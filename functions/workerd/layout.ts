@@ -48,6 +48,12 @@ export function hostPaths(state: string): HostPaths {
   };
 }
 
+/**
+ * The staging name of deploys (one at a time per function): a deploy, or a host starting,
+ * after a crash finds what the last deploy left under it and puts the previous version back.
+ */
+export const DEPLOY_STAGING = 'deploy';
+
 /** The Miniflare-relevant configuration a version holds (content.config). */
 export type WorkerdConfig = {
   /** The entry module's name inside the bundle. */

@@ -22,7 +22,14 @@ import {
 import type { WorkerdFunction } from './spec';
 import { digestOf, listModules, packModules, readBundle, unpackModules, writeModules } from './bundle';
 import { attachHost, attachOrRun } from './host-client';
-import { type DeployedVersion, hostPaths, type HostPaths, readJsonFile, writeJsonFile } from './layout';
+import {
+  DEPLOY_STAGING,
+  type DeployedVersion,
+  hostPaths,
+  type HostPaths,
+  readJsonFile,
+  writeJsonFile,
+} from './layout';
 
 const PROBE_BODY_LIMIT = 4096;
 const PROBE_TIMEOUT_MS = 10_000;
@@ -40,19 +47,29 @@ async function capture(fn: WorkerdFunction): Promise<CapturedFunction> {
   // A deploy may swap deployed/ while it is read: the record is read again after the
   // modules, and the read repeated when it changed in between.
   for (let attempt = 0; ; attempt++) {
-    const before = await fs.readFile(paths.versionFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT')
-        throw new FunctionAbsentError(fn.wrangler, `nothing is deployed in ${paths.deployed}`);
-      throw err;
-    });
-    const bundle = await packModules(paths.modules, await listModules(paths.modules));
-    const after = await fs.readFile(paths.versionFile, 'utf8').catch(() => '');
+    const dir = await liveDir(paths);
+    if (!dir) throw new FunctionAbsentError(fn.wrangler, `nothing is deployed in ${paths.deployed}`);
+    const versionFile = path.join(dir, 'version.json');
+    const before = await fs.readFile(versionFile, 'utf8');
+    const modulesDir = path.join(dir, 'modules');
+    const bundle = await packModules(modulesDir, await listModules(modulesDir));
+    const after = await fs.readFile(versionFile, 'utf8').catch(() => '');
     if (before !== after && attempt < 3) continue;
     const { content } = JSON.parse(before) as DeployedVersion;
     const { bundleFormat, ...rest } = content;
     const digest = { ...digestOf(bundle), format: bundleFormat };
     return { content: { ...rest, bundle: digest }, bundle: Readable.from([bundle]) };
   }
+}
+
+/**
+ * The directory of the live version: deployed/, or, after a deploy that crashed between
+ * its two renames, the previous version it had set aside (which the host still serves).
+ */
+async function liveDir(paths: HostPaths): Promise<string | undefined> {
+  const { setAside } = stagingPaths(paths.deployed, DEPLOY_STAGING);
+  for (const dir of [paths.deployed, setAside]) if (await exists(path.join(dir, 'version.json'))) return dir;
+  return undefined;
 }
 
 /** Every secret the version reads, with its value from the manifest's refs; MissingSecretError before anything changes. */
@@ -92,6 +109,7 @@ async function deploy(
     throw err;
   }
   await fs.mkdir(paths.hostDir, { recursive: true });
+  await clearStaging(paths.deployed, DEPLOY_STAGING);
   const listen = { host: fn.host, port: fn.port };
   const live = await readJsonFile<DeployedVersion>(paths.versionFile);
   const unchanged =
@@ -99,18 +117,20 @@ async function deploy(
     JSON.stringify(await readJsonFile(paths.secrets)) === JSON.stringify(secrets) &&
     JSON.stringify(await readJsonFile(paths.listen)) === JSON.stringify(listen);
   if (unchanged) {
-    bundle.destroy();
+    // The files alone are not enough: a deploy that crashed before its reload left the
+    // host serving the version before.
     const { status } = await attachOrRun(paths);
-    return { live: version.id, endpoint: status.url, how: 'unchanged' };
+    if (status.version === version.id && status.state !== 'failed') {
+      bundle.destroy();
+      return { live: version.id, endpoint: status.url, how: 'unchanged' };
+    }
   }
 
   const modules = unpackModules(await readBundle(bundle, version.bundle));
   const config = version.config as DeployedVersion['content']['config'];
   if (!modules.has(config.main))
     throw new Error(`version ${version.id}: its main module ${config.main} is not in its bundle`);
-  const stagingId = version.id.slice(-12);
-  await clearStaging(paths.deployed, stagingId);
-  const { staging, setAside } = stagingPaths(paths.deployed, stagingId);
+  const { staging, setAside } = stagingPaths(paths.deployed, DEPLOY_STAGING);
   await writeModules(path.join(staging, 'modules'), modules);
   const { id, bundle: digest, ...content } = version;
   await writeJsonFile(path.join(staging, 'version.json'), {
