@@ -244,7 +244,7 @@ describe('workerd platform (real workerd, real HTTP)', () => {
     await fs.writeFile(path.join(project, 'src', 'version.js'), 'export const VERSION = ;\n');
     const broken = await hold(await captureProject(fn));
     await expect(deployHeld(fn, broken)).rejects.toThrow(
-      /did not start.*previous version is deployed again/s,
+      /did not start.*SyntaxError.*src\/version.js.*previous version is deployed again/s,
     );
     expect(await get()).toMatchObject({ version: 'v1', notes: ['alpha', 'beta'] });
     expect(named((await platform.capture(fn, ctx())).content).id).toBe(v1.version.id);

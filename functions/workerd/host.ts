@@ -9,6 +9,8 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Miniflare, MiniflareCoreError, type MiniflareOptions } from 'miniflare';
 import { exists } from '../../datastores/shared/local-paths';
@@ -23,6 +25,8 @@ import {
   writeJsonFile,
 } from './layout';
 
+const RECENT_LINES = 10;
+
 export class FunctionHost {
   private mf: Miniflare | undefined;
   private url: string | undefined;
@@ -31,6 +35,8 @@ export class FunctionHost {
   /** The port picked when the function asked for port 0, kept so a reload keeps its URL. */
   private pickedPort: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** workerd's latest output lines: why a version did not start ("Uncaught SyntaxError … at src/index.js:1:47"). */
+  private recentOutput: string[] = [];
 
   constructor(private readonly paths: HostPaths) {}
 
@@ -81,6 +87,7 @@ export class FunctionHost {
     const options = await this.options();
     if (!options) return;
     this.error = undefined;
+    this.recentOutput = [];
     try {
       if (this.mf) await this.mf.setOptions(options.miniflare);
       else this.mf = await startMiniflare(options.miniflare);
@@ -90,9 +97,9 @@ export class FunctionHost {
       this.version = options.version;
     } catch (err) {
       // A version that does not load leaves nothing serving, and says why.
-      this.error = (err as Error).message;
+      this.error = [(err as Error).message, ...this.recentOutput].join('\n');
       await this.stop().catch(() => {});
-      throw err;
+      throw new Error(this.error);
     }
   }
 
@@ -123,10 +130,22 @@ export class FunctionHost {
         bindings: { ...config.vars, ...secrets },
         ...bindingOptions(bindings),
         defaultPersistRoot: this.paths.state,
+        handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+          this.keepOutput(stdout, (line) => console.log(line));
+          this.keepOutput(stderr, (line) => console.error(line));
+        },
         host: listen.host,
         port: listen.port === 0 ? (this.pickedPort ?? 0) : listen.port,
       },
     };
+  }
+
+  /** Passes workerd's output to the host's log, keeping the last lines for an error message. */
+  private keepOutput(stream: Readable, print: (line: string) => void): void {
+    createInterface(stream).on('line', (line) => {
+      print(line);
+      this.recentOutput = [...this.recentOutput.slice(-(RECENT_LINES - 1)), line];
+    });
   }
 
   private async status(): Promise<HostStatus> {

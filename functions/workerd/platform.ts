@@ -27,6 +27,7 @@ import {
   type DeployedVersion,
   hostPaths,
   type HostPaths,
+  type HostStatus,
   readJsonFile,
   writeJsonFile,
 } from './layout';
@@ -110,55 +111,79 @@ async function deploy(
   }
   await fs.mkdir(paths.hostDir, { recursive: true });
   await clearStaging(paths.deployed, DEPLOY_STAGING);
-  const listen = { host: fn.host, port: fn.port };
-  const live = await readJsonFile<DeployedVersion>(paths.versionFile);
-  const unchanged =
-    live?.id === version.id &&
-    JSON.stringify(await readJsonFile(paths.secrets)) === JSON.stringify(secrets) &&
-    JSON.stringify(await readJsonFile(paths.listen)) === JSON.stringify(listen);
-  if (unchanged) {
-    // The files alone are not enough: a deploy that crashed before its reload left the
-    // host serving the version before.
-    const { status } = await attachOrRun(paths);
-    if (status.version === version.id && status.state !== 'failed') {
-      bundle.destroy();
-      return { live: version.id, endpoint: status.url, how: 'unchanged' };
-    }
+  const status = await servesAlready(fn, paths, version.id, secrets);
+  if (status) {
+    bundle.destroy();
+    return { live: version.id, endpoint: status.url, how: 'unchanged' };
   }
+  await stageVersion(paths, version, bundle);
+  return swapIn(fn, paths, version.id, secrets);
+}
 
+/** The host's status when it serves `id` already, with these secrets on this address. */
+async function servesAlready(
+  fn: WorkerdFunction,
+  paths: HostPaths,
+  id: string,
+  secrets: Record<string, string>,
+): Promise<HostStatus | undefined> {
+  const same = async (file: string, value: unknown) =>
+    JSON.stringify(await readJsonFile(file)) === JSON.stringify(value);
+  const live = await readJsonFile<DeployedVersion>(paths.versionFile);
+  if (live?.id !== id || !(await same(paths.secrets, secrets))) return undefined;
+  if (!(await same(paths.listen, { host: fn.host, port: fn.port }))) return undefined;
+  // The files alone are not enough: a deploy that crashed before its reload left the
+  // host serving the version before.
+  const { status } = await attachOrRun(paths);
+  return status.version === id && status.state !== 'failed' ? status : undefined;
+}
+
+/** Writes the version (its modules and record) to the staging directory beside deployed/. */
+async function stageVersion(paths: HostPaths, version: FunctionVersion, bundle: Readable): Promise<void> {
   const modules = unpackModules(await readBundle(bundle, version.bundle));
   const config = version.config as DeployedVersion['content']['config'];
   if (!modules.has(config.main))
     throw new Error(`version ${version.id}: its main module ${config.main} is not in its bundle`);
-  const { staging, setAside } = stagingPaths(paths.deployed, DEPLOY_STAGING);
+  const { staging } = stagingPaths(paths.deployed, DEPLOY_STAGING);
   await writeModules(path.join(staging, 'modules'), modules);
   const { id, bundle: digest, ...content } = version;
   await writeJsonFile(path.join(staging, 'version.json'), {
     id,
     content: { ...content, config, bundleFormat: digest.format },
   } satisfies DeployedVersion);
+}
 
-  // The previous version is set aside until the new one serves, and put back if it does not.
+/**
+ * Puts the staged version in deployed/'s place and has the host serve it. The previous
+ * version is set aside until the new one serves, and put back if it does not; a first
+ * version that does not start is removed, so the function stays absent.
+ */
+async function swapIn(
+  fn: WorkerdFunction,
+  paths: HostPaths,
+  id: string,
+  secrets: Record<string, string>,
+): Promise<DeployOutcome> {
+  const { staging, setAside } = stagingPaths(paths.deployed, DEPLOY_STAGING);
   const previousSecrets = await fs.readFile(paths.secrets, 'utf8').catch(() => undefined);
   const hadVersion = await exists(paths.deployed);
   if (hadVersion) await fs.rename(paths.deployed, setAside);
   await fs.rename(staging, paths.deployed);
   await writeJsonFile(paths.secrets, secrets, 0o600);
-  await writeJsonFile(paths.listen, listen);
+  await writeJsonFile(paths.listen, { host: fn.host, port: fn.port });
   try {
     const status = await reloadOrStart(paths);
     await fs.rm(setAside, { recursive: true, force: true });
-    return { live: version.id, endpoint: status.url, how: hadVersion ? 'updated' : 'created' };
+    return { live: id, endpoint: status.url, how: hadVersion ? 'updated' : 'created' };
   } catch (err) {
-    if (hadVersion) {
-      await fs.rm(paths.deployed, { recursive: true, force: true });
-      await fs.rename(setAside, paths.deployed);
-      if (previousSecrets !== undefined) await fs.writeFile(paths.secrets, previousSecrets, { mode: 0o600 });
-      await reloadOrStart(paths).catch(() => {});
-    }
+    await fs.rm(paths.deployed, { recursive: true, force: true });
+    if (hadVersion) await fs.rename(setAside, paths.deployed);
+    if (previousSecrets === undefined) await fs.rm(paths.secrets, { force: true });
+    else await fs.writeFile(paths.secrets, previousSecrets, { mode: 0o600 });
+    if (hadVersion) await reloadOrStart(paths).catch(() => {});
     throw new Error(
-      `version ${version.id} did not start on ${describe(fn)}: ${(err as Error).message}` +
-        (hadVersion ? '; the previous version is deployed again' : ''),
+      `version ${id} did not start on ${describe(fn)}: ${(err as Error).message}` +
+        (hadVersion ? '\nThe previous version is deployed again.' : '\nNothing is deployed.'),
     );
   }
 }
