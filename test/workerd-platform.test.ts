@@ -258,6 +258,17 @@ describe('workerd platform (real workerd, real HTTP)', () => {
     expect(await get()).toMatchObject({ version: 'v1', notes: ['alpha', 'beta'] });
   });
 
+  test('quiesced while no host runs: a host started meanwhile stays quiet until resume', async () => {
+    const stopped = await hostPid();
+    process.kill(stopped, 'SIGTERM');
+    await waitForExit(stopped);
+    await platform.quiesce(fn, ctx());
+    expect(await platform.probe(fn, ctx())).toMatchObject({ ok: false, status: 0 });
+    expect(await hostPid()).not.toBe(stopped);
+    await platform.resume(fn, ctx());
+    expect(await get()).toMatchObject({ version: 'v1', notes: ['alpha', 'beta'] });
+  });
+
   test('a host killed with SIGKILL is started again by the next call', async () => {
     const killed = await hostPid();
     process.kill(killed, 'SIGKILL');
