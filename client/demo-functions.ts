@@ -4,7 +4,6 @@
  * notes, a backup is taken, a broken v2 is deployed and overwrites them, and the Worker is
  * rolled back with its data; its answer is printed before and after.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -18,6 +17,8 @@ import { cliContext, deployProject } from './function-deploy';
 import { formatDuration, runTable } from './output';
 import { followRun } from './run-workflow';
 import { platformFor } from '../functions/platforms';
+import { stopHost } from '../functions/workerd/host-client';
+import { hostPaths } from '../functions/workerd/layout';
 
 const NOTES_DIR = path.join(packageRoot(), 'examples', 'notes');
 
@@ -33,7 +34,6 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
   const platform = platformFor(fn);
   // A fresh start each time: the Worker's state is the demo's own.
   await platform.removeCopy(fn, cliContext());
-  await fs.rm(fn.state!, { recursive: true, force: true });
   const repo = await Repository.open(manifest.repository, { create: true });
   try {
     say(`\n8. A serverless function: the notes Worker on workerd (${url}), bound to D1, KV and R2`);
@@ -75,7 +75,8 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
     return same && rollback.outcome === 'succeeded';
   } finally {
     await repo.close();
-    await platform.quiesce(fn, cliContext()).catch(() => {});
+    // The demo leaves nothing running: its Worker's host stops, its data stays.
+    await stopHost(hostPaths(fn.state!));
   }
 }
 
