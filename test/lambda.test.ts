@@ -40,7 +40,7 @@ const SECRET_VALUE = 'tok-live-4f9a';
 let standIn: LambdaStandIn;
 let admin: LambdaClient;
 let work: string;
-let zips: { v1: Buffer; v2: Buffer; layer: Buffer };
+let zips: { v1: Buffer; v2: Buffer; throws: Buffer; layer: Buffer };
 let counter = 0;
 
 beforeAll(async () => {
@@ -57,6 +57,9 @@ beforeAll(async () => {
   zips = {
     v1: await zipOf('v1', { 'index.mjs': handler('v1') }),
     v2: await zipOf('v2', { 'index.mjs': handler('v2-broken') }),
+    throws: await zipOf('throws', {
+      'index.mjs': 'export const handler = async () => { throw new TypeError("orders table missing"); };\n',
+    }),
     layer: await zipOf('layer', { 'nodejs/shared.mjs': 'export const shared = "layer-1";\n' }),
   };
 }, 600_000);
@@ -421,4 +424,16 @@ test('quiesce and resume (stand-in control plane): Lazarus sets reserved concurr
   expect(standIn.fn(fn.name)!.concurrency).toBe(7);
   expect(standIn.fn(fn.name)!.tags).toEqual({ team: 'orders' });
   expect(await lambdaPlatform.probe(fn, ctx())).toMatchObject({ ok: true });
+});
+
+test('probe (stand-in control plane): a handler that throws fails the probe, and Lazarus shows the error', async () => {
+  const fn = await deployOriginal();
+  await admin.send(new UpdateFunctionCodeCommand({ FunctionName: fn.name, ZipFile: zips.throws }));
+  const broken = await admin.send(new PublishVersionCommand({ FunctionName: fn.name }));
+  await admin.send(
+    new UpdateAliasCommand({ FunctionName: fn.name, Name: 'live', FunctionVersion: broken.Version }),
+  );
+  const probe = await lambdaPlatform.probe(fn, ctx());
+  expect(probe.ok).toBe(false);
+  expect(probe.body).toMatch(/^Unhandled: .*orders table missing/);
 });
