@@ -6,7 +6,8 @@
  * Debian packages (apt-get when we are root, else the command to run): chromium, the Web UI
  * test's browser; postgresql-client and mariadb-client, the dump tools the adapters run;
  * memcached, a cache the tests start.
- * Go tools, built once with `go install`: the Temporal CLI, versitygw and toxiproxy; FerretDB
+ * Go tools, built once with `go install`: the Temporal CLI, versitygw, toxiproxy and AWS's Lambda
+ * Runtime Interface Emulator (the aws-lambda tests run function code through it); FerretDB
  * (the MongoDB tests' server), built once from tools/ferretdb.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { ensureTemporalCli } from '../temporal/cli-binary';
 import { isExecutable, isInstalled } from './executables';
 import { type Log, ensureGoTool } from './go-tool';
 import { FERRETDB } from './ferretdb-server';
+import { ensureLambdaRie } from './lambda-rie';
 import { VERSITYGW } from './s3-server';
 import { ensureToxiproxy } from './toxiproxy';
 
@@ -51,6 +53,7 @@ export async function ensurePrerequisites(log: Log): Promise<void> {
   await ensureTemporalCli(log);
   await ensureGoTool(VERSITYGW, log);
   await ensureToxiproxy(log);
+  await ensureLambdaRie(log);
   await ensureGoTool(FERRETDB, log);
 }
 
