@@ -86,7 +86,7 @@ function samFunction(
   properties: Dict,
   { resources, text, notes }: Context,
 ): FoundLambda {
-  const alias = properties.AutoPublishAlias === undefined ? undefined : text(properties.AutoPublishAlias);
+  const alias = text(properties.AutoPublishAlias) || undefined;
   if (alias === undefined)
     notes.push(
       `${file}: ${id}: no AutoPublishAlias; Lazarus reaches a function through an alias: alias "live" assumed`,

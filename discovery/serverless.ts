@@ -41,9 +41,7 @@ export function discoverServerless(file: string, options: ServerlessOptions = {}
       `${file}: provider.name: ${JSON.stringify(provider.name ?? null)}; Lazarus reads Serverless files for provider aws only`,
     );
   if (!isDict(doc.functions) || Object.keys(doc.functions).length === 0)
-    throw new UserError(
-      `${file}: functions: missing or empty; a Serverless service lists its functions there`,
-    );
+    throw new UserError(`${file}: functions: missing, empty or not a map of function names to definitions`);
   const stage = plain(provider.stage) ?? 'dev';
   const region = plain(provider.region) ?? 'us-east-1';
   const notes: string[] = [];

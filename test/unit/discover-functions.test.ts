@@ -244,7 +244,7 @@ describe('Serverless Framework', () => {
         'service: x\nprovider: { name: google }\nfunctions: { a: { handler: h } }\n',
         'provider.name: "google"',
       ],
-      ['service: x\nprovider: { name: aws }\n', 'functions: missing or empty'],
+      ['service: x\nprovider: { name: aws }\n', 'functions: missing, empty or not a map'],
       [
         'service: x\nprovider: { name: aws }\nfunctions: { a: { handler: h, name: "" } }\n',
         'functions.a.name',
