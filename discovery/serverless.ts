@@ -35,10 +35,11 @@ export function discoverServerless(file: string, options: ServerlessOptions = {}
   const raw = readCloudFormationYaml(file, 'a Serverless Framework file');
   const doc = resolveVariables(raw, options) as Dict;
   const service = serviceName(file, doc);
-  const provider = isDict(doc.provider) ? doc.provider : {};
+  // `provider: aws` is the oldest form of `provider: {name: aws}`.
+  const provider = isDict(doc.provider) ? doc.provider : doc.provider === 'aws' ? { name: 'aws' } : {};
   if (provider.name !== 'aws')
     throw new UserError(
-      `${file}: provider.name: ${JSON.stringify(provider.name ?? null)}; Lazarus reads Serverless files for provider aws only`,
+      `${file}: provider.name: ${provider.name === undefined ? 'missing' : JSON.stringify(provider.name)}; Lazarus reads Serverless files for provider aws only`,
     );
   if (!isDict(doc.functions) || Object.keys(doc.functions).length === 0)
     throw new UserError(`${file}: functions: missing, empty or not a map of function names to definitions`);
