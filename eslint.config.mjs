@@ -19,6 +19,8 @@ export default tseslint.config(
       '*.config.js',
       '*.config.mjs',
       'test/support/*.js',
+      // Other projects' files (a Worker's code beside its wrangler file), read as data.
+      'test/fixtures/**',
     ],
   },
   js.configs.recommended,

@@ -1,7 +1,7 @@
 /**
- * What every discovery source (Compose, Kubernetes, live servers) reports, and how one
- * service's environment points at another: `postgres://orders-db:5432/app`,
- * `REDIS_ADDR=redis-cart:6379`, `CLICKHOUSE_HOST=clickhouse`.
+ * What every discovery source (Compose, Kubernetes, live servers, function configuration
+ * files) reports, and how one service's environment points at another:
+ * `postgres://orders-db:5432/app`, `REDIS_ADDR=redis-cart:6379`, `CLICKHOUSE_HOST=clickhouse`.
  */
 import type { Engine } from './recognize';
 
@@ -18,6 +18,8 @@ export interface DiscoveredService {
   references: string[];
   /** A datastore entry ready for the manifest, when the source knows how to reach it. */
   datastore?: Record<string, unknown>;
+  /** A serverless function entry ready for the manifest (`function:`): the service is the function. */
+  function?: Record<string, unknown>;
   /** The command the container runs with, when the source says (a cache is told by it). */
   command?: string;
 }

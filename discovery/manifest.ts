@@ -1,5 +1,5 @@
 /**
- * A manifest from what discovery found: one service per container or database, its
+ * A manifest from what discovery found: one service per container, database or function, its
  * datastore when Lazarus can back it up, `unprotected` with the engine when it cannot,
  * dependencies from what the sources declare and from connection references, and each
  * datastore's default tier. Drift compares it with a manifest already in use.
@@ -16,6 +16,7 @@ export interface ManifestService {
   depends_on: string[];
   datastore?: Record<string, unknown>;
   cache?: Record<string, unknown>;
+  function?: Record<string, unknown>;
   unprotected?: { engine: string; reason: string };
 }
 export interface DiscoveredManifest {
@@ -41,13 +42,19 @@ export function buildManifest(
   return { manifest: { app: appName, services }, notes };
 }
 
-/** One discovered container as a manifest service: a datastore, a cache, unprotected state, or stateless. */
+/** One discovered service in the manifest: a function, a datastore, a cache, unprotected state, or stateless. */
 function manifestService(service: DiscoveredService): ManifestService {
   const engine = service.engine;
   const description = [service.source, service.image, engine && `(${engine.engine})`]
     .filter(Boolean)
     .join(' ');
   const base = { description, tier: engine?.tier ?? 'standard', depends_on: [] as string[] };
+  if (service.function)
+    return {
+      ...base,
+      description: `${description} (${String(service.function.platform)} function)`,
+      function: service.function,
+    };
   const cache = cacheEngineOf(service);
   if (cache)
     return { ...base, description: `${description} cache`, cache: cacheFromCompose(cache, service.name) };
@@ -159,7 +166,7 @@ function manifestNames(found: DiscoveredService[]): Map<DiscoveredService, strin
   return names;
 }
 
-function sanitize(name: string): string {
+export function sanitize(name: string): string {
   const clean = name
     .toLowerCase()
     .replace(/[^a-z0-9_-]+/g, '-')

@@ -646,3 +646,52 @@ test('bad input is refused with the file and the fix, and no stack trace', () =>
     expect(run.stderr).not.toMatch(/\n\s+at /);
   }
 });
+
+test('serverless functions: --wrangler, --serverless and --sam give function services depending on their state; the manifest plans', () => {
+  const dir = stores.tempDir();
+  const file = path.join(dir, 'functions.yaml');
+  const wrangler = path.join(fixtures, 'workers-todo', 'wrangler.toml');
+  const serverless = path.join(fixtures, 'serverless-image-gallery', 'serverless.yml');
+  const sam = path.join(fixtures, 'sam-orders', 'template.yaml');
+  const run = lazarus(['discover', '--serverless', serverless, '--stage', 'prod', '--sam', sam, '-o', file]);
+  expect(run.code).toBe(0);
+  expect(run.stderr).toContain('8 functions');
+  const written = readFileSync(file, 'utf8');
+  expect(written).toContain('# NOT PROTECTED: orders-prod (dynamodb)');
+  const manifest = loadManifest(file);
+  expect(manifest.services.thumbnail.function).toMatchObject({ name: 'image-gallery-prod-thumbnail' });
+  expect(manifest.services.thumbnail.depends_on).toEqual([
+    'image-gallery-prod-images',
+    'image-gallery-prod-thumbnails',
+    'image-gallery-prod-uploads',
+  ]);
+  const plan = lazarus(['plan', file]);
+  expect(plan.code).toBe(0);
+  expect(plan.stdout).toContain('not protected: orders-prod keeps state in dynamodb');
+
+  // The Worker's wrangler path is written relative to the manifest's directory.
+  const worker = discover(['--wrangler', path.dirname(wrangler)]);
+  expect(worker.manifest.services['todo-api'].function).toEqual({
+    platform: 'workerd',
+    wrangler: path.relative(process.cwd(), wrangler),
+    state: '.lazarus/workerd/todo-api',
+  });
+  expect(worker.manifest.services['todo-api'].depends_on).toEqual([
+    'todo-api-sessions',
+    'todo-api-todo-attachments',
+    'todo-api-todo-db',
+  ]);
+
+  const broken = path.join(dir, 'template.yaml');
+  writeFileSync(broken, 'Transform: AWS::Serverless-2016-10-31\nResources: [unclosed\n');
+  for (const [args, message] of [
+    [['--sam', broken], `${broken}: not valid YAML`],
+    [['--serverless', path.join(dir, 'none.yml')], 'cannot read a Serverless Framework file'],
+    [['--wrangler', dir], `${dir}: no wrangler.toml`],
+  ] as const) {
+    const failed = lazarus(['discover', ...args]);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain(message);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+  }
+});

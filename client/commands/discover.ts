@@ -1,5 +1,9 @@
-/** `lazarus discover`: a manifest from Compose files, Kubernetes manifests and live servers; drift against one in use. */
+/**
+ * `lazarus discover`: a manifest from Compose files, Kubernetes manifests, live servers and
+ * serverless function configurations (wrangler, Serverless Framework, SAM); drift against one in use.
+ */
 import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { UserError } from '../../model/errors';
@@ -8,16 +12,23 @@ import { discoverCompose } from '../../discovery/compose';
 import type { Discovery } from '../../discovery/discovered';
 import { discoverKubernetes } from '../../discovery/kubernetes';
 import { liveSources } from '../../discovery/live';
+import { discoverSam } from '../../discovery/sam';
+import { discoverServerless } from '../../discovery/serverless';
+import { discoverWrangler } from '../../discovery/wrangler';
 import { type DiscoveredManifest, type Drift, buildManifest, driftAgainst } from '../../discovery/manifest';
 import { EXIT, action, json, printJson } from '../command-kit';
 
-type Sources = 'compose' | 'profile' | 'k8s';
+type Sources = 'compose' | 'profile' | 'k8s' | 'wrangler' | 'serverless' | 'sam';
 
 interface DiscoverOptions {
   compose?: string[];
   profile?: string[];
   allProfiles?: boolean;
   k8s?: string[];
+  wrangler?: string[];
+  serverless?: string[];
+  stage?: string;
+  sam?: string[];
   /** The URLs given to each live source's flag (--postgres, --mongodb...). */
   [live: string]: unknown;
   app?: string;
@@ -51,6 +62,28 @@ export function register(program: Command): void {
         'a Kubernetes manifest file, a directory of them, or - for rendered ones on stdin (repeatable)',
       ),
     )
+    .addOption(
+      repeatable(
+        '--wrangler <path>',
+        "a Worker's wrangler.toml or wrangler.json(c), or its directory: the Worker and its D1, KV and R2 bindings (repeatable)",
+      ),
+    )
+    .addOption(
+      repeatable(
+        '--serverless <file>',
+        'a Serverless Framework file (serverless.yml, provider aws): its functions and their buckets, tables and queues (repeatable)',
+      ),
+    )
+    .option(
+      '--stage <name>',
+      'with --serverless: the stage, as given to the framework (default: provider.stage, else dev)',
+    )
+    .addOption(
+      repeatable(
+        '--sam <file>',
+        'an AWS SAM template (template.yaml): its functions and their buckets, tables and queues (repeatable)',
+      ),
+    )
     .option('--app <name>', 'the application name (default: the Compose project or directory name)')
     .option('-o, --output <file>', 'write the manifest to this file instead of stdout')
     .option('--force', 'with --output: replace an existing file')
@@ -67,6 +100,9 @@ export function register(program: Command): void {
           compose: opts.compose ?? [],
           profile: opts.profile ?? [],
           k8s: opts.k8s ?? [],
+          wrangler: opts.wrangler ?? [],
+          serverless: opts.serverless ?? [],
+          sam: opts.sam ?? [],
         }),
       ),
     );
@@ -79,9 +115,10 @@ const urlsOf = (opts: DiscoverOptions, flag: string) => (opts[flag] as string[] 
 
 async function runDiscover(opts: Required<Pick<DiscoverOptions, Sources>> & DiscoverOptions): Promise<void> {
   const live = liveSources.flatMap((source) => urlsOf(opts, source.flag).map((url) => ({ source, url })));
-  if (opts.compose.length + opts.k8s.length + live.length === 0)
+  const files = [opts.compose, opts.k8s, opts.wrangler, opts.serverless, opts.sam];
+  if (files.reduce((n, f) => n + f.length, 0) + live.length === 0)
     throw new UserError(
-      `name at least one source: --compose, --k8s, ${liveSources.map((s) => `--${s.flag}`).join(', ')}`,
+      `name at least one source: --compose, --k8s, --wrangler, --serverless, --sam, ${liveSources.map((s) => `--${s.flag}`).join(', ')}`,
     );
   if (opts.output && existsSync(opts.output) && !opts.force)
     throw new UserError(`${opts.output} exists: pass --force to replace it, or choose another --output`);
@@ -95,6 +132,14 @@ async function runDiscover(opts: Required<Pick<DiscoverOptions, Sources>> & Disc
       }),
     ),
     ...opts.k8s.map((location) => discoverKubernetes(location)),
+    ...opts.serverless.map((file) => discoverServerless(file, { stage: opts.stage })),
+    ...opts.sam.map((file) => discoverSam(file)),
+    // A Worker's wrangler path is written relative to where the manifest goes.
+    ...(await Promise.all(
+      opts.wrangler.map((location) =>
+        discoverWrangler(location, opts.output ? path.dirname(path.resolve(opts.output)) : process.cwd()),
+      ),
+    )),
     ...(await Promise.all(live.map(({ source, url }) => source.discover(url)))),
   ];
   const { manifest, notes } = buildManifest(discoveries, opts.app ?? existing?.app);
@@ -141,8 +186,10 @@ function printSummary(manifest: DiscoveredManifest, notes: string[], output?: st
   const stores = services.filter((s) => s.datastore).length;
   const flagged = unprotectedOf(manifest);
   const caches = Object.entries(manifest.services).filter(([, s]) => s.cache);
+  const functions = services.filter((s) => s.function).length;
   console.error(
     `discovered ${services.length} services of ${manifest.app}: ${stores} datastores Lazarus backs up, ` +
+      (functions ? `${functions} functions, ` : '') +
       `${caches.length} caches (nothing to back up; flushed after the stores they front are restored), ` +
       `${flagged.length} it cannot yet${flagged.length ? ` (${flagged.map(([n, e]) => `${n}: ${e}`).join(', ')})` : ''}` +
       (output ? `; written to ${output}` : ''),
