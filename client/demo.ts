@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the shop example end to end on the embedded default. Seeds data,
  * backs up, verifies, breaks the data, restores in dependency order, proves the
- * restored data equal to the original, then drills the backup in a sandbox.
+ * restored data equal to the original, then drills the backup in a sandbox; then rolls
+ * the notes Worker back with its data after a broken deploy (client/demo-functions.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { startFerretDB } from '../tools/ferretdb-server';
 import { startScratchServer } from '../datastores/nats/scratch';
 import { appSpec } from '../model/app-spec';
 import { drillSummary } from './drill-summary';
+import { demoFunctions } from './demo-functions';
 import { writeDrillReport } from './drill-html';
 import type { DrillReport } from '../workflows/drill-report';
 
@@ -123,6 +125,8 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
     const reportFiles = await writeDrillReport(drill, path.join('.lazarus', 'reports'));
     say(`   report: ${path.relative(process.cwd(), reportFiles.html)}`);
 
+    const functionsOk = await demoFunctions(client, settings.taskQueue, say);
+
     say('\nThe runs, in the Temporal Web UI:');
     for (const run of [backupRun, restoreRun, drillRun]) {
       say(`   ${uiBase}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(run.workflowId)}`);
@@ -134,8 +138,9 @@ export async function runDemo(opts: { withServers: boolean; keepOpen: boolean })
       say(
         '   (the demo server stops now; its runs are kept: "npx lazarus dev --state-dir .lazarus/demo-server" serves them again)',
       );
-    if (equal !== stores.length || restore.outcome !== 'succeeded' || drill.outcome !== 'succeeded')
-      process.exitCode = 1;
+    const shopOk =
+      equal === stores.length && restore.outcome === 'succeeded' && drill.outcome === 'succeeded';
+    if (!shopOk || !functionsOk) process.exitCode = 1;
     if (server && opts.keepOpen) {
       say('\nServer and UI stay up; press Ctrl+C to stop.');
       await running;
