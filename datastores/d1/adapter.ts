@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../model/errors';
 import type { AdapterFor } from '../adapter';
-import { ContentHash } from '../shared/fingerprint';
+import { ContentHash, sqlCell } from '../shared/fingerprint';
 import { exists, stagingPaths } from '../shared/local-paths';
 import { sqliteFileOf } from '../shared/miniflare-state';
 import {
@@ -83,7 +83,7 @@ export const d1Adapter: AdapterFor<'d1'> = {
           .prepare(`SELECT * FROM ${quote(object.name)} ORDER BY ${order}`)
           .raw()
           .iterate();
-        for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(cell));
+        for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(sqlCell));
       }
       return sum.hex();
     });
@@ -125,8 +125,3 @@ async function existingFile(store: D1Store): Promise<string> {
 }
 
 const quote = (name: string) => quoteIdentifier(name, '"');
-
-function cell(value: unknown): string | Buffer | number | null {
-  if (value === null || Buffer.isBuffer(value) || typeof value === 'number') return value;
-  return String(value);
-}
