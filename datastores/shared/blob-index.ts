@@ -15,6 +15,7 @@ import { commandInput, commandOutput, STABLE_TAR } from './process';
 import {
   checkIntegrity,
   copyConsistently,
+  putBackSetAside,
   removeSqliteFile,
   settleSqliteSwap,
   swapInSqliteFile,
@@ -238,10 +239,11 @@ async function removeUnreferencedBlobs(store: BlobIndexStore): Promise<void> {
 export async function settleBlobIndex(store: BlobIndexStore, stagingId: string): Promise<void> {
   const { unpacked, stagedIndex, setAsideIndex } = restorePlaces(store, stagingId);
   // Blobs are moved in only once the staged index is in place, and it is gone only once
-  // swapped in (the set-aside then remains until the old blobs are removed).
+  // swapped in; the set-aside index then remains until the old blobs are removed.
   const blobsMoved = (await exists(stagedIndex)) || (await exists(setAsideIndex));
+  await putBackSetAside(store.index, stagingId);
+  if (blobsMoved) await removeUnreferencedBlobs(store); // by the index now current, old or new
   await settleSqliteSwap(store.index, stagingId);
-  if (blobsMoved) await removeUnreferencedBlobs(store);
   await fs.rm(unpacked, { recursive: true, force: true });
 }
 

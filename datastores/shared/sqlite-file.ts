@@ -63,16 +63,21 @@ export async function swapInSqliteFile(target: string, stagingId: string): Promi
   await fs.rename(staging, target);
 }
 
+/** After a crash in a swap: a target set aside and not yet replaced is put back, with its journals. */
+export async function putBackSetAside(target: string, stagingId: string): Promise<void> {
+  const { setAside } = stagingPaths(target, stagingId);
+  if ((await exists(target)) || !(await exists(setAside))) return;
+  await fs.rename(setAside, target);
+  for (const journal of SQLITE_JOURNALS) await renameIfThere(setAside + journal, target + journal);
+}
+
 /**
- * After a swap, or a crash in one: a target set aside but not yet replaced is put back
+ * After a swap, or a crash in one: a target set aside and not yet replaced is put back
  * with its journals; otherwise the set-aside and the staging file are removed.
  */
 export async function settleSqliteSwap(target: string, stagingId: string): Promise<void> {
   const { staging, setAside } = stagingPaths(target, stagingId);
-  if (!(await exists(target)) && (await exists(setAside))) {
-    await fs.rename(setAside, target);
-    for (const journal of SQLITE_JOURNALS) await renameIfThere(setAside + journal, target + journal);
-  }
+  await putBackSetAside(target, stagingId);
   for (const journal of SQLITE_JOURNALS) await fs.rm(setAside + journal, { force: true });
   await fs.rm(setAside, { force: true });
   await fs.rm(staging, { force: true });
