@@ -1,10 +1,13 @@
 import type { Datastore, DatastoreKind, Service } from '../model/manifest';
 import type { AdapterFor, DatastoreAdapter } from './adapter';
+import { d1Adapter } from './d1/adapter';
 import { directoryAdapter } from './directory/adapter';
+import { kvAdapter } from './kv/adapter';
 import { mariadbAdapter } from './mariadb/adapter';
 import { mongodbAdapter } from './mongodb/adapter';
 import { natsAdapter } from './nats/adapter';
 import { postgresAdapter } from './postgres/adapter';
+import { r2Adapter } from './r2/adapter';
 import { rabbitmqAdapter } from './rabbitmq/adapter';
 import { redisAdapter } from './redis/adapter';
 import { s3Adapter } from './s3/adapter';
@@ -20,6 +23,9 @@ const adapters: { [K in DatastoreKind]: AdapterFor<K> } = {
   mongodb: mongodbAdapter,
   nats: natsAdapter,
   s3: s3Adapter,
+  d1: d1Adapter,
+  kv: kvAdapter,
+  r2: r2Adapter,
 };
 
 export function adapterFor<D extends Datastore>(store: D): DatastoreAdapter<D> {

@@ -136,3 +136,34 @@ export const databaseOnServer = {
     sameServer(copy, production) && copy.database === production.database,
   identity: (store: DatabaseStore) => `${serverIdentity(store)}/${store.database}`,
 } as const;
+
+/**
+ * Where a drill restores the bindings of a workerd host whose state directory is `state`:
+ * one persist root per host under the drill's directory, so that a copy of the host finds
+ * all of its D1, KV and R2 data together, each file where workerd looks for it.
+ */
+export function workerdSandboxState(root: string, state: string): string {
+  return `${root}/workerd-state/${encodeURIComponent(state.replace(/^\/+/, ''))}`;
+}
+
+/**
+ * The members the kinds of a workerd host's resources (d1, kv, r2) share: the store is a
+ * resource kept in the host's state directory (`path`), named by its own id there. A
+ * restore writes that resource's files only, so two stores overlap when their state
+ * directories nest and they name the same resource.
+ */
+export function workerdResource<D extends { kind: string; path: string }>(resourceId: (store: D) => string) {
+  return {
+    ...pathStore,
+    sandboxTarget: (store: D, { root }: SandboxPlace): SandboxTarget => ({
+      target: workerdSandboxState(root, store.path),
+    }),
+    overlaps: (copy: D, production: D) =>
+      nested(copy.path, production.path) && resourceId(copy) === resourceId(production),
+    identity: (store: D) => `${store.kind}:${store.path}#${resourceId(store)}`,
+  } as const;
+}
+
+/** The description of a workerd resource's `path`. */
+export const WORKERD_STATE_PATH =
+  "The workerd host's state directory, the function's `state` (miniflare's persist root: d1/, kv/, r2/ are in it)";

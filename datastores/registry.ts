@@ -6,11 +6,14 @@
  */
 import { z } from 'zod';
 import type { DatastoreSpec, KindSchema } from './kind';
+import { d1 } from './d1/spec';
 import { directory } from './directory/spec';
+import { kv } from './kv/spec';
 import { mongodb } from './mongodb/spec';
 import { mariadb } from './mariadb/spec';
 import { nats } from './nats/spec';
 import { postgres } from './postgres/spec';
+import { r2 } from './r2/spec';
 import { rabbitmq } from './rabbitmq/spec';
 import { redis } from './redis/spec';
 import { s3 } from './s3/spec';
@@ -26,6 +29,9 @@ export const datastoreSpecs = [
   mongodb,
   nats,
   s3,
+  d1,
+  kv,
+  r2,
 ] as const;
 
 type SchemasOf<T extends readonly DatastoreSpec<KindSchema>[]> = {

@@ -6,21 +6,9 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AdapterFor } from '../adapter';
 import { directory } from './spec';
-import { commandInput, commandOutput } from '../shared/process';
+import { STABLE_TAR as ARCHIVE, commandInput, commandOutput } from '../shared/process';
 import { spooledPoint, spoolFile } from '../shared/spooled-point';
 import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from '../shared/local-paths';
-
-/**
- * GNU tar, in a stable form: entries sorted by name and no access or change times, so an
- * unchanged tree gives the same bytes, and the repository deduplicates it entirely.
- * A file that changes while being read makes tar exit 1, which is a warning, not a failure.
- */
-const ARCHIVE = [
-  '--format=posix',
-  '--sort=name',
-  '--numeric-owner',
-  '--pax-option=delete=atime,delete=ctime',
-];
 
 /** A directory tree as a tar stream: files, and the stand-in for object storage. */
 export const directoryAdapter: AdapterFor<'directory'> = {

@@ -20,3 +20,9 @@ export class ContentHash {
     return this.hash.digest('hex');
   }
 }
+
+/** An SQLite cell as ContentHash takes it: blobs and numbers as they are, anything else as text. */
+export function sqlCell(value: unknown): string | Buffer | number | null {
+  if (value === null || Buffer.isBuffer(value) || typeof value === 'number') return value;
+  return String(value);
+}

@@ -3,6 +3,18 @@ import { existsSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+/**
+ * GNU tar, in a stable form: entries sorted by name and no access or change times, so an
+ * unchanged tree gives the same bytes, and the repository deduplicates it entirely.
+ * A file that changes while being read makes tar exit 1, which is a warning, not a failure.
+ */
+export const STABLE_TAR = [
+  '--format=posix',
+  '--sort=name',
+  '--numeric-owner',
+  '--pax-option=delete=atime,delete=ctime',
+];
+
 export interface Command {
   cmd: string;
   args: string[];

@@ -1,6 +1,6 @@
 import { UserError } from '../../model/errors';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { ContentHash } from '../shared/fingerprint';
+import { ContentHash, sqlCell } from '../shared/fingerprint';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import type { AdapterFor } from '../adapter';
 import { sqlite } from './spec';
 import { filePoint, spoolFile } from '../shared/spooled-point';
 import { quoteIdentifier } from '../shared/staged-database';
+import { checkIntegrity, withReader } from '../shared/sqlite-file';
 import { clearStaging, exists, pathHoldsData, replaceWithStaging, stagingPaths } from '../shared/local-paths';
 
 /** SQLite through its online backup API: a consistent copy while the application keeps writing. */
@@ -68,7 +69,7 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
     const { staging } = stagingPaths(store.path, ctx.stagingId);
     await fs.mkdir(path.dirname(store.path), { recursive: true });
     await pipeline(data, createWriteStream(staging, { flush: true }), { signal: ctx.signal });
-    checkIntegrity(staging);
+    await checkIntegrity(staging, 'restored SQLite database');
     // Stale journal files of the old database would be replayed into the new one.
     await Promise.all(['-wal', '-shm', '-journal'].map((s) => fs.rm(store.path + s, { force: true })));
     await replaceWithStaging(store.path, ctx.stagingId);
@@ -89,7 +90,7 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
           .prepare(`SELECT * FROM ${quote(table.name)} ORDER BY 1, 2`)
           .raw()
           .iterate();
-        for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(cell));
+        for (const row of rows as Iterable<unknown[]>) sum.add(...row.map(sqlCell));
       }
       return sum.hex();
     } finally {
@@ -119,15 +120,6 @@ export const sqliteAdapter: AdapterFor<'sqlite'> = {
   describe: (store) => store.path,
 };
 
-async function withReader<T>(file: string, read: (db: Database.Database) => T): Promise<T> {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
 const quote = (name: string) => quoteIdentifier(name, '"');
 
 async function backupTo(source: string, copy: string): Promise<void> {
@@ -137,20 +129,4 @@ async function backupTo(source: string, copy: string): Promise<void> {
   } finally {
     db.close();
   }
-}
-
-function checkIntegrity(file: string): void {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const result = db.pragma('integrity_check', { simple: true });
-    if (result !== 'ok')
-      throw new Error(`restored SQLite database fails its integrity check: ${String(result)}`);
-  } finally {
-    db.close();
-  }
-}
-
-function cell(value: unknown): string | Buffer | number | null {
-  if (value === null || Buffer.isBuffer(value) || typeof value === 'number') return value;
-  return String(value);
 }

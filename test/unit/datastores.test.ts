@@ -55,6 +55,9 @@ sandboxTargetContract({
     secret_access_key: { env: 'MINIO_ROOT_PASSWORD' },
     sandbox_bucket: 'shop-media-drill',
   },
+  d1: { kind: 'd1', path: '/srv/notes/state', database_id: 'notes-db' },
+  kv: { kind: 'kv', path: '/srv/notes/state', namespace_id: 'sessions' },
+  r2: { kind: 'r2', path: '/srv/notes/state', bucket: 'attachments' },
 });
 
 validatorsContract();

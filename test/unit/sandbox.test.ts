@@ -87,3 +87,32 @@ test('a kind without a sandbox target does not compile', () => {
   const incomplete = defineKind({ kind: 'memcached', schema, validators: ['checksum'], ...pathStore });
   expect(incomplete.kind).toBe('memcached');
 });
+
+test("a workerd host's D1, KV and R2 bindings are copied into one state directory of the drill's, as workerd lays it out", () => {
+  const state = '/srv/notes/state';
+  const binding = (datastore: AppSpec['services'][string]['datastore']) => ({
+    tier: 'standard',
+    depends_on: [],
+    datastore,
+  });
+  const notes: AppSpec = {
+    ...spec,
+    services: {
+      db: binding({ kind: 'd1', path: state, database_id: 'notes-db' }),
+      archive: binding({ kind: 'd1', path: state, database_id: 'archive-db' }),
+      sessions: binding({ kind: 'kv', path: state, namespace_id: 'sessions' }),
+      files: binding({ kind: 'r2', path: state, bucket: 'files' }),
+      other: binding({ kind: 'd1', path: '/srv/other/state', database_id: 'notes-db' }),
+    },
+  };
+  const { targets, problems } = sandboxFor(notes, 'drill1');
+  expect(problems).toEqual([]);
+  const copy = '/srv/lazarus/sandbox/drill1/workerd-state/srv%2Fnotes%2Fstate';
+  expect(targets).toEqual({
+    db: copy,
+    archive: copy,
+    sessions: copy,
+    files: copy,
+    other: '/srv/lazarus/sandbox/drill1/workerd-state/srv%2Fother%2Fstate',
+  });
+});
