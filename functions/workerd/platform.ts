@@ -200,7 +200,7 @@ async function reloadOrStart(paths: HostPaths) {
 /** The d1/kv/r2 datastores behind a version's bindings: their data lives in the function's state directory. */
 function boundResources(fn: WorkerdFunction, content: VersionContent): Record<string, Datastore> {
   const state = pathsOf(fn).state;
-  const stores: Record<string, BoundStore> = {};
+  const stores: Record<string, Datastore> = {};
   for (const binding of content.bindings) {
     if (binding.kind === 'd1')
       stores[binding.name] = { kind: 'd1', path: state, database_id: binding.resource };
@@ -208,16 +208,8 @@ function boundResources(fn: WorkerdFunction, content: VersionContent): Record<st
       stores[binding.name] = { kind: 'kv', path: state, namespace_id: binding.resource };
     if (binding.kind === 'r2') stores[binding.name] = { kind: 'r2', path: state, bucket: binding.resource };
   }
-  // The d1, kv and r2 kinds are built on their own branch (datastores/d1|kv|r2); until it
-  // is merged, model/manifest's Datastore does not list them, hence the cast.
-  return stores as unknown as Record<string, Datastore>;
+  return stores;
 }
-
-/** The shapes of the d1, kv and r2 datastore kinds (typed here until their branch lands). */
-type BoundStore =
-  | { kind: 'd1'; path: string; database_id: string }
-  | { kind: 'kv'; path: string; namespace_id: string }
-  | { kind: 'r2'; path: string; bucket: string };
 
 async function quiesce(fn: WorkerdFunction): Promise<void> {
   const paths = pathsOf(fn);

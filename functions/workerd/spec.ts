@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { nested } from '../../model/paths';
-import { portSchema } from '../../datastores/kind';
+import { portSchema, workerdSandboxState } from '../../datastores/kind';
 import { durationSchema } from '../../model/duration';
 import { secretRefSchema } from '../../model/secret-ref';
 import { probeSchema } from '../probe';
@@ -39,14 +39,6 @@ const workerdSchema = z.strictObject({
 });
 export type WorkerdFunction = z.output<typeof workerdSchema>;
 
-/**
- * Where a drill puts the copy of a workerd host's state: one directory per production state
- * directory, so a Worker's copy and the copies of its D1, KV and R2 bindings meet there.
- */
-export function sandboxState(root: string, state: string): string {
-  return `${root}/workerd-state/${state.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '_')}`;
-}
-
 export const workerd = definePlatform({
   platform: 'workerd',
   schema: workerdSchema,
@@ -57,7 +49,7 @@ export const workerd = definePlatform({
   }),
   // The copy runs on its own host, on a port the host picks, with the state directory its
   // bindings' copies (d1, kv, r2 services naming the same state) were restored into.
-  sandboxTarget: (fn, { root }) => ({ target: sandboxState(root, fn.state!) }),
+  sandboxTarget: (fn, { root }) => ({ target: workerdSandboxState(root, fn.state!) }),
   retarget: (fn, target) => ({ ...fn, state: target, port: 0 }),
   overlaps: (copy, production) =>
     nested(copy.state!, production.state!) ||
