@@ -32,9 +32,13 @@ export async function manifestAndRepository(file: string) {
   return { manifest, repo: await openRepositoryOf(file, manifest.repository) };
 }
 
-/** The repository a manifest names; a missing one (never created here) is refused naming the manifest. */
-export async function openRepositoryOf(file: string, spec: RepositorySpec): Promise<Repository> {
-  return Repository.open(spec).catch((err: unknown) => {
+/** The repository a manifest names; a missing one is refused naming the manifest, unless `create` (a command that records, as a backup does). */
+export async function openRepositoryOf(
+  file: string,
+  spec: RepositorySpec,
+  options: { create?: boolean } = {},
+): Promise<Repository> {
+  return Repository.open(spec, options).catch((err: unknown) => {
     throw err instanceof MissingRepositoryError ? err.of(file) : err;
   });
 }

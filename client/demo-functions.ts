@@ -17,6 +17,7 @@ import { cliContext, deployProject } from './function-deploy';
 import { formatDuration, runTable } from './output';
 import { followRun } from './run-workflow';
 import { platformFor } from '../functions/platforms';
+import { httpCall } from '../functions/http-call';
 import { stopHost } from '../functions/workerd/host-client';
 import { hostPaths } from '../functions/workerd/layout';
 
@@ -38,7 +39,7 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
   try {
     say(`\n8. A serverless function: the notes Worker on workerd (${url}), bound to D1, KV and R2`);
     const v1 = await deployProject(repo, { app: manifest.app, service: 'notes' }, fn);
-    for (const note of ['alpha', 'beta']) await fetch(url, { method: 'POST', body: note });
+    for (const note of ['alpha', 'beta']) await httpCall(url, { method: 'POST', body: note });
     const before = await answer(url);
     say(`   deployed ${shortVersion(v1.version)}, wrote two notes; it answers ${JSON.stringify(before)}`);
 
@@ -51,7 +52,7 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
 
     const brokenBuild = { ...fn, wrangler: path.join(NOTES_DIR, 'broken', 'wrangler.toml') };
     await deployProject(repo, { app: manifest.app, service: 'notes' }, brokenBuild);
-    await fetch(url, { method: 'POST', body: 'oops' });
+    await httpCall(url, { method: 'POST', body: 'oops' });
     say(`   a broken v2 is deployed and writes bad data; it answers ${JSON.stringify(await answer(url))}`);
 
     say(
@@ -81,6 +82,5 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
 }
 
 async function answer(url: string): Promise<unknown> {
-  const response = await fetch(url);
-  return response.json();
+  return JSON.parse((await httpCall(url)).body) as unknown;
 }

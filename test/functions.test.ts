@@ -13,6 +13,7 @@ import { useCliWorker } from './support/worker-process';
 import { loadManifest } from '../config/load-manifest';
 import { platformFor } from '../functions/platforms';
 import { namedVersion } from '../functions/versions';
+import { httpCall } from '../functions/http-call';
 import { restoreLayers } from '../model/graph';
 
 jest.setTimeout(300_000);
@@ -33,20 +34,24 @@ interface Answer {
   objects: string[];
 }
 
+// A connection per request (httpCall): a Worker redeployed in place drops kept-alive ones.
 async function answer(): Promise<Answer> {
-  const response = await fetch(`http://127.0.0.1:${PORT}/`);
+  const response = await httpCall(`http://127.0.0.1:${PORT}/`);
   expect(response.status).toBe(200);
-  return (await response.json()) as Answer;
+  return JSON.parse(response.body) as Answer;
 }
 
 async function post(note: string): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${PORT}/`, { method: 'POST', body: note });
+  const response = await httpCall(`http://127.0.0.1:${PORT}/`, { method: 'POST', body: note });
   expect(response.status).toBe(201);
 }
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const result = lazarus([...args, '--json'], { ...env, ...extraEnv });
-  if (result.code !== 0) throw new Error(`lazarus ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(
+      `lazarus ${args.join(' ')} exited ${result.code}: ${result.stderr} ${result.stdout.slice(0, 3000)}`,
+    );
   return JSON.parse(result.stdout) as Record<string, any>;
 }
 
@@ -79,7 +84,8 @@ async function stopHost(root: string) {
 beforeAll(async () => {
   dir = tempDir('lazarus-functions-');
   await fs.cp(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.lazarus') });
-  await writeManifests(dir);
+  // The watcher looks every second here (30 s by default).
+  await writeManifests(dir, '\n      watch_every: 1s');
   manifest = path.join(dir, 'lazarus.yaml');
   broken = path.join(dir, 'broken.yaml');
 });
@@ -171,8 +177,15 @@ describe('the notes Worker on workerd, with its D1, KV and R2 data', () => {
     const before = run(['functions', 'versions', manifest, 'notes']).versions.length;
     run(['functions', 'watch', manifest]);
     try {
-      // Deployed by another tool: Lazarus is not told, the watcher finds it.
-      const fn = loadManifest(broken).services.notes.function!;
+      // A hand-made hotfix deployed by another tool: Lazarus is not told, the watcher finds it.
+      const hotfix = path.join(dir, 'hotfix');
+      await fs.cp(path.join(dir, 'worker'), hotfix, { recursive: true });
+      const toml = path.join(hotfix, 'wrangler.toml');
+      await fs.writeFile(
+        toml,
+        (await fs.readFile(toml, 'utf8')).replace('RELEASE = "v1"', 'RELEASE = "v1-hotfix"'),
+      );
+      const fn = { ...loadManifest(manifest).services.notes.function!, wrangler: toml };
       const platform = platformFor(fn);
       const project = await platform.fromProject!(fn, {
         signal: new AbortController().signal,
@@ -191,6 +204,7 @@ describe('the notes Worker on workerd, with its D1, KV and R2 data', () => {
         if (watched.length > 0) break;
         await new Promise((r) => setTimeout(r, 1000));
       }
+      if (watched.length === 0) console.log(run(['functions', 'watch', manifest, '--status']));
       expect(watched).toHaveLength(1);
       expect(watched[0].live).toBe(true);
       expect(run(['functions', 'versions', manifest, 'notes']).versions.length).toBe(before + 1);

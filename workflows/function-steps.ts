@@ -37,6 +37,8 @@ export async function runFunctionStep(
     const version = plan.members[service].version;
     if (!version) return { status: 'failed', reason: 'the backup holds no version of this function' };
     const deployed = await activities.deployFunction({ ...input, version });
+    // Quiesced while its data was swapped: deployed, it takes requests again before its probe.
+    await activities.resumeFunction(input);
     const probe = await activities.probeFunction(input);
     const outcome: NodeOutcome = {
       status: probe.ok ? 'succeeded' : 'failed',

@@ -245,7 +245,8 @@ async function versionNamed(
 async function deploy(file: string, service: string, flags: Flags) {
   const manifest = loadManifest(file);
   const fn = functionOf(manifest, file, service);
-  const repo = await openRepositoryOf(file, manifest.repository);
+  // Deploying records the version: the first deploy creates the repository, as a first backup does.
+  const repo = await openRepositoryOf(file, manifest.repository, { create: true });
   const deployed = await deployProject(repo, { app: manifest.app, service }, fn);
   if (flags.json) return printJson({ function: service, ...deployed });
   const where = deployed.endpoint ?? platformFor(fn).describe(fn);

@@ -23,6 +23,7 @@ import type { WorkerdFunction } from './spec';
 import { digestOf, listModules, packModules, readBundle, unpackModules, writeModules } from './bundle';
 import { attachHost, attachOrRun, stopHost } from './host-client';
 import { captureProject } from './project';
+import { httpCall } from '../http-call';
 import {
   DEPLOY_STAGING,
   type DeployedVersion,
@@ -233,10 +234,10 @@ async function probe(fn: WorkerdFunction, signal: AbortSignal): Promise<ProbeRes
   const { status } = await attachOrRun(pathsOf(fn));
   const base = status.url ?? `http://${fn.host}:${fn.port}/`;
   try {
-    const res = await fetch(new URL(fn.probe.path, base), {
+    const res = await httpCall(new URL(fn.probe.path, base), {
       signal: AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]),
     });
-    const body = (await res.text()).slice(0, PROBE_BODY_LIMIT);
+    const body = res.body.slice(0, PROBE_BODY_LIMIT);
     const ok =
       res.status === fn.probe.status && (fn.probe.contains === undefined || body.includes(fn.probe.contains));
     return { ok, status: res.status, body };
