@@ -21,6 +21,7 @@ export default tseslint.config(
       'test/support/*.js',
       // Other projects' files (a Worker's code beside its wrangler file), read as data.
       'test/fixtures/**',
+      'examples/**/*.js',
     ],
   },
   js.configs.recommended,

@@ -26,6 +26,10 @@ let dir: string;
 let manifest: string;
 let broken: string;
 
+/** What `--json` prints, read loosely: each test asserts the fields it needs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
 /** The Worker's answer to GET /. */
 interface Answer {
   version: string;
@@ -52,7 +56,7 @@ function run(args: string[], extraEnv: Record<string, string> = {}) {
     throw new Error(
       `lazarus ${args.join(' ')} exited ${result.code}: ${result.stderr} ${result.stdout.slice(0, 3000)}`,
     );
-  return JSON.parse(result.stdout) as Record<string, any>;
+  return JSON.parse(result.stdout) as Json;
 }
 
 /** The manifest with the test's port, and a copy whose function is the broken build (same Worker, same state). */
@@ -143,10 +147,10 @@ describe('the notes Worker on workerd, with its D1, KV and R2 data', () => {
   test('capturing the same code and configuration again gives the one version both backups hold', () => {
     const second = run(['backup', manifest]);
     const listed = run(['functions', 'versions', manifest, 'notes']);
-    const v1 = listed.versions.find((v: any) => v.version === second.services.notes.version);
+    const v1 = listed.versions.find((v: Json) => v.version === second.services.notes.version);
     expect(v1.backups).toEqual(expect.arrayContaining([backupId, second.backupId]));
     expect(v1.live).toBe(true);
-    expect(listed.versions.filter((v: any) => v.backups.length > 0)).toHaveLength(1);
+    expect(listed.versions.filter((v: Json) => v.backups.length > 0)).toHaveLength(1);
   });
 
   test("a code-only rollback keeps v2's data; a data-only rollback keeps v2's code", async () => {
@@ -196,10 +200,10 @@ describe('the notes Worker on workerd, with its D1, KV and R2 data', () => {
         scratchDir: dir,
       });
       const deadline = Date.now() + 60_000;
-      let watched: any[] = [];
+      let watched: Json[] = [];
       while (Date.now() < deadline) {
         watched = run(['functions', 'versions', manifest, 'notes']).versions.filter(
-          (v: any) => v.source === 'watch',
+          (v: Json) => v.source === 'watch',
         );
         if (watched.length > 0) break;
         await new Promise((r) => setTimeout(r, 1000));
@@ -230,7 +234,7 @@ describe('secrets', () => {
       });
       const restore = lazarus(['restore', file, '--yes', '--backup', backup.backupId, '--json'], env);
       expect(restore.code).toBe(1);
-      const result = JSON.parse(restore.stdout) as Record<string, any>;
+      const result = JSON.parse(restore.stdout) as Json;
       expect(result.services.notes.status).toBe('failed');
       expect(result.services.notes.reason).toMatch(/API_TOKEN.*no value/);
       expect((await answer()).version).toBe('v2');
