@@ -1,8 +1,8 @@
 /**
  * Restore to a point in time, for one captured store: the plan (base and log) decided
  * from the records before anything is read, the engine's replay on a scratch server of its
- * own (the base streamed into it from the repository while the log is downloaded beside
- * it, the files in the order the replay takes them) checked for the point it reached, then either
+ * own (the base streamed into it from the repository, then the log downloaded while the
+ * replay reads it, file by file) checked for the point it reached, then either
  * the recovered data swapped into the live store through the kind's ordinary adapter
  * (staging, then swap), or, for a drill, the validators run on the scratch copy. The
  * scratch server is always stopped; it never writes into the production stream.
@@ -85,14 +85,14 @@ export function pointRestoreActivities(deps: PointDeps) {
       await fs.rm(workDir, { recursive: true, force: true });
       const logDir = path.join(workDir, 'log');
       await fs.mkdir(logDir, { recursive: true });
-      // The log downloads beside the replay; its failure stops the replay (which may be waiting for a file).
-      const stopped = new AbortController();
-      const signal = AbortSignal.any([Context.current().cancellationSignal, stopped.signal]);
-      let downloadFailure: Error | undefined;
-      const download = downloadLogs(repo, plan.logs, logDir, signal).catch((err: Error) => {
-        downloadFailure ??= err;
-        stopped.abort();
-      });
+      const download = logDownload(repo, plan.logs, logDir, Context.current().cancellationSignal);
+      // The base first (it and the log decode on the same codec workers): recovery then starts
+      // while the rest of the log arrives.
+      const openBase = () => {
+        const bytes = repo.openSnapshot(plan.base.snapshot);
+        bytes.once('end', download.start).once('close', download.start);
+        return bytes;
+      };
       return withHeartbeats(async (progress) => {
         progress({ phase: `replay ${input.service}`, bytes: 0 });
         try {
@@ -100,12 +100,12 @@ export function pointRestoreActivities(deps: PointDeps) {
           const recovered = await engine.replay({
             store: input.datastore,
             workDir: path.join(workDir, 'server'),
-            openBase: () => repo.openSnapshot(plan.base.snapshot),
+            openBase,
             logDir,
             logs,
-            logsArriving: download,
+            logsArriving: download.done,
             target: replayTargetOf(input.target, logs),
-            signal,
+            signal: download.signal,
           });
           try {
             const validations = await finish(deps, input, recovered.store, recovered.siblings, repo);
@@ -114,10 +114,9 @@ export function pointRestoreActivities(deps: PointDeps) {
             await recovered.stop().catch(() => {});
           }
         } catch (err) {
-          throw downloadFailure ?? err; // a failed download is the cause of the replay's failure
+          throw download.failure() ?? err; // a failed download is the cause of the replay's failure
         } finally {
-          stopped.abort(); // files past what the replay read are not needed
-          await download;
+          await download.end();
           await fs.rm(workDir, { recursive: true, force: true });
         }
       });
@@ -157,6 +156,31 @@ async function finish(
     repo,
     ctx.signal,
   );
+}
+
+/**
+ * The log's download into `dir`, once `start` is called: `signal` (the activity's
+ * cancellation, or the download's failure) stops the replay, which may be waiting for a
+ * file; `end` stops what is left of it (files past what the replay read are not needed).
+ */
+function logDownload(repo: Repository, records: LogRecord[], dir: string, cancellation: AbortSignal) {
+  const stopped = new AbortController();
+  const signal = AbortSignal.any([cancellation, stopped.signal]);
+  let start = () => {};
+  const started = new Promise<void>((resolve) => (start = resolve));
+  let failure: Error | undefined;
+  const done = started
+    .then(() => downloadLogs(repo, records, dir, signal))
+    .catch((err: Error) => {
+      failure ??= err;
+      stopped.abort();
+    });
+  const end = async () => {
+    stopped.abort();
+    start();
+    await done;
+  };
+  return { signal, start, done, failure: () => failure, end };
 }
 
 /**

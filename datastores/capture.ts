@@ -104,9 +104,9 @@ export interface ReplayInput<D extends Datastore> {
   /** The files of `logDir`, oldest first. */
   logs: LogFile[];
   /**
-   * Set while `logs` are still being downloaded, oldest first, each renamed into `logDir`
-   * whole; it resolves once they all are there or the download has failed (which aborts
-   * `signal`). Unset: they all are there already.
+   * Set while `logs` are still to arrive (downloaded once the base has been read, oldest
+   * first, each renamed into `logDir` whole); it resolves once they all are there or the
+   * download has failed (which aborts `signal`). Unset: they all are there already.
    */
   logsArriving?: Promise<void>;
   target: ReplayTarget;
