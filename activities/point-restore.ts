@@ -1,7 +1,8 @@
 /**
  * Restore to a point in time, for one captured store: the plan (base and log) decided
- * from the records before anything is read, the base and log downloaded, the engine's
- * replay on a scratch server of its own checked for the point it reached, then either
+ * from the records before anything is read, the engine's replay on a scratch server of its
+ * own (the base streamed into it from the repository, then the log downloaded while the
+ * replay reads it, file by file) checked for the point it reached, then either
  * the recovered data swapped into the live store through the kind's ordinary adapter
  * (staging, then swap), or, for a drill, the validators run on the scratch copy. The
  * scratch server is always stopped; it never writes into the production stream.
@@ -11,6 +12,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
 import type { LogFile, LogMark, LogPoint, LogRecord } from '../contracts/streams';
 import type { ReplayTarget } from '../datastores/capture';
 import type { Validator } from '../model/validators';
@@ -83,26 +85,38 @@ export function pointRestoreActivities(deps: PointDeps) {
       await fs.rm(workDir, { recursive: true, force: true });
       const logDir = path.join(workDir, 'log');
       await fs.mkdir(logDir, { recursive: true });
+      const download = logDownload(repo, plan.logs, logDir, Context.current().cancellationSignal);
+      // The base first (it and the log decode on the same codec workers): recovery then starts
+      // while the rest of the log arrives.
+      const openBase = () => {
+        const bytes = repo.openSnapshot(plan.base.snapshot);
+        bytes.once('end', download.start).once('close', download.start);
+        return bytes;
+      };
       return withHeartbeats(async (progress) => {
-        progress({ phase: `download ${input.service}`, bytes: 0 });
-        const base = path.join(workDir, 'base');
-        await pipeline(repo.openSnapshot(plan.base.snapshot), createWriteStream(base));
-        const logs = await downloadLogs(repo, plan.logs, logDir);
         progress({ phase: `replay ${input.service}`, bytes: 0 });
-        const recovered = await engine.replay({
-          store: input.datastore,
-          workDir: path.join(workDir, 'server'),
-          base,
-          logDir,
-          logs,
-          target: replayTargetOf(input.target, logs),
-          signal: Context.current().cancellationSignal,
-        });
         try {
-          const validations = await finish(deps, input, recovered.store, recovered.siblings, repo);
-          return { ...summary(plan), reached: recovered.reached, validations, ...timing(started) };
+          const logs = await logFilesOf(repo, plan.logs);
+          const recovered = await engine.replay({
+            store: input.datastore,
+            workDir: path.join(workDir, 'server'),
+            openBase,
+            logDir,
+            logs,
+            logsArriving: download.done,
+            target: replayTargetOf(input.target, logs),
+            signal: download.signal,
+          });
+          try {
+            const validations = await finish(deps, input, recovered.store, recovered.siblings, repo);
+            return { ...summary(plan), reached: recovered.reached, validations, ...timing(started) };
+          } finally {
+            await recovered.stop().catch(() => {});
+          }
+        } catch (err) {
+          throw download.failure() ?? err; // a failed download is the cause of the replay's failure
         } finally {
-          await recovered.stop().catch(() => {});
+          await download.end();
           await fs.rm(workDir, { recursive: true, force: true });
         }
       });
@@ -144,23 +158,65 @@ async function finish(
   );
 }
 
-async function downloadLogs(repo: Repository, records: LogRecord[], dir: string): Promise<LogFile[]> {
-  const files: LogFile[] = [];
+/**
+ * The log's download into `dir`, once `start` is called: `signal` (the activity's
+ * cancellation, or the download's failure) stops the replay, which may be waiting for a
+ * file; `end` stops what is left of it (files past what the replay read are not needed).
+ */
+function logDownload(repo: Repository, records: LogRecord[], dir: string, cancellation: AbortSignal) {
+  const stopped = new AbortController();
+  const signal = AbortSignal.any([cancellation, stopped.signal]);
+  let start = () => {};
+  const started = new Promise<void>((resolve) => (start = resolve));
+  let failure: Error | undefined;
+  const done = started
+    .then(() => downloadLogs(repo, records, dir, signal))
+    .catch((err: Error) => {
+      failure ??= err;
+      stopped.abort();
+    });
+  const end = async () => {
+    stopped.abort();
+    start();
+    await done;
+  };
+  return { signal, start, done, failure: () => failure, end };
+}
+
+/**
+ * The log's files into `dir`, oldest first (the order a replay reads them), each written
+ * under a hidden name and renamed into place whole: a replay reading the directory
+ * meanwhile sees a file complete or not at all. Readable by all: the replay's server may
+ * run as another OS user.
+ */
+async function downloadLogs(repo: Repository, records: LogRecord[], dir: string, signal: AbortSignal) {
   for (const record of records) {
-    await pipeline(repo.openSnapshot(record.snapshot), createWriteStream(path.join(dir, record.name)));
-    const file: Omit<LogFile, 'marks'> = {
-      name: record.name,
-      sealed: record.sealed,
-      lineage: record.lineage,
-      start: record.start,
-      end: record.end,
-      timeQuality: record.timeQuality,
-      forkedFrom: record.forkedFrom,
-      auxiliary: record.auxiliary,
-    };
-    files.push({ ...file, marks: await readMarks(repo, record.marks) });
+    const file = path.join(dir, record.name);
+    const arriving = path.join(dir, `.${record.name}.arriving`);
+    await pipeline(repo.openSnapshot(record.snapshot), createWriteStream(arriving), { signal });
+    await fs.chmod(arriving, 0o644);
+    await fs.rename(arriving, file);
   }
-  return files;
+}
+
+/** What the engine is told of each file: its record, with its marks read. */
+function logFilesOf(repo: Repository, records: LogRecord[]): Promise<LogFile[]> {
+  const limit = pLimit(4);
+  return Promise.all(
+    records.map((record) =>
+      limit(async () => ({
+        name: record.name,
+        sealed: record.sealed,
+        lineage: record.lineage,
+        start: record.start,
+        end: record.end,
+        timeQuality: record.timeQuality,
+        forkedFrom: record.forkedFrom,
+        auxiliary: record.auxiliary,
+        marks: await readMarks(repo, record.marks),
+      })),
+    ),
+  );
 }
 
 async function readMarks(repo: Repository, ref: LogRecord['marks']): Promise<LogMark[]> {

@@ -94,12 +94,21 @@ export interface ReplayInput<D extends Datastore> {
   store: D;
   /** A directory of the replay's own, removed by `stop`. */
   workDir: string;
-  /** The base's bytes, downloaded. */
-  base: string;
-  /** The log files from the base's start through the target, downloaded into this directory. */
+  /**
+   * The base's bytes, read from the repository as they are consumed: an engine that can
+   * take them as a stream unpacks them while they arrive (nothing is written first).
+   */
+  openBase(): Readable;
+  /** The log files from the base's start through the target, in (or arriving in) this directory. */
   logDir: string;
-  /** The files in `logDir`, oldest first. */
+  /** The files of `logDir`, oldest first. */
   logs: LogFile[];
+  /**
+   * Set while `logs` are still to arrive (downloaded once the base has been read, oldest
+   * first, each renamed into `logDir` whole); it resolves once they all are there or the
+   * download has failed (which aborts `signal`). Unset: they all are there already.
+   */
+  logsArriving?: Promise<void>;
   target: ReplayTarget;
   signal: AbortSignal;
 }

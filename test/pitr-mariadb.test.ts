@@ -4,7 +4,7 @@
  * source, a killed capture tool, unreachable targets, preflight. "Uploading" is copying
  * the spool's files into a log directory; the base is the dump written to a file.
  */
-import { promises as fs, createWriteStream } from 'node:fs';
+import { promises as fs, createReadStream, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import mysql from 'mysql2/promise';
@@ -219,7 +219,7 @@ describe('MariaDB continuous capture', () => {
     const recovered = await engine.replay({
       store,
       workDir,
-      base,
+      openBase: () => createReadStream(base),
       logDir,
       logs,
       target,

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import type { CaptureSession, LogFile, LogPoint, ReplayTarget } from '../datastores/capture';
 import { postgresCaptureEngine as engine, type PostgresRecovered } from '../datastores/postgres/capture';
@@ -152,7 +152,7 @@ function replayTo(target: ReplayTarget, files: LogFile[] = logs()): Promise<Post
   return engine.replay({
     store: source.store,
     workDir: path.join(root, `replay-${++replays}`),
-    base: basePath,
+    openBase: () => createReadStream(basePath),
     logDir: repoDir,
     logs: files,
     target,

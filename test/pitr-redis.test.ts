@@ -161,7 +161,7 @@ async function restoredList(
   const recovered = await engine.replay({
     store,
     workDir: path.join(work, `replay-${++replays}`),
-    base,
+    openBase: () => createReadStream(base),
     logDir,
     logs,
     target,

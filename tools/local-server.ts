@@ -31,10 +31,11 @@ export async function waitForPort(
   child: ChildProcess,
   stderr: () => string,
 ): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // Every 25 ms: a restore waits for its scratch server to listen, on its critical path.
+  for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${stderr()}`);
     if (await portOpen(port)) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${name} did not listen on port ${port} within 10 s: ${stderr()}`);
 }

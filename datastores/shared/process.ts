@@ -24,6 +24,8 @@ export interface Command {
   onExit?: (code: number | null) => void;
   /** Exit codes besides 0 that still mean success (GNU tar's 1: a file changed while read). */
   alsoOk?: number[];
+  /** The OS user to run the tool as (a server's files must be its own). */
+  runAs?: { uid: number; gid: number };
 }
 
 /**
@@ -61,11 +63,12 @@ export function commandOutput({ cmd, args, env, signal, onExit, alsoOk = [] }: C
  * nothing it writes can land after the caller has moved on to clear its staging area.
  */
 export async function commandInput(command: Command, input: Readable): Promise<void> {
-  const { cmd, args, env, signal } = command;
+  const { cmd, args, env, signal, runAs } = command;
   const child = spawn(cmd, args, {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'ignore', 'pipe'],
     signal,
+    ...(runAs ?? {}),
   });
   const stderr = collect(child.stderr);
   const exited = new Promise<number | null>((resolve, reject) => {

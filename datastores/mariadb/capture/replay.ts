@@ -10,6 +10,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import type { LogPoint, Recovered, ReplayInput } from '../../capture';
+import { baseOnDisk } from '../../shared/base-file';
 import { commandInput, commandOutput } from '../../shared/process';
 import { basePoint } from './base';
 import { domainOfLineage, gtidInDomain, logPoint, offsetOf, parsePosition, type BinlogPos } from './points';
@@ -21,7 +22,11 @@ import { type MariadbStore, queryRow, toolConnection, withServer } from './serve
 const SCRATCH_SERVER_ID = 4_000_000_001;
 
 export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovered<MariadbStore>> {
-  const { domain, base, baseGtid, stop, expected } = await plan(input);
+  const baseFile = await baseOnDisk(input, path.join(input.workDir, 'base'));
+  const { domain, base, baseGtid, stop, expected } = await plan(input, baseFile).catch(async (err: Error) => {
+    await fs.rm(input.workDir, { recursive: true, force: true });
+    throw err;
+  });
   // A fresh data directory: an earlier, interrupted attempt's must not be taken for a base.
   await fs.rm(path.join(input.workDir, 'server'), { recursive: true, force: true });
   const server = await startLocalServer({
@@ -41,7 +46,7 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
       user: 'root',
       database: input.store.database,
     };
-    await loadBase(scratch, input.base, base.gtidList, input.signal);
+    await loadBase(scratch, baseFile, base.gtidList, input.signal);
     if (stop) await applyLogs(scratch, input, base, stop, input.signal);
     await checkReached(scratch, domain, expected, input.target.kind);
     return { store: scratch, reached: reachedPoint(stop, baseGtid, base), stop: stopServer };
@@ -55,11 +60,11 @@ export async function replay(input: ReplayInput<MariadbStore>): Promise<Recovere
  * Everything decided before a server is started: the base's point inside continuous logs,
  * the transaction to stop after, and the GTID the recovered server must then show.
  */
-async function plan(input: ReplayInput<MariadbStore>) {
+async function plan(input: ReplayInput<MariadbStore>, baseFile: string) {
   const { logs, logDir, store } = input;
   checkContinuity(logs);
   const domain = domainOfLineage(logs[0].lineage);
-  const base = await basePoint(input.base);
+  const base = await basePoint(baseFile);
   const baseOffset = offsetOf(base);
   if (baseOffset < logs[0].start.offset || baseOffset > logs.at(-1)!.end.offset)
     throw new TargetError(

@@ -19,6 +19,9 @@ function clientConfig(store: PostgresStore) {
 }
 
 async function withClient<T>(client: Client, use: (client: Client) => Promise<T>): Promise<T> {
+  // A server going away between two queries (a replay's scratch server ending short) makes an
+  // idle client emit 'error': without a listener that is an uncaught exception. The next query fails instead.
+  client.on('error', () => {});
   await client.connect();
   try {
     return await use(client);

@@ -1,23 +1,25 @@
 /**
- * Replay: the base unpacked into a data directory of the replay's own, recovered by a
- * scratch server of its own (a free port, archive_mode off: it never writes into the
- * production stream) with restore_command serving the downloaded log, `.partial` included,
- * to the target; then promoted, and the point it reached read from it and checked.
+ * Replay: the base unpacked into a data directory of the replay's own as it is read from
+ * the repository, recovered by a scratch server of its own (a free port, archive_mode off:
+ * it never writes into the production stream) with restore_command serving the log,
+ * `.partial` included, to the target, waiting for a file still being downloaded; then
+ * promoted, and the point it reached read from it and checked.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LogFile, LogPoint, Recovered, ReplayInput, ReplayTarget } from '../../capture';
 import { freePort } from '../../../tools/local-server';
+import { commandInput } from '../../shared/process';
 import type { PostgresStore } from './connection';
 import { lastLines, PostgresServer, query } from './scratch';
-import { ownDirectory, serverUser, type RunAs } from './tools';
+import { ownDirectory, pgProgram, serverUser, type RunAs } from './tools';
 import { lsnToOffset, parseWalFileName, pointAt } from './wal';
 
 /** A recovered copy, with what a cut-over needs: its data directory, and a stop that keeps it. */
 export interface PostgresRecovered extends Recovered<PostgresStore> {
   dataDir: string;
-  /** Stops the scratch server, leaving its data directory in place. */
+  /** Stops the scratch server, leaving its data directory in place and durable. */
   shutdown(): Promise<void>;
 }
 
@@ -29,8 +31,9 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
   await fs.rm(input.workDir, { recursive: true, force: true });
   await ownDirectory(input.workDir, runAs, 0o755);
   await ownDirectory(dataDir, runAs);
-  await assertReadable(input.logDir, input.base, runAs);
-  await unpackBase(input.base, dataDir, runAs);
+  await assertReadable(input.logDir, runAs);
+  await markArriving(input);
+  await unpackBase(input, dataDir, runAs);
   const major = Number((await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).trim());
   await ownDirectory(path.join(dataDir, 'pg_wal'), runAs);
   await fs.writeFile(path.join(dataDir, 'recovery.signal'), '');
@@ -53,7 +56,11 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
       store,
       reached,
       dataDir,
-      shutdown: () => server.stop(),
+      shutdown: async () => {
+        await server.stop();
+        // It ran with fsync off (a scratch copy); a data directory kept for a cut-over is synced now.
+        await run(pgProgram('initdb', major), ['--sync-only', '-D', dataDir], runAs);
+      },
       siblings: async () => {
         const rows = await query<{ datname: string }>(
           { ...store, database: 'postgres' },
@@ -74,21 +81,37 @@ export async function replay(input: ReplayInput<PostgresStore>): Promise<Postgre
   }
 }
 
-/** tar and restore_command run as the server's OS user: the base and each downloaded file must be readable by it. */
-async function assertReadable(logDir: string, base: string, runAs: RunAs | undefined): Promise<void> {
+/** restore_command runs as the server's OS user: logDir and each downloaded file must be readable by it. */
+async function assertReadable(logDir: string, runAs: RunAs | undefined): Promise<void> {
   const script =
-    'test -r "$2" || { echo "$2"; exit 1; }; test -x "$1" || { echo "$1"; exit 1; }; ' +
+    'test -x "$1" || { echo "$1"; exit 1; }; ' +
     'for f in "$1"/*; do test -e "$f" || continue; test -r "$f" || { echo "$f"; exit 1; }; done';
-  const out = await run('sh', ['-c', script, 'sh', logDir, base], runAs).catch((err: Error) => err.message);
+  const out = await run('sh', ['-c', script, 'sh', logDir], runAs).catch((err: Error) => err.message);
   if (out)
     throw new Error(
-      `the replay's scratch server runs as uid ${runAs?.uid ?? process.getuid?.()} and cannot read ${out.trim()}: make the base, logDir and its files readable by it (chmod a+rX)`,
+      `the replay's scratch server runs as uid ${runAs?.uid ?? process.getuid?.()} and cannot read ${out.trim()}: make logDir and its files readable by it (chmod a+rX)`,
     );
 }
 
-function unpackBase(base: string, dataDir: string, runAs: RunAs | undefined): Promise<string> {
-  // As the server's user: the files are its own, as postgres requires; tar streams.
-  return run('tar', ['-xf', base, '-C', dataDir], runAs);
+/** The base's tar, from the repository straight into tar as the server's user (its files must be its own). */
+function unpackBase(input: ReplayInput<PostgresStore>, dataDir: string, runAs: RunAs | undefined) {
+  return commandInput(
+    { cmd: 'tar', args: ['-xf', '-', '-C', dataDir], runAs, signal: input.signal },
+    input.openBase(),
+  );
+}
+
+/** While it exists, restore_command waits for a file of the log not yet in logDir. */
+function arrivingMarker(input: ReplayInput<PostgresStore>): string {
+  return path.join(input.workDir, 'log-arriving');
+}
+
+/** The marker, there until the log's download has ended (the replay may be over before it is). */
+async function markArriving(input: ReplayInput<PostgresStore>): Promise<void> {
+  if (!input.logsArriving) return;
+  const marker = arrivingMarker(input);
+  await fs.writeFile(marker, '');
+  void input.logsArriving.finally(() => fs.rm(marker, { force: true })).catch(() => {});
 }
 
 /** Runs a program to its end; resolves with its output, rejects with its stderr. */
@@ -112,20 +135,36 @@ function shellPath(file: string): string {
 }
 
 function recoverySettings(input: ReplayInput<PostgresStore>): Record<string, string> {
-  const dir = path.resolve(input.logDir);
   return {
     // Never into the production stream: no archiving, no upstream, no waiting for standbys.
     archive_mode: 'off',
     archive_command: '',
     primary_conninfo: '',
     synchronous_standby_names: '',
-    restore_command: `cp ${shellPath(dir)}/%f "%p" 2>/dev/null || cp ${shellPath(dir)}/%f.partial "%p"`,
+    // A scratch copy: a crash means replaying again in a fresh workDir, so nothing is fsynced
+    // (not the unpacked base before recovery, nor the end-of-recovery checkpoint).
+    fsync: 'off',
+    restore_command: restoreCommand(input),
     recovery_target_timeline: targetTimeline(input.logs),
     recovery_target_action: 'promote',
     logging_collector: 'off',
     log_destination: 'stderr',
     ...targetSettings(input.target),
   };
+}
+
+/**
+ * Copies `%f` (or its `.partial`) from logDir; while the log is still arriving, a file not
+ * there yet is waited for. Once it has all arrived, a missing file is missing (the end of
+ * the log, a timeline history that does not exist).
+ */
+function restoreCommand(input: ReplayInput<PostgresStore>): string {
+  const file = `${shellPath(path.resolve(input.logDir))}/%f`;
+  const marker = shellPath(path.resolve(arrivingMarker(input)));
+  return (
+    `while test -e ${marker} && ! test -e ${file} && ! test -e ${file}.partial; do sleep 0.02; done; ` +
+    `cp ${file} "%p" 2>/dev/null || cp ${file}.partial "%p"`
+  );
 }
 
 function targetSettings(target: ReplayTarget): Record<string, string> {
@@ -181,7 +220,8 @@ async function waitUntilPromoted(
       () => true, // not accepting connections yet (not consistent): still recovering
     );
     if (!inRecovery) return;
-    await new Promise((r) => setTimeout(r, 200));
+    // Often: the moment of promotion is on a restore's critical path.
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

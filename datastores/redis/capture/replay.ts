@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import type { Datastore } from '../../../model/manifest';
 import type { Recovered, ReplayInput } from '../../capture';
+import { baseOnDisk } from '../../shared/base-file';
 import { startFeeder } from './feeder';
 import { infoField } from './head';
 import { offsetPoint } from './points';
@@ -24,10 +25,10 @@ type RedisStore = Extract<Datastore, { kind: 'redis' }>;
 const STALL_MS = 30_000;
 
 export async function replay(input: ReplayInput<RedisStore>): Promise<Recovered<RedisStore>> {
-  const base = await readRdbPoint(input.base);
+  const rdbFile = await baseOnDisk(input, path.join(input.workDir, 'base.rdb'));
+  const base = await readRdbPoint(rdbFile);
   const chain = chainFrom(base, input.logs, input.logDir);
   const cut = await resolveCut(chain, input.target);
-  await fs.mkdir(input.workDir, { recursive: true });
   const scratch = await startRedisProcess({ dir: path.join(input.workDir, 'scratch') });
   const stop = async () => {
     await scratch.stop();
@@ -35,7 +36,7 @@ export async function replay(input: ReplayInput<RedisStore>): Promise<Recovered<
   };
   try {
     const feeder = await startFeeder({
-      rdbFile: input.base,
+      rdbFile,
       replid: base.replid,
       baseOffset: base.offset,
       pieces: piecesTo(chain, cut.offset),
