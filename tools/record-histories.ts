@@ -21,7 +21,14 @@ import { settingsFromEnv } from '../temporal/settings';
 import { createWorker, installQuietRuntime } from '../worker/create-worker';
 import { startMemcached } from './memcached-server';
 import Redis from 'ioredis';
-import { captureWorkflowId, checkpointsWorkflowId } from '../contracts/ids';
+import { captureWorkflowId, checkpointsWorkflowId, functionsWatchWorkflowId } from '../contracts/ids';
+import { packageRoot } from '../config/package-root';
+import { deployProject } from '../client/function-deploy';
+import { httpCall } from '../functions/http-call';
+import { stopHost } from '../functions/workerd/host-client';
+import { hostPaths } from '../functions/workerd/layout';
+import { Repository } from '../repository/repository';
+import { stopWatchingSignal, watchStatusQuery } from '../workflows/function-runs';
 import { capturedServices } from '../model/captured';
 import { startRedisSource } from './redis-source';
 
@@ -139,7 +146,77 @@ async function runEveryType(client: Client, taskQueue: string, manifest: Manifes
   }
   ids.push(await adaptiveRun(client, taskQueue, manifest));
   ids.push(...(await captureRuns(client, taskQueue)));
+  ids.push(...(await functionRuns(client, taskQueue)));
   return ids;
+}
+
+/**
+ * The notes Worker on workerd, bound to D1, KV and R2 (issue 15): a backup, a restore and a
+ * drill with a function among the services, a code-only rollback, and the watcher, stopped
+ * by its signal once it has looked.
+ */
+async function functionRuns(client: Client, taskQueue: string): Promise<string[]> {
+  const dir = path.join(os.tmpdir(), `lazarus-histories-functions-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const example = path.join(packageRoot(), 'examples', 'notes');
+  const file = path.join(dir, 'lazarus.yaml');
+  const state = path.join(dir, 'workerd');
+  const store = (kind: string, id: Record<string, string>) => ({ datastore: { kind, path: state, ...id } });
+  writeFileSync(
+    file,
+    stringify({
+      app: 'historyfn',
+      services: {
+        'notes-db': store('d1', { database_id: 'notes-db' }),
+        'notes-kv': store('kv', { namespace_id: 'notes-kv' }),
+        'notes-media': store('r2', { bucket: 'notes-media' }),
+        notes: {
+          depends_on: ['notes-db', 'notes-kv', 'notes-media'],
+          function: {
+            platform: 'workerd',
+            wrangler: path.join(example, 'worker', 'wrangler.toml'),
+            state,
+            port: 0,
+            watch_every: '1s',
+          },
+        },
+      },
+    }),
+  );
+  const manifest = loadManifest(file);
+  const fn = manifest.services.notes.function!;
+  const spec = appSpec(manifest);
+  const repo = await Repository.open(manifest.repository, { create: true });
+  try {
+    const v1 = await deployProject(repo, { app: spec.app, service: 'notes' }, fn);
+    await httpCall(v1.endpoint!, { method: 'POST', body: 'history' });
+    const ids: string[] = [];
+    const requests: RunRequest[] = [
+      { operation: 'backup', input: { spec } },
+      { operation: 'restore', input: { spec, approved: true } },
+      { operation: 'drill', input: { spec } },
+      { operation: 'rollback-function', input: { spec, service: 'notes', version: v1.version } },
+    ];
+    for (const request of requests) {
+      const run = await startRun(client, taskQueue, request);
+      await run.result;
+      ids.push(run.workflowId);
+    }
+    const everyMs = 1000;
+    const watch = await client.workflow.start('watchFunctions', {
+      taskQueue,
+      workflowId: functionsWatchWorkflowId(spec.app),
+      args: [{ spec, everyMs }],
+    });
+    for (let i = 0; i < 100 && (await watch.query(watchStatusQuery)).looks < 2; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    await watch.signal(stopWatchingSignal);
+    await watch.result();
+    return [...ids, watch.workflowId];
+  } finally {
+    await repo.close();
+    await stopHost(hostPaths(state));
+  }
 }
 
 /**
