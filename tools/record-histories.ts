@@ -5,6 +5,7 @@
  * against the current workflow code, so a change that would break runs in flight fails CI.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -176,7 +177,7 @@ async function functionRuns(client: Client, taskQueue: string): Promise<string[]
             platform: 'workerd',
             wrangler: path.join(example, 'worker', 'wrangler.toml'),
             state,
-            port: 0,
+            port: await freePort(),
             watch_every: '1s',
           },
         },
@@ -324,6 +325,15 @@ async function adaptiveRun(client: Client, taskQueue: string, manifest: Manifest
   }
   await handle.terminate('recorded');
   return workflowId;
+}
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** The runs and the child workflows (partitions) they started. */
