@@ -48,7 +48,9 @@ export async function demoFunctions(client: Client, taskQueue: string, say: Say)
       input: { spec: appSpec(manifest) },
     });
     const backup = await followRun(client, backupRun, process.stderr.isTTY === true);
-    say(`   backup ${backup.backupId}: the Worker's version with its D1, KV and R2 data (${backup.outcome})`);
+    say(
+      `   backup ${backup.backupId}: the Worker's version with its D1, KV and R2 data, ${backup.outcome} in ${formatDuration(backup.durationMs)}`,
+    );
 
     const brokenBuild = { ...fn, wrangler: path.join(NOTES_DIR, 'broken', 'wrangler.toml') };
     await deployProject(repo, { app: manifest.app, service: 'notes' }, brokenBuild);
