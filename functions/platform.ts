@@ -100,7 +100,10 @@ export interface FunctionPlatform<F extends FunctionSpec = FunctionSpec> {
    * Lazarus cannot back up are left out.
    */
   boundResources(fn: F, content: VersionContent): Record<string, Datastore>;
-  /** Stops the function taking requests, and waits for those in flight: its data can be swapped. */
+  /**
+   * Stops the function taking requests, so its data can be swapped under it. A request in
+   * flight may be cut (workerd's instance is disposed; Lambda's concurrency drops to 0).
+   */
   quiesce(fn: F, ctx: PlatformContext): Promise<void>;
   /** Undoes quiesce; harmless when it is running. */
   resume(fn: F, ctx: PlatformContext): Promise<void>;
