@@ -39,7 +39,7 @@ services:
 
   test('a wrong datastore kind lists the allowed kinds', () => {
     expect(problemsOf('app: shop\nservices:\n  a: { datastore: { kind: mongo, path: x } }')).toEqual([
-      'services.a.datastore.kind: unknown value; allowed: sqlite, directory, postgres, mariadb, redis, rabbitmq, mongodb, nats, s3',
+      'services.a.datastore.kind: unknown value; allowed: sqlite, directory, postgres, mariadb, redis, rabbitmq, mongodb, nats, s3, d1, kv, r2',
     ]);
   });
 
