@@ -5,7 +5,6 @@
  * against the current workflow code, so a change that would break runs in flight fails CI.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +20,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { settingsFromEnv } from '../temporal/settings';
 import { createWorker, installQuietRuntime } from '../worker/create-worker';
 import { startMemcached } from './memcached-server';
+import { freePort } from './local-server';
 import Redis from 'ioredis';
 import { captureWorkflowId, checkpointsWorkflowId, functionsWatchWorkflowId } from '../contracts/ids';
 import { packageRoot } from '../config/package-root';
@@ -325,15 +325,6 @@ async function adaptiveRun(client: Client, taskQueue: string, manifest: Manifest
   }
   await handle.terminate('recorded');
   return workflowId;
-}
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The runs and the child workflows (partitions) they started. */
